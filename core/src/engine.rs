@@ -1,0 +1,344 @@
+//! The engine runs the phases — read → prepare → build → deploy — each callable alone, and
+//! returns values. It never prints and never exits: progress goes through [`Feedback`],
+//! failures come back as [`Error`]s or inside the [`DeployResponse`].
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::error::{Error, Result};
+use crate::feedback::Step;
+use crate::hooks::{BuildDecision, Hooks, NoHooks};
+use crate::model::{build_kind, ActionSpec, Artifact, BuildStatus, DeployResponse, DeployStructure};
+use crate::plugin::{
+    BuildContext, BuildJob, BuildTarget, Builder, DeployContext, Deployer, Detection, ReadContext,
+    Target,
+};
+use crate::registry::Registry;
+
+/// Holds the plugins and hooks of one run.
+pub struct Engine {
+    pub registry: Registry,
+    pub hooks: Arc<dyn Hooks>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("registry", &self.registry).finish_non_exhaustive()
+    }
+}
+
+/// What happened to one function in the build phase.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BuildOutcome {
+    /// Built (or reused, or supplied by a hook): deploy this.
+    Artifact(Artifact),
+    /// Nothing to build: a single file deployed as is, or a sequence.
+    Unbuilt,
+    /// A `build:before` hook left it out of the deploy.
+    SkippedByHook,
+    /// The build failed with this message; the deployer reports it.
+    Failed(String),
+}
+
+/// The build result of one function.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuildReport {
+    pub package: String,
+    pub action: String,
+    /// `pkg/name`, or `name` in the default package.
+    pub entity: String,
+    pub outcome: BuildOutcome,
+}
+
+/// The detection with the highest priority (the first registered wins a tie).
+pub fn best_detection(builders: &[Arc<dyn Builder>], target: &BuildTarget<'_>) -> Option<Detection> {
+    select(builders, target, None).map(|(_, d)| d)
+}
+
+fn select(
+    builders: &[Arc<dyn Builder>],
+    target: &BuildTarget<'_>,
+    kind: Option<&str>,
+) -> Option<(Arc<dyn Builder>, Detection)> {
+    let mut best: Option<(Arc<dyn Builder>, Detection)> = None;
+    for b in builders {
+        let Some(d) = b.detect(target) else { continue };
+        if kind.is_some_and(|k| k != d.kind) {
+            continue;
+        }
+        if best.as_ref().is_none_or(|(_, top)| d.priority > top.priority) {
+            best = Some((b.clone(), d));
+        }
+    }
+    best
+}
+
+/// Names of the files directly in `dir`, after the exclusion list, sorted.
+fn top_level_files(dir: &Path, ctx: &BuildContext) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| std::fs::metadata(e.path()).is_ok_and(|m| !m.is_dir()))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !ctx.excluder.is_excluded(n))
+        .collect();
+    files.sort();
+    files
+}
+
+impl Engine {
+    pub fn new(registry: Registry) -> Self {
+        Engine {
+            registry,
+            hooks: Arc::new(NoHooks),
+        }
+    }
+
+    /// Replaces the hooks.
+    pub fn with_hooks(mut self, hooks: Arc<dyn Hooks>) -> Self {
+        self.hooks = hooks;
+        self
+    }
+
+    fn report<T>(&self, result: Result<T>) -> Result<T> {
+        if let Err(e) = &result {
+            self.hooks.on_error(e);
+        }
+        result
+    }
+
+    /// Read phase: the reader that claims `location`, then the `read:after` hooks.
+    pub fn read(&self, location: &str, ctx: &ReadContext) -> Result<DeployStructure> {
+        let result = self
+            .registry
+            .reader_for(location)
+            .and_then(|reader| {
+                let mut ctx = ctx.clone();
+                if ctx.builders.is_empty() {
+                    ctx.builders = self.registry.builders();
+                }
+                reader.read(location, &ctx)
+            })
+            .and_then(|project| self.hooks.read_after(project));
+        self.report(result)
+    }
+
+    /// Prepare phase: the deployer checks the credentials and names the target.
+    pub async fn prepare(&self, deployer: &dyn Deployer, ctx: &DeployContext) -> Result<Target> {
+        let result = deployer.prepare(ctx).await;
+        self.report(result)
+    }
+
+    /// Builds `lib/` (when the plan says so) to completion, then every function, in parallel
+    /// up to `flags.build_jobs` (default: the number of CPUs).
+    ///
+    /// The project is updated in place: built functions point at their artifacts, failed ones
+    /// carry `build_error`, functions a hook skipped are removed. A `lib/` failure is an `Err`.
+    pub fn build(&self, project: &mut DeployStructure, ctx: &BuildContext) -> Result<Vec<BuildReport>> {
+        let result = self.build_inner(project, ctx);
+        self.report(result)
+    }
+
+    fn build_inner(&self, project: &mut DeployStructure, ctx: &BuildContext) -> Result<Vec<BuildReport>> {
+        let builders = self.registry.builders();
+        if let Some(kind) = project.lib_build.clone()
+            && build_kind::is_real(&kind)
+            && lib_build_needed(project)
+        {
+            self.build_lib(&builders, &kind, ctx)?;
+        }
+
+        let jobs: Vec<(usize, usize)> = project
+            .packages
+            .iter()
+            .enumerate()
+            .flat_map(|(p, pkg)| (0..pkg.actions.len()).map(move |a| (p, a)))
+            .collect();
+        let slots: Vec<Mutex<Option<BuildOutcome>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
+        let next = AtomicUsize::new(0);
+        let workers = ctx
+            .flags
+            .build_jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
+            .max(1)
+            .min(jobs.len().max(1));
+        let shared: &DeployStructure = project;
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        let Some(&(p, a)) = jobs.get(i) else { break };
+                        let pkg = &shared.packages[p];
+                        let outcome = self.build_one(&builders, &pkg.name, &pkg.actions[a], ctx);
+                        if let Ok(mut slot) = slots[i].lock() {
+                            *slot = Some(outcome);
+                        }
+                    }
+                });
+            }
+        });
+
+        let mut reports = Vec::with_capacity(jobs.len());
+        let mut skipped: Vec<(usize, usize)> = Vec::new();
+        for (&(p, a), slot) in jobs.iter().zip(slots) {
+            let outcome = slot
+                .into_inner()
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| BuildOutcome::Failed("the build did not finish".to_string()));
+            let pkg_name = project.packages[p].name.clone();
+            let action = &mut project.packages[p].actions[a];
+            match &outcome {
+                BuildOutcome::Artifact(artifact) => apply_artifact(action, artifact),
+                BuildOutcome::Failed(message) => action.build_error = Some(message.clone()),
+                BuildOutcome::SkippedByHook => skipped.push((p, a)),
+                BuildOutcome::Unbuilt => {}
+            }
+            reports.push(BuildReport {
+                entity: action.qualified_name(&pkg_name),
+                package: pkg_name,
+                action: action.name.clone(),
+                outcome,
+            });
+        }
+        for (p, a) in skipped.into_iter().rev() {
+            project.packages[p].actions.remove(a);
+        }
+        Ok(reports)
+    }
+
+    fn build_lib(&self, builders: &[Arc<dyn Builder>], kind: &str, ctx: &BuildContext) -> Result<()> {
+        let dir = ctx.project_dir.join("lib");
+        let files = top_level_files(&dir, ctx);
+        let target = BuildTarget::new(&dir, "lib", &files, None, &ctx.flags);
+        let (builder, _) = select(builders, &target, Some(kind)).ok_or_else(|| Error::Build {
+            entity: "lib".to_string(),
+            message: format!("no builder can run a '{kind}' build of lib/"),
+            output: None,
+        })?;
+        ctx.feedback.step(&Step::BuildStarted { entity: "lib".into() });
+        let result = builder.build(&BuildJob::Lib { kind }, ctx);
+        ctx.feedback.step(&Step::BuildFinished {
+            entity: "lib".into(),
+            ok: result.is_ok(),
+        });
+        result.map(|_| ())
+    }
+
+    /// Builds one function: the single place where hooks wrap a build.
+    pub fn build_one(
+        &self,
+        builders: &[Arc<dyn Builder>],
+        package: &str,
+        action: &ActionSpec,
+        ctx: &BuildContext,
+    ) -> BuildOutcome {
+        match self.hooks.build_before(package, action) {
+            Err(e) => return BuildOutcome::Failed(e.to_string()),
+            Ok(BuildDecision::Skip) => return BuildOutcome::SkippedByHook,
+            Ok(BuildDecision::Use(mut artifact)) => {
+                artifact.status = BuildStatus::Supplied;
+                return self.after_build(package, action, artifact);
+            }
+            Ok(BuildDecision::Run) => {}
+        }
+        let Some(kind) = action.build.as_deref() else {
+            return BuildOutcome::Unbuilt;
+        };
+        let entity = action.qualified_name(package);
+        let Some(file) = action.file.as_deref() else {
+            return BuildOutcome::Failed(format!(
+                "Action '{entity}' has a '{kind}' build but no directory"
+            ));
+        };
+        let dir = ctx.resolve(file);
+        let files = top_level_files(&dir, ctx);
+        let rel_dir = file.to_string();
+        let target = BuildTarget::new(&dir, &rel_dir, &files, Some(action), &ctx.flags);
+        let Some((builder, _)) = select(builders, &target, Some(kind)) else {
+            return BuildOutcome::Failed(no_builder_message(&entity, kind));
+        };
+        ctx.feedback.step(&Step::BuildStarted { entity: entity.clone() });
+        let result = builder.build(&BuildJob::Action { package, action }, ctx);
+        ctx.feedback.step(&Step::BuildFinished {
+            entity,
+            ok: result.is_ok(),
+        });
+        match result {
+            Ok(Some(artifact)) => self.after_build(package, action, artifact),
+            Ok(None) => BuildOutcome::Unbuilt,
+            Err(e) => BuildOutcome::Failed(e.to_string()),
+        }
+    }
+
+    fn after_build(&self, package: &str, action: &ActionSpec, artifact: Artifact) -> BuildOutcome {
+        match self.hooks.build_after(package, action, artifact) {
+            Ok(artifact) => BuildOutcome::Artifact(artifact),
+            Err(e) => BuildOutcome::Failed(e.to_string()),
+        }
+    }
+
+    /// Deploy phase: `deploy:before` hooks, the deployer, then `deploy:after` hooks.
+    pub async fn deploy(
+        &self,
+        deployer: &dyn Deployer,
+        ctx: &DeployContext,
+        target: &Target,
+        project: DeployStructure,
+    ) -> Result<DeployResponse> {
+        let project = match self.hooks.deploy_before(project, target) {
+            Ok(p) => p,
+            Err(e) => return self.report(Err(e)),
+        };
+        let mut response = match deployer.deploy(ctx, target, &project).await {
+            Ok(r) => r,
+            Err(e) => return self.report(Err(e)),
+        };
+        if let Err(e) = self.hooks.deploy_after(&response, target) {
+            self.hooks.on_error(&e);
+            response.failures.push(crate::model::DeployFailure {
+                message: e.to_string(),
+                context: Some("deploy:after hook".to_string()),
+                status_code: None,
+            });
+        }
+        Ok(response)
+    }
+}
+
+fn no_builder_message(entity: &str, kind: &str) -> String {
+    if build_kind::is_remote(kind) {
+        format!(
+            "Function '{entity}' needs a remote build ('{kind}'), but remote building is not available in this version of sluice; build it locally (set 'localBuild: true' in project.yml) or deploy it with the DigitalOcean deployer"
+        )
+    } else {
+        format!("Function '{entity}' has a '{kind}' build, but no builder is registered for it")
+    }
+}
+
+/// `lib/` is built when some function has a local build (spec §6.6; `.include` and plain
+/// directories count as local builds).
+fn lib_build_needed(project: &DeployStructure) -> bool {
+    project.slice == Some(true)
+        || project
+            .actions()
+            .any(|(_, a)| a.build.as_deref().is_some_and(|k| !build_kind::is_remote(k)))
+}
+
+/// Points an action at its artifact (spec §7.8: file, binary and zipped come from the file;
+/// the runtime and main from the action when it has them).
+pub fn apply_artifact(action: &mut ActionSpec, artifact: &Artifact) {
+    action.file = Some(artifact.file.clone());
+    action.binary = Some(artifact.binary);
+    action.zipped = Some(artifact.zipped);
+    if action.runtime.as_deref().is_none_or(str::is_empty) {
+        action.runtime = artifact.runtime.clone();
+    }
+    if action.main.as_deref().is_none_or(str::is_empty) && artifact.main.is_some() {
+        action.main = artifact.main.clone();
+    }
+}

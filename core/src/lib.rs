@@ -1,0 +1,37 @@
+//! sluice-core: the model of a functions project, the three plugin traits
+//! ([`ProjectReader`], [`Builder`], [`Deployer`]), the [`Hooks`] seam, the [`Registry`] and
+//! the [`Engine`] that runs the phases.
+//!
+//! This crate owns *what* a project is and *in which order* things happen. It must not
+//! decide *how* a project is laid out on disk (that is `sluice-fs-reader`), how anything is
+//! built or sent (the builder and deployer plugins), nor print or exit (the CLI). It holds the
+//! few rules that several plugins must apply identically: file-name → runtime inference, the
+//! runtime table, the system exclusion list, include/exclude filtering, and the default
+//! builder (the finder and its autozip).
+
+pub mod engine;
+pub mod error;
+pub mod exclude;
+pub mod feedback;
+pub mod files;
+pub mod hooks;
+pub mod includer;
+pub mod model;
+pub mod plugin;
+pub mod registry;
+pub mod runtimes;
+
+pub use engine::{BuildOutcome, BuildReport, Engine};
+pub use error::{Error, Result};
+pub use exclude::Excluder;
+pub use feedback::{Feedback, Recorder, Silent, Step};
+pub use files::{DiskFiles, ProjectFiles};
+pub use hooks::{BuildDecision, Hooks, NoHooks};
+pub use includer::Includer;
+pub use model::*;
+pub use plugin::{
+    BuildContext, BuildJob, BuildTarget, Builder, DeployContext, Deployer, Detection, HOST_VERSION,
+    ProjectReader, ReadContext, Target, UndeployRequest,
+};
+pub use registry::{Origin, Registry};
+pub use runtimes::{FileParts, RuntimeKind, RuntimeTable};

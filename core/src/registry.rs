@@ -1,0 +1,123 @@
+//! The plugins available to one run: built-ins registered by the CLI, shared-library plugins
+//! registered by the loader.
+
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::plugin::{Builder, Deployer, ProjectReader};
+
+/// Where a registered plugin came from, for `sluice plugins list`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    BuiltIn,
+    /// A shared library at this path.
+    Library(String),
+}
+
+/// Readers, builders and deployers in registration order.
+#[derive(Default, Clone)]
+pub struct Registry {
+    readers: Vec<(Arc<dyn ProjectReader>, Origin)>,
+    builders: Vec<(Arc<dyn Builder>, Origin)>,
+    deployers: Vec<(Arc<dyn Deployer>, Origin)>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("readers", &self.readers.iter().map(|(r, _)| r.name()).collect::<Vec<_>>())
+            .field("builders", &self.builders.iter().map(|(b, _)| b.name()).collect::<Vec<_>>())
+            .field("deployers", &self.deployers.iter().map(|(d, _)| d.name()).collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+fn check_unique(kind: &str, name: &str, taken: bool, replace: bool) -> Result<()> {
+    if taken && !replace {
+        return Err(Error::Usage {
+            message: format!("a {kind} named '{name}' is already registered"),
+            help: Some(format!(
+                "a plugin cannot replace the built-in {kind} '{name}' unless you name it explicitly"
+            )),
+        });
+    }
+    Ok(())
+}
+
+impl Registry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a reader. A later reader with the same name is refused unless `replace`.
+    pub fn add_reader(&mut self, r: Arc<dyn ProjectReader>, origin: Origin, replace: bool) -> Result<()> {
+        let taken = self.readers.iter().any(|(x, _)| x.name() == r.name());
+        check_unique("reader", r.name(), taken, replace)?;
+        self.readers.retain(|(x, _)| x.name() != r.name());
+        // Plugins go first so that a location they claim is theirs.
+        match origin {
+            Origin::BuiltIn => self.readers.push((r, origin)),
+            Origin::Library(_) => self.readers.insert(0, (r, origin)),
+        }
+        Ok(())
+    }
+
+    /// Adds a builder (see [`Registry::add_reader`] for `replace`).
+    pub fn add_builder(&mut self, b: Arc<dyn Builder>, origin: Origin, replace: bool) -> Result<()> {
+        let taken = self.builders.iter().any(|(x, _)| x.name() == b.name());
+        check_unique("builder", b.name(), taken, replace)?;
+        self.builders.retain(|(x, _)| x.name() != b.name());
+        self.builders.push((b, origin));
+        Ok(())
+    }
+
+    /// Adds a deployer (see [`Registry::add_reader`] for `replace`).
+    pub fn add_deployer(&mut self, d: Arc<dyn Deployer>, origin: Origin, replace: bool) -> Result<()> {
+        let taken = self.deployers.iter().any(|(x, _)| x.name() == d.name());
+        check_unique("deployer", d.name(), taken, replace)?;
+        self.deployers.retain(|(x, _)| x.name() != d.name());
+        self.deployers.push((d, origin));
+        Ok(())
+    }
+
+    /// The first reader that claims the location.
+    pub fn reader_for(&self, location: &str) -> Result<Arc<dyn ProjectReader>> {
+        self.readers
+            .iter()
+            .find(|(r, _)| r.claims(location))
+            .map(|(r, _)| r.clone())
+            .ok_or_else(|| Error::Usage {
+                message: format!("no reader can read the project '{location}'"),
+                help: Some("give the path of a project directory".to_string()),
+            })
+    }
+
+    /// A deployer by name.
+    pub fn deployer(&self, name: &str) -> Result<Arc<dyn Deployer>> {
+        self.deployers
+            .iter()
+            .find(|(d, _)| d.name() == name)
+            .map(|(d, _)| d.clone())
+            .ok_or_else(|| Error::Usage {
+                message: format!("no deployer named '{name}'"),
+                help: Some(format!(
+                    "known deployers: {}",
+                    self.deployers.iter().map(|(d, _)| d.name()).collect::<Vec<_>>().join(", ")
+                )),
+            })
+    }
+
+    /// Builders in registration order.
+    pub fn builders(&self) -> Vec<Arc<dyn Builder>> {
+        self.builders.iter().map(|(b, _)| b.clone()).collect()
+    }
+
+    /// Every plugin with its kind, name and origin, for listing.
+    pub fn describe(&self) -> Vec<(&'static str, String, Origin)> {
+        let mut out = Vec::new();
+        out.extend(self.readers.iter().map(|(r, o)| ("reader", r.name().to_string(), o.clone())));
+        out.extend(self.builders.iter().map(|(b, o)| ("builder", b.name().to_string(), o.clone())));
+        out.extend(self.deployers.iter().map(|(d, o)| ("deployer", d.name().to_string(), o.clone())));
+        out
+    }
+}
