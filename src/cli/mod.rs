@@ -1,0 +1,50 @@
+//! Command definitions and dispatch. One module per command; shared rendering in `render`,
+//! shared setup (registry, environment, home) in `setup`.
+
+mod get_metadata;
+mod render;
+mod setup;
+mod version;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use render::CliError;
+
+/// A fast, extensible deployer for serverless function projects.
+///
+/// sluice reads DigitalOcean Functions / Apache OpenWhisk projects (project.yml, packages/,
+/// lib/), builds each function and deploys it to an OpenWhisk-compatible namespace, or to an
+/// embedded local namespace when none is configured.
+#[derive(Debug, Parser)]
+#[command(name = "sluice", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print a project's structure as JSON, as the deployer sees it
+    GetMetadata(get_metadata::Args),
+    /// Print sluice's version
+    Version(version::Args),
+}
+
+/// Parses the command line, runs the command, renders any error and returns the exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    setup::init_tracing();
+    let result = match cli.command {
+        Command::GetMetadata(args) => get_metadata::run(args),
+        Command::Version(args) => version::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            render::print_error(&e);
+            ExitCode::FAILURE
+        }
+    }
+}

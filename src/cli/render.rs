@@ -1,0 +1,138 @@
+//! How errors and progress look to a person: errors through miette (message, file and line
+//! with the source snippet where there is one, a help line), progress as plain lines.
+
+use std::fmt;
+use std::io::Write;
+use std::path::PathBuf;
+
+use miette::{Diagnostic, LabeledSpan, NamedSource, SourceSpan};
+use sluice_core::{Error, Feedback};
+
+/// An error as the CLI shows it.
+#[derive(Debug)]
+pub struct CliError {
+    message: String,
+    help: Option<String>,
+    /// The file the error is about, with its text and the span to point at.
+    source: Option<(NamedSource<String>, SourceSpan)>,
+    label: Option<String>,
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CliError {}
+
+impl Diagnostic for CliError {
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.source.as_ref().map(|(s, _)| s as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let (_, span) = self.source.as_ref()?;
+        let label = LabeledSpan::new_with_span(self.label.clone(), *span);
+        Some(Box::new(std::iter::once(label)))
+    }
+}
+
+impl CliError {
+    /// An error with just a message.
+    pub fn msg(message: impl Into<String>) -> Self {
+        CliError {
+            message: message.into(),
+            help: None,
+            source: None,
+            label: None,
+        }
+    }
+
+    /// Any displayable error.
+    pub fn other(e: impl fmt::Display) -> Self {
+        Self::msg(e.to_string())
+    }
+
+    /// Adds a help line.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Converts a core error, pointing at the file and line it names when `base` (the
+    /// project directory) lets us find the file.
+    pub fn from_core(e: &Error, base: Option<&std::path::Path>) -> Self {
+        let mut out = CliError {
+            message: e.to_string(),
+            help: e.help(),
+            source: None,
+            label: None,
+        };
+        if let (Some(file), Some(line)) = (e.file(), e.line()) {
+            let path = match base {
+                Some(b) if !PathBuf::from(&file).is_absolute() => b.join(&file),
+                _ => PathBuf::from(&file),
+            };
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                let offset: usize = text.lines().take(line.saturating_sub(1)).map(|l| l.len() + 1).sum();
+                let len = text.lines().nth(line.saturating_sub(1)).map_or(0, str::len);
+                out.label = Some(format!("line {line}"));
+                out.source = Some((NamedSource::new(file, text), SourceSpan::new(offset.into(), len)));
+            }
+        }
+        out
+    }
+}
+
+impl From<Error> for CliError {
+    fn from(e: Error) -> Self {
+        CliError::from_core(&e, None)
+    }
+}
+
+/// Prints an error on stderr with miette's graphical handler.
+pub fn print_error(e: &CliError) {
+    let report = miette::Report::new(CliError {
+        message: e.message.clone(),
+        help: e.help.clone(),
+        source: e.source.clone(),
+        label: e.label.clone(),
+    });
+    let _ = writeln!(std::io::stderr(), "{report:?}");
+}
+
+/// Progress and warnings as plain lines on stdout (as the original deployer prints them).
+#[derive(Debug, Default)]
+pub struct ConsoleFeedback {
+    /// Suppress progress (warnings still show).
+    pub quiet: bool,
+}
+
+impl Feedback for ConsoleFeedback {
+    fn progress(&self, message: &str) {
+        if !self.quiet {
+            let _ = writeln!(std::io::stdout(), "{message}");
+        }
+    }
+
+    fn warn(&self, message: &str) {
+        let _ = writeln!(std::io::stdout(), "{message}");
+    }
+}
+
+/// Progress and warnings on stderr, for commands whose stdout is data (JSON).
+#[derive(Debug, Default)]
+pub struct StderrFeedback;
+
+impl Feedback for StderrFeedback {
+    fn progress(&self, _message: &str) {}
+
+    fn warn(&self, message: &str) {
+        let _ = writeln!(std::io::stderr(), "{message}");
+    }
+}
