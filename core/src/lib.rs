@@ -27,7 +27,7 @@ pub use error::{Error, Result};
 pub use exclude::Excluder;
 pub use feedback::{Feedback, Recorder, Silent, Step};
 pub use files::{DiskFiles, ProjectFiles};
-pub use finder::Finder;
+pub use finder::{Finder, identify};
 pub use hooks::{BuildDecision, Hooks, NoHooks};
 pub use includer::Includer;
 pub use model::*;

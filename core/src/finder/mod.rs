@@ -1,13 +1,31 @@
-//! The finder: the default builder. It deploys a directory action by collecting its files —
-//! the ones `.include` lists, or every file less the `.ignore` patterns — and zipping them
-//! reproducibly (autozip), or by deploying the one file as it is.
+//! The finder: the default builder. It turns a function directory into one artifact by
+//! collecting its files — the ones `.include` lists (spec §7.5), or every file less the
+//! `.ignore` patterns (§7.6) — and then deploying the one file as it is, or zipping them
+//! reproducibly into `__deployer__.zip` (autozip, §7.7), with the runtime settled as §7.8 says.
 //!
-//! Script and npm builders call [`identify`] after their subprocess ran, so every local
-//! build ends the same way.
+//! Builders that run a subprocess first (script, npm) call [`identify`] afterwards, so every
+//! local build ends the same way, and [`run_build_command`] to run it with the original's
+//! reporting.
+
+mod autozip;
+mod command;
+mod include;
+mod listing;
+mod walk;
+
+use std::path::{Path, PathBuf};
+
+pub use autozip::{reusable, write_zip};
+pub use command::{BuildCommand, run_build_command};
+pub use walk::Source;
 
 use crate::error::{Error, Result};
-use crate::model::{Artifact, build_kind};
+use crate::model::{ActionSpec, Artifact, BuildStatus, build_kind};
 use crate::plugin::{BuildContext, BuildJob, BuildTarget, Builder, Detection};
+use crate::runtimes::{Agreement, agree_on_runtime, file_parts};
+
+/// The name of the zip autozip writes in the function directory.
+pub const ZIP_NAME: &str = "__deployer__.zip";
 
 /// The default builder (name `finder`).
 #[derive(Debug, Default, Clone, Copy)]
@@ -33,11 +51,196 @@ impl Builder for Finder {
         }
     }
 
-    fn build(&self, job: &BuildJob<'_>, _ctx: &BuildContext) -> Result<Option<Artifact>> {
-        Err(Error::Build {
-            entity: job.entity(),
-            message: format!("the finder cannot build '{}' yet", job.entity()),
-            output: None,
-        })
+    fn build(&self, job: &BuildJob<'_>, ctx: &BuildContext) -> Result<Option<Artifact>> {
+        match job {
+            BuildJob::Action { package, action } => identify(package, action, ctx).map(Some),
+            BuildJob::Lib { kind } => Err(Error::Build {
+                entity: "lib".to_string(),
+                message: format!("the finder does not build lib/ (planned build '{kind}')"),
+                output: None,
+            }),
+        }
     }
 }
+
+/// `<best project name>/<rel>`: how build messages name a directory.
+pub fn display_path(ctx: &BuildContext, rel: &str) -> String {
+    let rel = rel.trim_start_matches("./");
+    if Path::new(rel).is_absolute() {
+        rel.to_string()
+    } else {
+        format!("{}/{rel}", ctx.best_project_name.trim_end_matches('/'))
+    }
+}
+
+/// `action 'pkg/name'`: the entity of build errors.
+pub fn action_entity(package: &str, action: &ActionSpec) -> String {
+    format!("action '{}'", action.qualified_name(package))
+}
+
+/// The project-relative, `/`-separated form of `path` when it is inside the project.
+fn project_relative(ctx: &BuildContext, path: &Path) -> String {
+    match path.strip_prefix(&ctx.project_dir) {
+        Ok(rel) => walk::slash_path(rel),
+        Err(_) => path.display().to_string(),
+    }
+}
+
+/// Turns a function directory into its artifact: `.include` or the plain listing, then a
+/// single file or an (incrementally reused) reproducible zip, with the runtime settled.
+pub fn identify(package: &str, action: &ActionSpec, ctx: &BuildContext) -> Result<Artifact> {
+    let entity = action_entity(package, action);
+    let qualified = action.qualified_name(package);
+    let rel_dir = action.file.as_deref().ok_or_else(|| Error::Build {
+        entity: entity.clone(),
+        message: format!("Action '{qualified}' has no directory to build"),
+        output: None,
+    })?;
+    let rel_dir = rel_dir.trim_end_matches(['/', '\\']);
+    let dir = ctx.resolve(rel_dir);
+    let build_error = |e: Error| match e {
+        Error::Build { .. } => e,
+        other => Error::Build {
+            entity: entity.clone(),
+            message: other.to_string(),
+            output: None,
+        },
+    };
+
+    let include = [".include", ".source"]
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file());
+    let (sources, inputs): (Vec<Source>, Vec<PathBuf>) = match &include {
+        Some(file) => {
+            let sources =
+                include::included_files(file, &dir, rel_dir, &ctx.project_dir, &ctx.excluder)
+                    .map_err(build_error)?;
+            if sources.is_empty() {
+                let name = file
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                return Err(build_error(Error::project(format!(
+                    "{rel_dir}/{name} is empty"
+                ))));
+            }
+            (sources, vec![file.clone()])
+        }
+        None => {
+            let sources =
+                listing::listed_files(&dir, rel_dir, &ctx.excluder).map_err(build_error)?;
+            if sources.is_empty() {
+                return Err(build_error(Error::project(format!(
+                    "Action '{qualified}' has no included files"
+                ))));
+            }
+            (sources, vec![dir.join(".ignore")])
+        }
+    };
+
+    if let [only] = sources.as_slice() {
+        return single_file(&only.path, action, &qualified, ctx).map_err(build_error);
+    }
+
+    let runtime = settle_runtime(action, &sources, &qualified, ctx).map_err(build_error)?;
+    let zip_path = dir.join(ZIP_NAME);
+    let shown = display_path(ctx, rel_dir);
+    let status = if ctx.flags.incremental && reusable(&zip_path, &sources, &inputs) {
+        if ctx.flags.verbose_zip {
+            ctx.feedback.progress(&format!(
+                "Reusing {ZIP_NAME} in {shown} because no included file changed"
+            ));
+        }
+        BuildStatus::Reused
+    } else {
+        if ctx.flags.verbose_zip {
+            ctx.feedback
+                .progress(&format!("Zipping action contents in {rel_dir}"));
+        }
+        write_zip(&zip_path, &sources).map_err(build_error)?;
+        if ctx.flags.verbose_zip {
+            ctx.feedback
+                .progress(&format!("Zipping complete in {rel_dir}"));
+        }
+        BuildStatus::Built
+    };
+    Ok(Artifact {
+        file: project_relative(ctx, &zip_path),
+        runtime: Some(runtime),
+        binary: true,
+        zipped: true,
+        main: None,
+        status,
+    })
+}
+
+/// The action's runtime, else the one its files agree on; disagreement is an error naming
+/// both files (spec §16 item 14), no runtime at all is §7.8's error.
+fn settle_runtime(
+    action: &ActionSpec,
+    sources: &[Source],
+    qualified: &str,
+    ctx: &BuildContext,
+) -> Result<String> {
+    if let Some(r) = action.runtime.as_deref().filter(|r| !r.is_empty()) {
+        return Ok(r.to_string());
+    }
+    let mut names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+    names.sort_unstable();
+    match agree_on_runtime(names, &ctx.runtimes) {
+        Agreement::Agreed(r) => Ok(r),
+        Agreement::None => Err(undetermined(qualified)),
+        Agreement::Conflict { first, second } => Err(Error::Project {
+            message: format!(
+                "Action '{qualified}' not deployed: its files imply different runtimes: '{}' ({}) and '{}' ({})",
+                first.0, first.1, second.0, second.1
+            ),
+            help: Some(format!(
+                "set 'runtime' for function '{qualified}' in project.yml, or list only one language's files in .include/.ignore"
+            )),
+        }),
+    }
+}
+
+fn undetermined(qualified: &str) -> Error {
+    Error::Project {
+        message: format!("Action '{qualified}' not deployed: runtime type could not be determined"),
+        help: Some(format!(
+            "set 'runtime' for function '{qualified}' in project.yml, or give its files a known extension (.js, .py, .php, .go)"
+        )),
+    }
+}
+
+/// One file deployed as it is (spec §7.8): binary and zipped come from the file's name, the
+/// runtime from the action, else from the file's name.
+fn single_file(
+    path: &Path,
+    action: &ActionSpec,
+    qualified: &str,
+    ctx: &BuildContext,
+) -> Result<Artifact> {
+    let base = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let parts = file_parts(&base, &ctx.runtimes);
+    let runtime = action
+        .runtime
+        .clone()
+        .filter(|r| !r.is_empty())
+        .or(parts.runtime)
+        .ok_or_else(|| undetermined(qualified))?;
+    let shown = walk::normalize(path);
+    Ok(Artifact {
+        file: project_relative(ctx, &shown),
+        runtime: Some(runtime),
+        binary: parts.binary,
+        zipped: parts.zipped,
+        main: None,
+        status: BuildStatus::Built,
+    })
+}
+
+#[cfg(test)]
+mod tests;
