@@ -1,9 +1,15 @@
 //! sluice-script-builder: builds functions (and `lib/`) whose directory holds a `build.sh`
 //! (or, on Windows, a `build.cmd`) by running it, then collects the result with the core
 //! finder (spec §6.1, §7.2, §7.4).
+//!
+//! The script runs as `./build.sh` through a shell (`$shell`, else `/bin/bash`) in its own
+//! directory, with the process environment plus the `--build-env` entries. With
+//! `--incremental`, a `.built` file in the directory (left there by the script) means the
+//! build already ran and is skipped.
 
+use sluice_core::finder::{self, BuildCommand};
 use sluice_core::{
-    Artifact, BuildContext, BuildJob, BuildTarget, Builder, Detection, Error, Result,
+    Artifact, BuildContext, BuildJob, BuildStatus, BuildTarget, Builder, Detection, Error, Result,
 };
 
 /// The build script this platform runs.
@@ -12,6 +18,9 @@ pub const SCRIPT: &str = sluice_core::build_kind::BUILD_CMD;
 /// The build script this platform runs.
 #[cfg(not(windows))]
 pub const SCRIPT: &str = sluice_core::build_kind::BUILD_SH;
+
+/// The marker a build leaves to say it is done (honoured only with `--incremental`).
+pub const BUILT_MARKER: &str = ".built";
 
 /// The `build.sh` / `build.cmd` builder (name `script`).
 #[derive(Debug, Default, Clone, Copy)]
@@ -29,11 +38,62 @@ impl Builder for ScriptBuilder {
         })
     }
 
-    fn build(&self, job: &BuildJob<'_>, _ctx: &BuildContext) -> Result<Option<Artifact>> {
-        Err(Error::Build {
-            entity: job.entity(),
-            message: format!("script builds of '{}' are not available yet", job.entity()),
-            output: None,
-        })
+    fn build(&self, job: &BuildJob<'_>, ctx: &BuildContext) -> Result<Option<Artifact>> {
+        let (rel_dir, entity) = match job {
+            BuildJob::Action { package, action } => {
+                let entity = finder::action_entity(package, action);
+                let dir = action.file.clone().ok_or_else(|| Error::Build {
+                    entity: entity.clone(),
+                    message: format!(
+                        "Action '{}' has a {SCRIPT} build but no directory",
+                        action.qualified_name(package)
+                    ),
+                    output: None,
+                })?;
+                (dir, entity)
+            }
+            BuildJob::Lib { .. } => ("lib".to_string(), "lib".to_string()),
+        };
+        let rel_dir = rel_dir.trim_end_matches(['/', '\\']).to_string();
+        let dir = ctx.resolve(&rel_dir);
+        let display_path = finder::display_path(ctx, &rel_dir);
+
+        let skip = ctx.flags.incremental && dir.join(BUILT_MARKER).exists();
+        if skip {
+            if ctx.flags.verbose_build {
+                ctx.feedback.progress(&format!(
+                    "Skipping build in {display_path} because the action was previously built"
+                ));
+            }
+        } else {
+            let command_line = format!("./{SCRIPT}");
+            let command_line = if cfg!(windows) {
+                SCRIPT.to_string()
+            } else {
+                command_line
+            };
+            finder::run_build_command(
+                &BuildCommand {
+                    command_line: &command_line,
+                    info: &command_line,
+                    error_tag: &command_line,
+                    dir: &dir,
+                    display_path: &display_path,
+                    entity: &entity,
+                },
+                ctx,
+            )?;
+        }
+
+        match job {
+            BuildJob::Action { package, action } => {
+                let mut artifact = finder::identify(package, action, ctx)?;
+                if skip {
+                    artifact.status = BuildStatus::Skipped;
+                }
+                Ok(Some(artifact))
+            }
+            BuildJob::Lib { .. } => Ok(None),
+        }
     }
 }
