@@ -1,1 +1,179 @@
-//! placeholder
+//! sluice-fs-reader: the [`ProjectReader`] for a project directory on disk.
+//!
+//! It owns everything the original deployer did while *reading* (spec §2–§6, §9, §11.4):
+//! the top-level layout and the `packages/` scan, file name → runtime, the `project.yml`
+//! pipeline (substitution, tabs, YAML, validation with the original's messages), the merge of
+//! config and file system, `--include`/`--exclude`, build planning (by asking the registered
+//! builders' `detect`) and the deployer annotation.
+//!
+//! It must not build, deploy, print or exit: warnings go through the context's `Feedback`,
+//! errors come back as values. All YAML goes through [`yaml`], so the YAML crate can be
+//! swapped in one place. Directory listings are cached for the length of one read.
+
+pub mod annotation;
+pub mod config;
+pub mod error;
+pub mod layout;
+pub mod listing;
+pub mod merge;
+pub mod metadata;
+pub mod plan;
+pub mod properties;
+pub mod substitute;
+pub mod triggers;
+pub mod validate;
+pub mod yaml;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use sluice_core::{DeployStructure, ProjectReader, ReadContext};
+
+pub use error::ReadError;
+pub use metadata::fill_runtimes;
+
+use crate::config::{ConfigInputs, load_config};
+use crate::error::Result;
+use crate::layout::{ScanContext, scan_packages, scan_top_level};
+use crate::listing::Listings;
+use crate::plan::{PlanContext, plan_actions, plan_lib};
+use crate::properties::{Properties, load_properties, value_text};
+
+/// Reads a project directory (any existing directory not written `slice:…`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FsReader;
+
+impl ProjectReader for FsReader {
+    fn name(&self) -> &str {
+        "fs"
+    }
+
+    fn claims(&self, location: &str) -> bool {
+        !location.starts_with("slice:") && Path::new(location).is_dir()
+    }
+
+    fn read(&self, location: &str, ctx: &ReadContext) -> sluice_core::Result<DeployStructure> {
+        read_project(location, ctx).map_err(Into::into)
+    }
+}
+
+fn missing_env_file(file: &str) -> error::ReadError {
+    error::ReadError::project_with_help(
+        format!("The specified environment file '{file}' does not exist"),
+        "check the path; it is relative to the current directory",
+    )
+}
+
+/// Loads `--env`/`--build-env` (relative to the current directory).
+fn required_properties(file: &str) -> Result<Properties> {
+    let path = Path::new(file);
+    if !path.is_file() {
+        return Err(missing_env_file(file));
+    }
+    load_properties(path).ok_or_else(|| missing_env_file(file))
+}
+
+/// Reads the project at `location` (spec §2–§6).
+///
+/// When substitution leaves variables unresolved, the result is `Ok` with
+/// `unresolved_variables` set and only the config part (not merged, not planned): callers
+/// that deploy must refuse it; `get-metadata` prints it.
+pub fn read_project(location: &str, ctx: &ReadContext) -> Result<DeployStructure> {
+    let given = Path::new(location);
+    let dir = std::path::absolute(given).map_err(|e| error::ReadError::io(given, e))?;
+    let listings = Listings::new();
+    let top = scan_top_level(&dir, ctx.flags.env.is_some(), &ctx.excluder, &listings)?;
+    for warning in &top.warnings {
+        ctx.feedback.warn(warning);
+    }
+
+    let props = match (&ctx.flags.env, &top.env_file) {
+        (Some(file), _) => required_properties(file)?,
+        (None, Some(path)) => load_properties(path).unwrap_or_default(),
+        (None, None) => Properties::new(),
+    };
+    let build_env: Option<BTreeMap<String, String>> = match &ctx.flags.build_env {
+        Some(file) => Some(
+            required_properties(file)?
+                .iter()
+                .map(|(k, v)| (k.clone(), value_text(v)))
+                .collect(),
+        ),
+        None => None,
+    };
+
+    let config = top.config.as_deref().map(|file_name| {
+        load_config(ConfigInputs {
+            project_dir: &dir,
+            file_name,
+            env: &ctx.env,
+            props: &props,
+            runtimes: &ctx.runtimes,
+            no_triggers: ctx.flags.no_triggers,
+            includer: &ctx.includer,
+        })
+    });
+
+    let annotation = match &config {
+        Some(Ok(c)) if c.structure.deployer_annotation.is_some() => {
+            c.structure.deployer_annotation.clone()
+        }
+        _ => Some(annotation::deployer_annotation(&dir, &ctx.env)),
+    };
+    let display_base = annotation
+        .as_ref()
+        .map(sluice_core::DeployerAnnotation::best_project_name)
+        .unwrap_or_default();
+
+    // The scan's own errors take precedence over config errors (spec §3 step 9).
+    let (fs_packages, package_strays) = if top.has_packages {
+        scan_packages(ScanContext {
+            project_dir: &dir,
+            includer: &ctx.includer,
+            excluder: &ctx.excluder,
+            runtimes: &ctx.runtimes,
+            display_base: &display_base,
+            listings: &listings,
+        })?
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let plan_ctx = PlanContext {
+        project_dir: &dir,
+        builders: &ctx.builders,
+        flags: &ctx.flags,
+        runtimes: &ctx.runtimes,
+        excluder: &ctx.excluder,
+        listings: &listings,
+    };
+    let lib_build = if top.has_lib {
+        Some(plan_lib(plan_ctx)?)
+    } else {
+        None
+    };
+
+    let config = config.transpose()?.unwrap_or_default();
+    for warning in &config.warnings {
+        ctx.feedback.warn(warning);
+    }
+    let mut structure = config.structure;
+    structure.file_path = Some(location.to_string());
+    if !config.unresolved.is_empty() {
+        structure.unresolved_variables = Some(config.unresolved);
+        return Ok(structure);
+    }
+
+    let mut packages = merge::merge_packages(fs_packages, std::mem::take(&mut structure.packages));
+    merge::apply_web_defaults(&mut packages);
+    plan_actions(&mut packages, plan_ctx)?;
+
+    structure.packages = packages;
+    structure.strays = top.strays;
+    structure.strays.extend(package_strays);
+    structure.lib_build = lib_build;
+    structure.deployer_annotation = annotation;
+    if build_env.is_some() {
+        structure.build_env = build_env;
+    }
+    Ok(structure)
+}

@@ -1,0 +1,378 @@
+//! The `project.yml` pipeline (spec §3): read, substitute, reject tabs, parse, rename
+//! `actions` → `functions`, validate, convert to the model, filter with the includer.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use sluice_core::{
+    ActionSpec, BindingSpec, DeployStructure, Includer, PackageSpec, RuntimeTable, TargetNamespace,
+};
+
+use crate::error::{ReadError, Result};
+use crate::properties::Properties;
+use crate::substitute::{DEPRECATED_DICTIONARY, EnvSymbols, substitute};
+use crate::validate::{Rules, validate_config};
+use crate::yaml;
+
+/// What loading the config gives.
+#[derive(Debug, Default)]
+pub struct LoadedConfig {
+    /// The config part of the project (not merged with the file system).
+    pub structure: DeployStructure,
+    /// Names substitution could not resolve, in order of appearance.
+    pub unresolved: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Inputs of [`load_config`].
+#[derive(Debug, Clone, Copy)]
+pub struct ConfigInputs<'a> {
+    pub project_dir: &'a Path,
+    /// `project.yml` or `projectConfig.yml`.
+    pub file_name: &'a str,
+    pub env: &'a BTreeMap<String, String>,
+    pub props: &'a Properties,
+    pub runtimes: &'a RuntimeTable,
+    pub no_triggers: bool,
+    pub includer: &'a Includer,
+}
+
+fn config_error(
+    inputs: &ConfigInputs<'_>,
+    line: Option<usize>,
+    message: impl Into<String>,
+) -> ReadError {
+    ReadError::Config {
+        file: inputs.file_name.to_string(),
+        line,
+        column: None,
+        message: message.into(),
+    }
+}
+
+/// Loads, substitutes, parses and validates the config file.
+pub fn load_config(inputs: ConfigInputs<'_>) -> Result<LoadedConfig> {
+    let path = inputs.project_dir.join(inputs.file_name);
+    let raw = std::fs::read_to_string(&path).map_err(|e| ReadError::io(&path, e))?;
+    let symbols = EnvSymbols {
+        env: inputs.env,
+        props: inputs.props,
+        project_dir: inputs.project_dir,
+    };
+    let substituted = substitute(&raw, &symbols)
+        .map_err(|e| config_error(&inputs, Some(e.line), e.to_string()))?;
+    let mut warnings = Vec::new();
+    if substituted.deprecated_dictionary {
+        warnings.push(DEPRECATED_DICTIONARY.to_string());
+    }
+    let text = substituted.text;
+    if let Some(offset) = text.find('\t') {
+        let line = text[..offset].matches('\n').count() + 1;
+        return Err(config_error(
+            &inputs,
+            Some(line),
+            "YAML configuration may not contain tabs",
+        ));
+    }
+    let parsed = yaml::parse(&text).map_err(|e| ReadError::Config {
+        file: inputs.file_name.to_string(),
+        line: e.line,
+        column: e.column,
+        message: e.message,
+    })?;
+    let Value::Object(mut config) = parsed else {
+        return Err(config_error(
+            &inputs,
+            None,
+            "configuration is empty or unparseable",
+        ));
+    };
+    rename_actions(&mut config);
+    validate_config(
+        &mut config,
+        Rules {
+            runtimes: inputs.runtimes,
+            no_triggers: inputs.no_triggers,
+        },
+    )
+    .map_err(|invalid| {
+        let line = yaml::key_line(&raw, &invalid.key, invalid.within.as_deref())
+            .or_else(|| yaml::key_line(&raw, &invalid.key, None));
+        config_error(&inputs, line, invalid.message)
+    })?;
+    let mut structure = to_structure(&config);
+    filter(&mut structure, inputs.includer);
+    Ok(LoadedConfig {
+        structure,
+        unresolved: substituted.unresolved,
+        warnings,
+    })
+}
+
+/// In each package, `functions` replaces `actions` (silently winning when both are there).
+fn rename_actions(config: &mut Map<String, Value>) {
+    let Some(Value::Array(packages)) = config.get_mut("packages") else {
+        return;
+    };
+    for package in packages.iter_mut().filter_map(Value::as_object_mut) {
+        if let Some(actions) = package.remove("actions")
+            && !package.contains_key("functions")
+        {
+            package.insert("functions".to_string(), actions);
+        }
+    }
+}
+
+/// Step 10: the includer applies to the config's packages and functions too.
+fn filter(structure: &mut DeployStructure, includer: &Includer) {
+    structure
+        .packages
+        .retain(|p| includer.is_package_included(&p.name));
+    for package in &mut structure.packages {
+        let name = package.name.clone();
+        package
+            .actions
+            .retain(|a| includer.is_action_included(&name, &a.name));
+    }
+}
+
+/// A member as a model type; absent, `null`, or (falsy and) of the wrong type gives `None`.
+fn get<T: DeserializeOwned>(map: &Map<String, Value>, key: &str) -> Option<T> {
+    map.get(key)
+        .filter(|v| !v.is_null())
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+}
+
+/// A string member; `''` counts as absent (spec §16 item 7).
+fn text(map: &Map<String, Value>, key: &str) -> Option<String> {
+    map.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+fn dict(map: &Map<String, Value>, key: &str) -> Option<Map<String, Value>> {
+    map.get(key).and_then(Value::as_object).cloned()
+}
+
+fn strings(map: &Map<String, Value>, key: &str) -> Option<Vec<String>> {
+    let items = map.get(key)?.as_array()?;
+    Some(
+        items
+            .iter()
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+            .collect(),
+    )
+}
+
+/// Converts the validated config to the model.
+fn to_structure(config: &Map<String, Value>) -> DeployStructure {
+    let packages = config
+        .get("packages")
+        .and_then(Value::as_array)
+        .map(|ps| {
+            ps.iter()
+                .filter_map(Value::as_object)
+                .map(to_package)
+                .collect()
+        })
+        .unwrap_or_default();
+    let target_namespace = match config.get("targetNamespace") {
+        Some(Value::String(s)) if !s.is_empty() => Some(TargetNamespace::Name(s.clone())),
+        Some(v @ Value::Object(_)) => serde_json::from_value(v.clone()).ok(),
+        _ => None,
+    };
+    DeployStructure {
+        packages,
+        parameters: dict(config, "parameters"),
+        environment: dict(config, "environment"),
+        target_namespace,
+        slice: get(config, "slice"),
+        credentials: get(config, "credentials"),
+        flags: get(config, "flags"),
+        deployer_annotation: get(config, "deployerAnnotation"),
+        build_env: get(config, "buildEnv"),
+        hooks: strings(config, "hooks"),
+        plugins: strings(config, "plugins"),
+        ..DeployStructure::default()
+    }
+}
+
+fn to_package(p: &Map<String, Value>) -> PackageSpec {
+    let name = text(p, "name").unwrap_or_default();
+    let actions = p
+        .get("functions")
+        .and_then(Value::as_array)
+        .map(|fs| {
+            fs.iter()
+                .filter_map(Value::as_object)
+                .map(|f| {
+                    let mut action = to_action(f);
+                    action.package = Some(name.clone());
+                    action
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    PackageSpec {
+        shared: get(p, "shared"),
+        web: get(p, "web"),
+        environment: dict(p, "environment"),
+        parameters: dict(p, "parameters"),
+        annotations: dict(p, "annotations"),
+        binding: get::<BindingSpec>(p, "binding"),
+        deployed_during_build: get(p, "deployedDuringBuild"),
+        actions,
+        name,
+    }
+}
+
+fn to_action(f: &Map<String, Value>) -> ActionSpec {
+    ActionSpec {
+        name: text(f, "name").unwrap_or_default(),
+        file: text(f, "file"),
+        runtime: text(f, "runtime"),
+        main: text(f, "main"),
+        docker: text(f, "docker"),
+        binary: get(f, "binary"),
+        remote_build: get(f, "remoteBuild"),
+        local_build: get(f, "localBuild"),
+        sequence: strings(f, "sequence"),
+        web: get(f, "web"),
+        web_secure: get(f, "webSecure"),
+        environment: dict(f, "environment"),
+        annotations: dict(f, "annotations"),
+        parameters: dict(f, "parameters"),
+        limits: get(f, "limits"),
+        triggers: get(f, "triggers"),
+        ..ActionSpec::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_core::{WebSecure, WebSetting};
+
+    fn load(yaml: &str, env: &[(&str, &str)]) -> Result<LoadedConfig> {
+        let t = tempfile::tempdir().map_err(|e| ReadError::io("tmp", e))?;
+        std::fs::write(t.path().join("project.yml"), yaml).map_err(|e| ReadError::io("w", e))?;
+        let env: BTreeMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let table = RuntimeTable::builtin();
+        let includer = Includer::default();
+        load_config(ConfigInputs {
+            project_dir: t.path(),
+            file_name: "project.yml",
+            env: &env,
+            props: &Properties::new(),
+            runtimes: &table,
+            no_triggers: false,
+            includer: &includer,
+        })
+    }
+
+    fn message(r: Result<LoadedConfig>) -> (String, Option<usize>) {
+        match r {
+            Err(ReadError::Config { message, line, .. }) => (message, line),
+            other => panic!("expected a config error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn converts_to_the_model_with_empty_strings_absent() {
+        let loaded = load(
+            "targetNamespace: ''\npackages:\n  - name: p\n    actions:\n      - name: f\n        runtime: ''\n        main: ''\n        web: raw\n        webSecure: false\n        binary: false\n",
+            &[],
+        )
+        .expect("valid");
+        let s = loaded.structure;
+        assert_eq!(s.target_namespace, None);
+        let f = &s.packages[0].actions[0];
+        assert_eq!(f.runtime, None);
+        assert_eq!(f.main, None);
+        assert_eq!(f.web, Some(WebSetting::Raw));
+        assert_eq!(f.web_secure, Some(WebSecure::Flag(false)));
+        assert_eq!(f.binary, Some(false));
+        assert_eq!(f.package.as_deref(), Some("p"));
+    }
+
+    #[test]
+    fn functions_win_over_actions() {
+        let loaded = load(
+            "packages:\n  - name: p\n    actions: [{name: a}]\n    functions: [{name: f}]\n",
+            &[],
+        )
+        .expect("valid");
+        assert_eq!(loaded.structure.packages[0].actions[0].name, "f");
+    }
+
+    #[test]
+    fn tabs_are_rejected_with_their_line_unless_substituted_away() {
+        assert_eq!(
+            message(load("a: 1\n#\tcomment\n", &[])),
+            ("YAML configuration may not contain tabs".into(), Some(2))
+        );
+        let ok = load("parameters: $(\n\t\tA\n\t)\n", &[("A", "x")]).expect("tabs vanish");
+        assert_eq!(
+            ok.structure.parameters,
+            serde_json::json!({"A": "x"}).as_object().cloned()
+        );
+    }
+
+    #[test]
+    fn empty_and_syntax_errors() {
+        assert_eq!(
+            message(load("# nothing\n", &[])),
+            ("configuration is empty or unparseable".into(), None)
+        );
+        let (msg, line) = message(load("packages:\n  - name: [\n", &[]));
+        assert!(!msg.is_empty());
+        assert!(line.is_some());
+    }
+
+    #[test]
+    fn validation_errors_point_at_the_key() {
+        let (msg, line) = message(load(
+            "packages:\n  - name: default\n    functions:\n      - name: hello\n        runtime: xyz\n",
+            &[],
+        ));
+        assert_eq!(msg, "'xyz' is not a valid runtime value");
+        assert_eq!(line, Some(5));
+    }
+
+    #[test]
+    fn unresolved_names_are_reported_not_failed() {
+        let loaded = load("parameters:\n  a: ${NOPE}\n", &[]).expect("loads");
+        assert_eq!(loaded.unresolved, ["NOPE"]);
+        assert_eq!(
+            loaded.structure.parameters,
+            serde_json::json!({"a": "<NOPE>"}).as_object().cloned()
+        );
+    }
+
+    #[test]
+    fn runaway_is_a_config_error_with_line() {
+        assert_eq!(
+            message(load("a: 1\nb: ${X\n", &[])),
+            (
+                "Runaway variable name or path directive in project.yml".into(),
+                Some(2)
+            )
+        );
+    }
+
+    #[test]
+    fn sluice_extension_keys() {
+        let loaded = load("hooks: [hooks/a.lua]\nplugins: [p.so]\n", &[]).expect("valid");
+        assert_eq!(
+            loaded.structure.hooks,
+            Some(vec!["hooks/a.lua".to_string()])
+        );
+        assert_eq!(loaded.structure.plugins, Some(vec!["p.so".to_string()]));
+    }
+}
