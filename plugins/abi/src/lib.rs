@@ -1,1 +1,31 @@
-//! placeholder
+//! sluice-plugin-abi: third-party plugins as shared libraries — the C ABI they speak, the
+//! SDK macro that writes that ABI for an ordinary trait implementation, and the loader.
+//!
+//! A plugin is a `cdylib` that exports one unmangled symbol, [`abi::ENTRY_SYMBOL`], returning
+//! a `#[repr(C)]` [`abi::PluginDeclaration`]: ABI version, plugin API semver, name,
+//! capabilities and an append-only [`abi::FunctionTable`]. Requests and replies cross as JSON
+//! of the `sluice-core` model types ([`wire`]); nothing Rust-shaped crosses, so a plugin may
+//! be built by another compiler version than the host. Plugin authors never touch this:
+//! they implement `ProjectReader`, `Builder` or `Deployer` and call [`export_plugin!`].
+//!
+//! This crate owns the boundary and nothing else: it must not know how projects are read,
+//! built or deployed, and it never prints (the loader logs through `tracing` and reports
+//! through the caller's `Feedback`).
+
+// Crossing a C boundary needs `unsafe`: loading a library, calling through its function
+// pointers, reading its declaration and handing buffers across. Each unsafe block is small
+// and says why it is sound; everything else in the workspace stays unsafe-free.
+#![allow(unsafe_code)]
+
+pub mod abi;
+mod loader;
+mod proxy;
+pub mod sdk;
+pub mod wire;
+
+pub use loader::{
+    LoadedPlugin, PluginSource, PluginSpec, home_plugins, load_for_project, load_into, load_linked,
+};
+pub use proxy::request_cancel;
+/// The core crate, re-exported so that a plugin needs only this dependency.
+pub use sluice_core;

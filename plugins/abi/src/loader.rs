@@ -1,0 +1,540 @@
+//! Finding, loading, checking and registering plugin libraries.
+//!
+//! A library is opened once per process (deduplicated by canonical path) and never closed:
+//! the [`libloading::Library`] is leaked on purpose. Unloading a Rust `cdylib` is not safe in
+//! practice — its thread-local destructors, threads it started, and `'static` data the host
+//! copied pointers from (names, the function table) would dangle — and a deploy is a short
+//! process, so keeping the mapping costs nothing.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use sluice_core::{Error, Feedback, Origin, ReadContext, Registry, Result, Silent};
+
+use crate::abi::{
+    ABI_VERSION, ENTRY_SYMBOL, EntryFn, FunctionTable, PLUGIN_API_VERSION, PluginDeclaration,
+    capability,
+};
+use crate::proxy::{PluginBuilder, PluginDeployer, PluginHandle, PluginReader};
+use crate::wire::{Description, Empty};
+
+/// Where a plugin was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PluginSource {
+    /// `$SLUICE_HOME/plugins/`.
+    Home,
+    /// `--plugin PATH`.
+    CommandLine,
+    /// `plugins:` in project.yml.
+    Project,
+}
+
+impl std::fmt::Display for PluginSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PluginSource::Home => "home",
+            PluginSource::CommandLine => "--plugin",
+            PluginSource::Project => "project.yml",
+        })
+    }
+}
+
+/// One plugin to load: `[NAME=]PATH`. With `NAME=`, the user names the registered reader,
+/// builder or deployer this plugin may replace (a built-in, usually); without it, a name
+/// clash is an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginSpec {
+    pub path: PathBuf,
+    pub replaces: Option<String>,
+    pub source: PluginSource,
+}
+
+impl PluginSpec {
+    /// Parses `[NAME=]PATH`; a relative path is taken from `base` (the project directory for
+    /// project.yml entries, the current directory for `--plugin`).
+    pub fn parse(text: &str, base: Option<&Path>, source: PluginSource) -> Self {
+        let (replaces, path) = match text.split_once('=') {
+            Some((name, path))
+                if !name.is_empty()
+                    && !path.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) =>
+            {
+                (Some(name.to_string()), path)
+            }
+            _ => (None, text),
+        };
+        let path = Path::new(path);
+        let path = match base {
+            Some(base) if path.is_relative() => base.join(path),
+            _ => path.to_path_buf(),
+        };
+        PluginSpec {
+            path,
+            replaces,
+            source,
+        }
+    }
+}
+
+/// The libraries in `<home>/plugins/` (`.so`, `.dylib`, `.dll`), sorted by name.
+pub fn home_plugins(home: &Path) -> Vec<PluginSpec> {
+    let Ok(entries) = std::fs::read_dir(home.join("plugins")) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_file()
+                && p.extension()
+                    .is_some_and(|x| x == "so" || x == "dylib" || x == "dll")
+        })
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| PluginSpec {
+            path,
+            replaces: None,
+            source: PluginSource::Home,
+        })
+        .collect()
+}
+
+/// What was loaded, for logs and `sluice plugins list`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadedPlugin {
+    pub name: String,
+    pub version: String,
+    pub api_version: String,
+    pub abi_version: u32,
+    /// The canonical path of the library.
+    pub path: PathBuf,
+    pub source: PluginSource,
+    pub reader: Option<String>,
+    pub builder: Option<String>,
+    pub deployer: Option<String>,
+}
+
+/// Libraries opened by this process, by canonical path.
+static OPENED: Mutex<BTreeMap<PathBuf, (&'static PluginHandle, Description)>> =
+    Mutex::new(BTreeMap::new());
+
+fn display_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+fn refuse(path: &Path, message: impl Into<String>) -> Error {
+    Error::Plugin {
+        plugin: display_name(path),
+        message: format!("{} ({})", message.into(), path.display()),
+    }
+}
+
+/// Reads a declared string.
+fn declared_str(path: &Path, what: &str, s: crate::abi::AbiStr) -> Result<String> {
+    // SAFETY: declaration strings point to static data of the loaded library, which is
+    // never unloaded.
+    let bytes = unsafe { s.as_bytes() };
+    String::from_utf8(bytes.to_vec())
+        .map_err(|_| refuse(path, format!("its declared {what} is not UTF-8")))
+}
+
+/// Opens a library (once per process) and checks its declaration.
+fn open(path: &Path) -> Result<(&'static PluginHandle, Description)> {
+    let canonical = path
+        .canonicalize()
+        .map_err(|e| refuse(path, format!("cannot find the plugin library: {e}")))?;
+    let mut opened = OPENED
+        .lock()
+        .map_err(|_| refuse(path, "the plugin table is poisoned"))?;
+    if let Some(found) = opened.get(&canonical) {
+        return Ok(found.clone());
+    }
+
+    // SAFETY: loading a library runs its initialisers; the user chose to trust this plugin.
+    let library = unsafe { libloading::Library::new(&canonical) }
+        .map_err(|e| refuse(&canonical, format!("cannot load the library: {e}")))?;
+    // SAFETY: the symbol's type is the documented entry type; a library that exports the
+    // name with another type breaks the ABI contract.
+    let entry: EntryFn = unsafe { library.get::<EntryFn>(ENTRY_SYMBOL.as_bytes()) }
+        .map(|symbol| *symbol)
+        .map_err(|_| {
+            refuse(
+                &canonical,
+                format!("not a sluice plugin: it exports no '{ENTRY_SYMBOL}' symbol (build it with sluice_plugin_abi::export_plugin!)"),
+            )
+        })?;
+    // Never unloaded: see the module documentation.
+    std::mem::forget(library);
+    let found = adopt(canonical.clone(), entry)?;
+    opened.insert(canonical, found.clone());
+    Ok(found)
+}
+
+/// Checks a declaration reached through `entry` and asks the plugin what it provides.
+fn adopt(canonical: PathBuf, entry: EntryFn) -> Result<(&'static PluginHandle, Description)> {
+    let declaration = entry();
+    if declaration.is_null() {
+        return Err(refuse(
+            &canonical,
+            format!("its '{ENTRY_SYMBOL}' returned no declaration"),
+        ));
+    }
+    // SAFETY: the first field of every ABI version's declaration is the u32 ABI version.
+    let abi_version = unsafe { std::ptr::read(declaration.cast::<u32>()) };
+    if abi_version != ABI_VERSION {
+        return Err(refuse(
+            &canonical,
+            format!(
+                "it was built for plugin ABI version {abi_version}, but this sluice speaks ABI version {ABI_VERSION}; rebuild the plugin against sluice-plugin-abi {PLUGIN_API_VERSION}"
+            ),
+        ));
+    }
+    // SAFETY: the ABI version matches, so the declaration has this layout and static lifetime.
+    let declaration: &'static PluginDeclaration = unsafe { &*declaration };
+    let name = declared_str(&canonical, "name", declaration.name)?;
+    if name.is_empty() {
+        return Err(refuse(&canonical, "it declares an empty name"));
+    }
+    let version = declared_str(&canonical, "version", declaration.version)?;
+    let api_version = declared_str(&canonical, "plugin API version", declaration.api_version)?;
+    check_api_version(&canonical, &name, &api_version)?;
+    let functions = copy_functions(&canonical, declaration.functions)?;
+
+    let handle: &'static PluginHandle = Box::leak(Box::new(PluginHandle {
+        name,
+        version,
+        api_version,
+        abi_version,
+        capabilities: declaration.capabilities,
+        path: canonical.clone(),
+        functions,
+    }));
+    let description: Description = handle.call(
+        "describe",
+        handle.functions.describe,
+        &Empty {},
+        Arc::new(Silent),
+        Vec::new(),
+    )?;
+    check_description(handle, &description)?;
+    tracing::info!(
+        path = %canonical.display(),
+        name = %handle.name,
+        version = %handle.version,
+        api = %handle.api_version,
+        abi = handle.abi_version,
+        "loaded plugin"
+    );
+    Ok((handle, description))
+}
+
+fn check_api_version(path: &Path, name: &str, api_version: &str) -> Result<()> {
+    let host = semver::Version::parse(PLUGIN_API_VERSION).map_err(|e| {
+        refuse(
+            path,
+            format!("this sluice's plugin API version is invalid: {e}"),
+        )
+    })?;
+    let wanted =
+        semver::VersionReq::parse(&format!("^{api_version}")).map_err(|e| Error::Plugin {
+            plugin: name.to_string(),
+            message: format!("its plugin API version '{api_version}' is not semver: {e}"),
+        })?;
+    if !wanted.matches(&host) {
+        return Err(Error::Plugin {
+            plugin: name.to_string(),
+            message: format!(
+                "it needs plugin API ^{api_version}, but this sluice provides {PLUGIN_API_VERSION}; rebuild it against sluice-plugin-abi {PLUGIN_API_VERSION} ({})",
+                path.display()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Copies the plugin's function table, as much of it as both sides know.
+fn copy_functions(path: &Path, table: *const FunctionTable) -> Result<FunctionTable> {
+    if table.is_null() {
+        return Err(refuse(path, "it declares no function table"));
+    }
+    // SAFETY: every ABI-1 table starts with its size as a usize.
+    let declared = unsafe { std::ptr::read(table.cast::<usize>()) };
+    if declared < FunctionTable::MIN_SIZE || declared % std::mem::align_of::<usize>() != 0 {
+        return Err(refuse(
+            path,
+            format!("its function table has an invalid size ({declared} bytes)"),
+        ));
+    }
+    let mut copy = FunctionTable::empty();
+    let n = declared.min(std::mem::size_of::<FunctionTable>());
+    // SAFETY: the plugin's table has `declared` >= n readable bytes, laid out as the prefix
+    // of ours (append-only rule); members past `n` stay `None`.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            table.cast::<u8>(),
+            (&mut copy as *mut FunctionTable).cast::<u8>(),
+            n,
+        );
+    }
+    copy.size = declared;
+    Ok(copy)
+}
+
+fn check_description(handle: &PluginHandle, d: &Description) -> Result<()> {
+    let caps = handle.capabilities;
+    for (bit, name, what) in [
+        (capability::READER, &d.reader, "reader"),
+        (capability::BUILDER, &d.builder, "builder"),
+        (capability::DEPLOYER, &d.deployer, "deployer"),
+    ] {
+        if (caps & bit != 0) != name.is_some() {
+            return Err(Error::Plugin {
+                plugin: handle.name.clone(),
+                message: format!("its capabilities and its description disagree about the {what}"),
+            });
+        }
+    }
+    if caps & capability::ALL == 0 {
+        return Err(Error::Plugin {
+            plugin: handle.name.clone(),
+            message: "it provides no reader, builder or deployer this sluice knows".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Loads the plugins (each library once) and registers what they provide. A plugin may add
+/// readers, builders and deployers; it replaces an existing one of the same name only when
+/// the spec names it (`NAME=PATH`). Plugins already registered in `registry` from the same
+/// library are skipped.
+pub fn load_into(
+    registry: &mut Registry,
+    specs: &[PluginSpec],
+    feedback: &dyn Feedback,
+) -> Result<Vec<LoadedPlugin>> {
+    let mut loaded: Vec<LoadedPlugin> = Vec::new();
+    for spec in specs {
+        let (handle, description) = open(&spec.path)?;
+        if loaded.iter().any(|l| l.path == handle.path) {
+            continue;
+        }
+        loaded.push(register(registry, spec, handle, &description, feedback)?);
+    }
+    Ok(loaded)
+}
+
+/// Registers a plugin that is linked into the host itself, through the same ABI and checks
+/// as a library (its entry function instead of a path). Tests and benchmarks use it to
+/// measure and exercise the boundary without a build step; `label` stands in for the path.
+pub fn load_linked(
+    registry: &mut Registry,
+    entry: EntryFn,
+    label: &str,
+    feedback: &dyn Feedback,
+) -> Result<LoadedPlugin> {
+    let key = PathBuf::from(format!("<linked:{label}>"));
+    let found = {
+        let mut opened = OPENED
+            .lock()
+            .map_err(|_| refuse(&key, "the plugin table is poisoned"))?;
+        match opened.get(&key) {
+            Some(found) => found.clone(),
+            None => {
+                let found = adopt(key.clone(), entry)?;
+                opened.insert(key.clone(), found.clone());
+                found
+            }
+        }
+    };
+    let spec = PluginSpec {
+        path: key,
+        replaces: None,
+        source: PluginSource::CommandLine,
+    };
+    register(registry, &spec, found.0, &found.1, feedback)
+}
+
+fn register(
+    registry: &mut Registry,
+    spec: &PluginSpec,
+    handle: &'static PluginHandle,
+    description: &Description,
+    feedback: &dyn Feedback,
+) -> Result<LoadedPlugin> {
+    let origin = Origin::Library(handle.path.display().to_string());
+    let already: Vec<(&'static str, String)> = registry
+        .describe()
+        .into_iter()
+        .filter(|(_, _, o)| *o == origin)
+        .map(|(kind, name, _)| (kind, name))
+        .collect();
+    let register_one = |kind: &'static str,
+                        name: &Option<String>,
+                        add: &mut dyn FnMut(String, bool) -> Result<()>|
+     -> Result<()> {
+        let Some(name) = name else { return Ok(()) };
+        if already.iter().any(|(k, n)| *k == kind && n == name) {
+            return Ok(());
+        }
+        let replace = spec.replaces.as_deref() == Some(name.as_str());
+        add(name.clone(), replace).map_err(|e| Error::Plugin {
+            plugin: handle.name.clone(),
+            message: format!(
+                "{e}; to replace it, name it: --plugin {name}={} (or '{name}=…' in project.yml plugins)",
+                spec.path.display()
+            ),
+        })
+    };
+    register_one("reader", &description.reader, &mut |name, replace| {
+        registry.add_reader(
+            Arc::new(PluginReader {
+                plugin: handle,
+                name,
+            }),
+            origin.clone(),
+            replace,
+        )
+    })?;
+    register_one("builder", &description.builder, &mut |name, replace| {
+        registry.add_builder(
+            Arc::new(PluginBuilder {
+                plugin: handle,
+                name,
+            }),
+            origin.clone(),
+            replace,
+        )
+    })?;
+    register_one("deployer", &description.deployer, &mut |name, replace| {
+        registry.add_deployer(
+            Arc::new(PluginDeployer {
+                plugin: handle,
+                name,
+            }),
+            origin.clone(),
+            replace,
+        )
+    })?;
+    if let Some(named) = &spec.replaces
+        && ![
+            &description.reader,
+            &description.builder,
+            &description.deployer,
+        ]
+        .iter()
+        .any(|n| n.as_deref() == Some(named.as_str()))
+    {
+        feedback.warn(&format!(
+            "plugin '{}' provides nothing named '{named}', so it replaces nothing",
+            handle.name
+        ));
+    }
+    Ok(LoadedPlugin {
+        name: handle.name.clone(),
+        version: handle.version.clone(),
+        api_version: handle.api_version.clone(),
+        abi_version: handle.abi_version,
+        path: handle.path.clone(),
+        source: spec.source,
+        reader: description.reader.clone(),
+        builder: description.builder.clone(),
+        deployer: description.deployer.clone(),
+    })
+}
+
+/// Everything a command needs: loads the plugins installed in `<home>/plugins/`, those given
+/// with `--plugin` (`cli`, relative to the current directory), then those the project at
+/// `location` lists under `plugins:` (relative to the project), and registers them.
+///
+/// The project's list is found by reading the project once with the readers known so far
+/// (silently; a project that cannot be read is left for the real read to report).
+pub fn load_for_project(
+    registry: &mut Registry,
+    cli: &[String],
+    location: Option<&str>,
+    ctx: &ReadContext,
+) -> Result<Vec<LoadedPlugin>> {
+    let mut specs = ctx.home.as_deref().map(home_plugins).unwrap_or_default();
+    specs.extend(
+        cli.iter()
+            .map(|c| PluginSpec::parse(c, None, PluginSource::CommandLine)),
+    );
+    let mut loaded = load_into(registry, &specs, ctx.feedback.as_ref())?;
+
+    let Some(location) = location else {
+        return Ok(loaded);
+    };
+    let Ok(reader) = registry.reader_for(location) else {
+        return Ok(loaded);
+    };
+    let mut peek = ctx.clone();
+    peek.feedback = Arc::new(Silent);
+    peek.builders = registry.builders();
+    let listed = reader
+        .read(location, &peek)
+        .ok()
+        .and_then(|project| project.plugins)
+        .unwrap_or_default();
+    let project_specs: Vec<PluginSpec> = listed
+        .iter()
+        .map(|entry| PluginSpec::parse(entry, Some(Path::new(location)), PluginSource::Project))
+        .collect();
+    for l in load_into(registry, &project_specs, ctx.feedback.as_ref())? {
+        if !loaded.iter().any(|x| x.path == l.path) {
+            loaded.push(l);
+        }
+    }
+    Ok(loaded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_parse_names_and_resolve_relative_paths() {
+        let base = Path::new("/proj");
+        let s = PluginSpec::parse("plugins/libx.so", Some(base), PluginSource::Project);
+        assert_eq!(s.path, PathBuf::from("/proj/plugins/libx.so"));
+        assert_eq!(s.replaces, None);
+        let s = PluginSpec::parse("npm=/abs/libx.so", Some(base), PluginSource::Project);
+        assert_eq!(s.path, PathBuf::from("/abs/libx.so"));
+        assert_eq!(s.replaces.as_deref(), Some("npm"));
+        // An '=' inside a path is not a name.
+        let s = PluginSpec::parse("./a=b/libx.so", None, PluginSource::CommandLine);
+        assert_eq!(s.path, PathBuf::from("./a=b/libx.so"));
+        assert_eq!(s.replaces, None);
+    }
+
+    #[test]
+    fn a_missing_library_is_a_plugin_error_naming_it() {
+        let err = open(Path::new("/nonexistent/libnothing.so")).expect_err("must fail");
+        let text = err.to_string();
+        assert!(
+            text.starts_with("plugin 'libnothing.so': cannot find the plugin library"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn home_plugins_lists_only_libraries() -> std::io::Result<()> {
+        let home = tempfile::tempdir()?;
+        std::fs::create_dir(home.path().join("plugins"))?;
+        for f in ["b.so", "a.dylib", "notes.txt"] {
+            std::fs::write(home.path().join("plugins").join(f), "")?;
+        }
+        let names: Vec<String> = home_plugins(home.path())
+            .iter()
+            .map(|s| display_name(&s.path))
+            .collect();
+        assert_eq!(names, ["a.dylib", "b.so"]);
+        Ok(())
+    }
+}
