@@ -89,61 +89,22 @@ fn project_relative(ctx: &BuildContext, path: &Path) -> String {
 /// Turns a function directory into its artifact: `.include` or the plain listing, then a
 /// single file or an (incrementally reused) reproducible zip, with the runtime settled.
 pub fn identify(package: &str, action: &ActionSpec, ctx: &BuildContext) -> Result<Artifact> {
-    let entity = action_entity(package, action);
-    let qualified = action.qualified_name(package);
-    let rel_dir = action.file.as_deref().ok_or_else(|| Error::Build {
-        entity: entity.clone(),
-        message: format!("Action '{qualified}' has no directory to build"),
-        output: None,
-    })?;
-    let rel_dir = rel_dir.trim_end_matches(['/', '\\']);
-    let dir = ctx.resolve(rel_dir);
-    let build_error = |e: Error| match e {
-        Error::Build { .. } => e,
-        other => Error::Build {
-            entity: entity.clone(),
-            message: other.to_string(),
-            output: None,
-        },
-    };
-
-    let include = [".include", ".source"]
-        .iter()
-        .map(|n| dir.join(n))
-        .find(|p| p.is_file());
-    let (sources, inputs): (Vec<Source>, Vec<PathBuf>) = match &include {
-        Some(file) => {
-            let sources =
-                include::included_files(file, &dir, rel_dir, &ctx.project_dir, &ctx.excluder)
-                    .map_err(build_error)?;
-            if sources.is_empty() {
-                let name = file
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                return Err(build_error(Error::project(format!(
-                    "{rel_dir}/{name} is empty"
-                ))));
-            }
-            (sources, vec![file.clone()])
-        }
-        None => {
-            let sources =
-                listing::listed_files(&dir, rel_dir, &ctx.excluder).map_err(build_error)?;
-            if sources.is_empty() {
-                return Err(build_error(Error::project(format!(
-                    "Action '{qualified}' has no included files"
-                ))));
-            }
-            (sources, vec![dir.join(".ignore")])
-        }
-    };
+    let located = locate(package, action, ctx)?;
+    let (sources, inputs) = gather(&located, ctx).map_err(|e| located.wrap(e))?;
+    let Located {
+        qualified,
+        rel_dir,
+        dir,
+        ..
+    } = &located;
+    let (qualified, rel_dir) = (qualified.as_str(), rel_dir.as_str());
+    let build_error = |e: Error| located.wrap(e);
 
     if let [only] = sources.as_slice() {
-        return single_file(&only.path, action, &qualified, ctx).map_err(build_error);
+        return single_file(&only.path, action, qualified, ctx).map_err(build_error);
     }
 
-    let runtime = settle_runtime(action, &sources, &qualified, ctx).map_err(build_error)?;
+    let runtime = settle_runtime(action, &sources, qualified, ctx).map_err(build_error)?;
     let zip_path = dir.join(ZIP_NAME);
     let shown = display_path(ctx, rel_dir);
     let status = if ctx.flags.incremental && reusable(&zip_path, &sources, &inputs) {
@@ -173,6 +134,97 @@ pub fn identify(package: &str, action: &ActionSpec, ctx: &BuildContext) -> Resul
         main: None,
         status,
     })
+}
+
+/// A function directory and the names build errors use for it.
+struct Located {
+    entity: String,
+    qualified: String,
+    rel_dir: String,
+    dir: PathBuf,
+}
+
+impl Located {
+    /// Wraps an error as this function's build error (build errors pass through).
+    fn wrap(&self, e: Error) -> Error {
+        match e {
+            Error::Build { .. } => e,
+            other => Error::Build {
+                entity: self.entity.clone(),
+                message: other.to_string(),
+                output: None,
+            },
+        }
+    }
+}
+
+fn locate(package: &str, action: &ActionSpec, ctx: &BuildContext) -> Result<Located> {
+    let entity = action_entity(package, action);
+    let qualified = action.qualified_name(package);
+    let rel_dir = action.file.as_deref().ok_or_else(|| Error::Build {
+        entity: entity.clone(),
+        message: format!("Action '{qualified}' has no directory to build"),
+        output: None,
+    })?;
+    let rel_dir = rel_dir.trim_end_matches(['/', '\\']).to_string();
+    let dir = ctx.resolve(&rel_dir);
+    Ok(Located {
+        entity,
+        qualified,
+        rel_dir,
+        dir,
+    })
+}
+
+/// The files `.include` (or `.source`) lists, else the directory's files less `.ignore`,
+/// plus the control files whose times matter for incremental reuse.
+fn gather(located: &Located, ctx: &BuildContext) -> Result<(Vec<Source>, Vec<PathBuf>)> {
+    let Located {
+        qualified,
+        rel_dir,
+        dir,
+        ..
+    } = located;
+    let include = [".include", ".source"]
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file());
+    match include {
+        Some(file) => {
+            let sources =
+                include::included_files(&file, dir, rel_dir, &ctx.project_dir, &ctx.excluder)?;
+            if sources.is_empty() {
+                let name = file
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                return Err(Error::project(format!("{rel_dir}/{name} is empty")));
+            }
+            Ok((sources, vec![file]))
+        }
+        None => {
+            let sources = listing::listed_files(dir, rel_dir, &ctx.excluder)?;
+            if sources.is_empty() {
+                return Err(Error::project(format!(
+                    "Action '{qualified}' has no included files"
+                )));
+            }
+            Ok((sources, vec![dir.join(".ignore")]))
+        }
+    }
+}
+
+/// The files a function directory deploys (`.include`, or the listing less `.ignore`), for
+/// builders that package them their own way (the Go builder compiles them).
+pub fn collect_sources(
+    package: &str,
+    action: &ActionSpec,
+    ctx: &BuildContext,
+) -> Result<Vec<Source>> {
+    let located = locate(package, action, ctx)?;
+    gather(&located, ctx)
+        .map(|(s, _)| s)
+        .map_err(|e| located.wrap(e))
 }
 
 /// The action's runtime, else the one its files agree on; disagreement is an error naming
