@@ -1,1 +1,33 @@
-//! placeholder
+//! sluice-openwhisk: the OpenWhisk REST client, the [`OpenWhiskDeployer`], the credential
+//! store and the DigitalOcean triggers API client.
+//!
+//! It owns *how* a project reaches a namespace: request bodies, digests and the versions
+//! file (compatible with the original deployer), retries and the concurrency bound. It must
+//! not read projects, build anything, print, or exit: progress goes through the context's
+//! `Feedback`, results come back as values.
+//!
+//! Modules by responsibility: [`transport`] (pool, bound, retries), [`client`] (OpenWhisk
+//! URLs and auth), [`deployer`] (the trait impl), `deploy` (one run), [`body`], [`digest`],
+//! [`annotation`], [`sequences`], [`triggers`], [`versions`], [`credentials`], `undeploy`.
+
+pub mod annotation;
+pub mod body;
+pub mod client;
+pub mod credentials;
+mod deploy;
+pub mod deployer;
+pub mod digest;
+pub mod error;
+pub mod sequences;
+pub mod transport;
+pub mod triggers;
+mod undeploy;
+pub mod versions;
+
+pub use client::Client;
+pub use credentials::{CredentialStore, Selection, StoredNamespace, expand_apihost, store_dir};
+pub use deploy::{BOUND_WITH_FUNCTIONS, DEFAULT_PACKAGE_MESSAGE};
+pub use deployer::OpenWhiskDeployer;
+pub use error::OwError;
+pub use transport::{DEFAULT_DEPLOY_JOBS, RetryPolicy, Transport, TransportOptions};
+pub use triggers::{DEFAULT_DO_API_URL, DO_API_URL_ENV, TriggersApi};

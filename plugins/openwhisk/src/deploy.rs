@@ -1,0 +1,409 @@
+//! One deploy run (spec §10): packages and their functions concurrently under the global
+//! request bound, then sequences in dependency order, then the versions file.
+//!
+//! Requests per entity: an action is one `PUT` (the controller merges old annotations on
+//! update, so the original's `GET ?code=false` before each action is not needed); a package
+//! is a `GET` and a `PUT`, because a package update *replaces* its annotations and the `GET`
+//! keeps annotations other tools put there, as the original does.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use futures::future::join_all;
+use serde_json::Value;
+use sluice_core::feedback::Step;
+use sluice_core::{
+    ActionSpec, DeployContext, DeployFailure, DeployResponse, DeployStructure, DeploySuccess,
+    DeployerAnnotation, EntityKind, PackageSpec, Target, VersionEntry, VersionInfo,
+};
+
+use crate::annotation;
+use crate::body::{self, Exec};
+use crate::client::Client;
+use crate::digest;
+use crate::error::OwError;
+use crate::sequences::{self, Deferred};
+use crate::triggers::TriggersApi;
+use crate::versions;
+
+/// The original's message for a default package with parameters, environment or binding.
+pub const DEFAULT_PACKAGE_MESSAGE: &str =
+    "The default package does not support attaching environment, parameters, or binding";
+/// The message for a binding that also has functions.
+pub const BOUND_WITH_FUNCTIONS: &str = "a bound package may not contain functions of its own";
+
+/// State shared by every entity of one deploy.
+pub(crate) struct Run<'a> {
+    pub ctx: &'a DeployContext,
+    pub target: &'a Target,
+    pub project: &'a DeployStructure,
+    pub client: Client,
+    pub triggers: Option<TriggersApi>,
+    /// Versions of the last deploy (empty unless `--incremental`).
+    pub old: VersionEntry,
+    pub annotation: DeployerAnnotation,
+    pub project_dir: Option<PathBuf>,
+}
+
+fn failure(message: impl Into<String>, context: String, status: Option<u16>) -> DeployResponse {
+    DeployResponse {
+        failures: vec![DeployFailure {
+            message: message.into(),
+            context: Some(context),
+            status_code: status,
+        }],
+        ..Default::default()
+    }
+}
+
+fn from_error(e: OwError, context: String) -> DeployResponse {
+    let status = e.status();
+    failure(e.to_string(), context, status)
+}
+
+fn success(name: String, kind: EntityKind, skipped: bool) -> DeploySuccess {
+    DeploySuccess {
+        name,
+        kind,
+        skipped,
+    }
+}
+
+fn with_overwrite(mut url: reqwest::Url) -> reqwest::Url {
+    url.query_pairs_mut().append_pair("overwrite", "true");
+    url
+}
+
+fn is_empty_dict(d: &Option<sluice_core::Dict>) -> bool {
+    d.as_ref().is_none_or(|d| d.is_empty())
+}
+
+/// Version string of a PUT answer.
+fn version_of(answer: &Value) -> String {
+    answer
+        .get("version")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Namespace of a PUT answer (`ns/pkg` for actions in a package → `ns`).
+fn namespace_of(answer: &Value) -> Option<String> {
+    answer
+        .get("namespace")
+        .and_then(Value::as_str)
+        .map(|ns| ns.split('/').next().unwrap_or(ns).to_string())
+        .filter(|ns| !ns.is_empty())
+}
+
+impl Run<'_> {
+    /// The whole deploy.
+    pub async fn deploy(&self) -> DeployResponse {
+        let per_package = join_all(
+            (0..self.project.packages.len()).map(|p| self.deploy_package_and_functions(p)),
+        )
+        .await;
+        let mut response = DeployResponse::default();
+        let mut deferred = Vec::new();
+        for (r, d) in per_package {
+            response.combine(r);
+            deferred.extend(d);
+        }
+        response.ignored.extend(self.project.strays.iter().cloned());
+        response.combine(self.deploy_sequences(deferred).await);
+        if response.namespace.is_none() {
+            response.namespace = Some(self.target.namespace.clone());
+        }
+        response.apihost = Some(self.target.apihost.clone());
+        self.record(&mut response);
+        response
+    }
+
+    fn record(&self, response: &mut DeployResponse) {
+        let Some(dir) = &self.project_dir else { return };
+        if self.project.slice == Some(true) {
+            return;
+        }
+        let merge = !self.ctx.includer.is_including_everything();
+        match versions::record(dir, response, merge) {
+            Ok(Some(created)) => self.ctx.feedback.progress(&format!(
+                "Deployment status recorded in '{}'",
+                created.display()
+            )),
+            Ok(None) => {}
+            Err(e) => response.failures.push(DeployFailure {
+                message: e.to_string(),
+                context: Some("the versions file".to_string()),
+                status_code: None,
+            }),
+        }
+    }
+
+    async fn deploy_package_and_functions(&self, p: usize) -> (DeployResponse, Vec<Deferred>) {
+        let pkg = &self.project.packages[p];
+        if pkg.is_default() {
+            let top_level = !is_empty_dict(&self.project.parameters)
+                || !is_empty_dict(&self.project.environment);
+            let own = !is_empty_dict(&pkg.parameters)
+                || !is_empty_dict(&pkg.environment)
+                || !is_empty_dict(&pkg.annotations)
+                || pkg.binding.is_some();
+            if top_level || own {
+                return (
+                    failure(DEFAULT_PACKAGE_MESSAGE, "package 'default'".into(), None),
+                    Vec::new(),
+                );
+            }
+            return self.deploy_functions(p).await;
+        }
+        if pkg.binding.is_some() && !pkg.actions.is_empty() {
+            return (
+                failure(
+                    BOUND_WITH_FUNCTIONS,
+                    format!("package '{}'", pkg.name),
+                    None,
+                ),
+                Vec::new(),
+            );
+        }
+        if pkg.deployed_during_build == Some(true) {
+            return self.deploy_functions(p).await;
+        }
+        let package_response = self.deploy_package(pkg).await;
+        let (mut response, deferred) = self.deploy_functions(p).await;
+        response.combine(package_response);
+        (response, deferred)
+    }
+
+    async fn deploy_functions(&self, p: usize) -> (DeployResponse, Vec<Deferred>) {
+        let pkg = &self.project.packages[p];
+        let results = join_all((0..pkg.actions.len()).map(|a| self.deploy_function(p, a))).await;
+        let mut response = DeployResponse::default();
+        let mut deferred = Vec::new();
+        for (r, d) in results {
+            response.combine(r);
+            deferred.extend(d);
+        }
+        (response, deferred)
+    }
+
+    async fn deploy_package(&self, pkg: &PackageSpec) -> DeployResponse {
+        let digest = digest::package_digest(pkg);
+        if let Some(old) = self.old.package_versions.get(&pkg.name)
+            && old.digest == digest
+        {
+            let mut r = DeployResponse::default();
+            r.package_versions.insert(pkg.name.clone(), old.clone());
+            return r;
+        }
+        let url = self.client.entity_url("packages", &pkg.name);
+        // Errors are ignored: a missing package has no old annotations.
+        let old_annotations = match self.client.get(url.clone()).await {
+            Ok(old) => body::kv_to_dict(old.get("annotations")),
+            Err(_) => Default::default(),
+        };
+        let deployer = annotation::for_entity(&self.annotation, Some(digest::short(&digest)), None);
+        let put_body = body::package_body(self.project, pkg, old_annotations, deployer);
+        match self.client.put(with_overwrite(url), &put_body).await {
+            Ok(answer) => {
+                let mut r = DeployResponse {
+                    namespace: namespace_of(&answer),
+                    ..Default::default()
+                };
+                r.package_versions.insert(
+                    pkg.name.clone(),
+                    VersionInfo {
+                        version: version_of(&answer),
+                        digest,
+                    },
+                );
+                if pkg.binding.is_some() {
+                    r.successes
+                        .push(success(pkg.name.clone(), EntityKind::Binding, false));
+                }
+                r
+            }
+            Err(e) => from_error(e, format!("package '{}'", pkg.name)),
+        }
+    }
+
+    fn read_code(&self, action: &ActionSpec, file: &str) -> Result<String, String> {
+        let path = match &self.project_dir {
+            Some(dir) if !Path::new(file).is_absolute() => dir.join(file),
+            _ => PathBuf::from(file),
+        };
+        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if action.binary == Some(true) {
+            Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+        } else {
+            String::from_utf8(bytes).map_err(|_| {
+                format!(
+                    "{} is not UTF-8 text; deploy it as a binary (zip) function",
+                    path.display()
+                )
+            })
+        }
+    }
+
+    async fn deploy_function(&self, p: usize, a: usize) -> (DeployResponse, Option<Deferred>) {
+        let pkg = &self.project.packages[p];
+        let action = &pkg.actions[a];
+        let name = action.qualified_name(&pkg.name);
+        let context = format!("action '{name}'");
+        if let Some(message) = &action.build_error {
+            return (failure(message.clone(), context, None), None);
+        }
+        if let Some(components) = &action.sequence {
+            if action.file.is_some() {
+                let m = "An action cannot be a sequence and also exist in the project directory structure";
+                return (failure(m, context, None), None);
+            }
+            if action.runtime.as_deref().is_some_and(|r| !r.is_empty())
+                || action.binary == Some(true)
+                || action.main.as_deref().is_some_and(|m| !m.is_empty())
+            {
+                let m = "An action cannot be a sequence and also have the runtime, binary, or main attributes";
+                return (failure(m, context, None), None);
+            }
+            let ns = &self.target.namespace;
+            let deferred = Deferred {
+                package: p,
+                action: a,
+                fqn: sequences::qualify(ns, &name),
+                components: components
+                    .iter()
+                    .map(|c| sequences::qualify(ns, c))
+                    .collect(),
+                name,
+            };
+            return (DeployResponse::default(), Some(deferred));
+        }
+        let code = match (&action.file, &action.docker) {
+            (Some(file), _) => match self.read_code(action, file) {
+                Ok(code) => code,
+                Err(message) => return (failure(message, context, None), None),
+            },
+            (None, Some(_)) => String::new(),
+            (None, None) => {
+                let m = "Action is named in the config but does not exist in the project";
+                return (failure(m, context, None), None);
+            }
+        };
+        let runtime = action.runtime.as_deref().filter(|r| !r.is_empty());
+        if runtime.is_none() && action.docker.is_none() {
+            let m = format!("Action '{name}' not deployed: runtime type could not be determined");
+            return (failure(m, format!("action {name}"), None), None);
+        }
+        let digest = digest::action_digest(action, &code);
+        if let Some(old) = self.old.action_versions.get(&name)
+            && old.digest == digest
+        {
+            let mut r = DeployResponse::default();
+            r.successes
+                .push(success(name.clone(), EntityKind::Action, true));
+            r.action_versions.insert(name, old.clone());
+            return (r, None);
+        }
+        let deployer = annotation::for_entity(
+            &self.annotation,
+            Some(digest::short(&digest)),
+            action.zipped,
+        );
+        let exec = Exec::Code {
+            code: &code,
+            runtime: runtime.unwrap_or_default(),
+        };
+        let put_body = body::action_body(action, exec, deployer);
+        let url = with_overwrite(self.client.entity_url("actions", &name));
+        let result = self.client.put(url, &put_body).await;
+        self.ctx.feedback.step(&Step::Deployed {
+            entity: name.clone(),
+            ok: result.is_ok(),
+        });
+        let answer = match result {
+            Ok(answer) => answer,
+            Err(e) => return (from_error(e, context), None),
+        };
+        let mut r = DeployResponse {
+            namespace: namespace_of(&answer),
+            ..Default::default()
+        };
+        r.successes
+            .push(success(name.clone(), EntityKind::Action, false));
+        r.action_versions.insert(
+            name.clone(),
+            VersionInfo {
+                version: version_of(&answer),
+                digest,
+            },
+        );
+        r.combine(self.deploy_triggers(action, &name).await);
+        (r, None)
+    }
+
+    /// Triggers of a deployed function, one after another.
+    async fn deploy_triggers(&self, action: &ActionSpec, function: &str) -> DeployResponse {
+        let mut r = DeployResponse::default();
+        for trigger in action.triggers.iter().flatten() {
+            let Some(api) = &self.triggers else {
+                r.successes
+                    .push(success(trigger.name.clone(), EntityKind::Trigger, true));
+                continue;
+            };
+            match api.upsert(&self.target.namespace, trigger, function).await {
+                Ok(()) => {
+                    r.successes
+                        .push(success(trigger.name.clone(), EntityKind::Trigger, false))
+                }
+                Err(e) => r.combine(from_error(e, format!("trigger '{}'", trigger.name))),
+            }
+        }
+        r
+    }
+
+    async fn deploy_sequences(&self, deferred: Vec<Deferred>) -> DeployResponse {
+        if deferred.is_empty() {
+            return DeployResponse::default();
+        }
+        let ns = &self.target.namespace;
+        let known: BTreeSet<String> = self
+            .project
+            .actions()
+            .map(|(p, a)| sequences::qualify(ns, &a.qualified_name(&p.name)))
+            .collect();
+        for warning in sequences::warnings(&deferred, ns, &known) {
+            self.ctx.feedback.warn(&warning);
+        }
+        let sorted = match sequences::sort(deferred) {
+            Ok(s) => s,
+            Err(message) => return failure(message, "sequences".into(), None),
+        };
+        let mut response = DeployResponse::default();
+        for d in sorted {
+            let action = &self.project.packages[d.package].actions[d.action];
+            let digest = digest::action_digest(action, "");
+            let deployer =
+                annotation::for_entity(&self.annotation, Some(digest::short(&digest)), None);
+            let put_body = body::action_body(action, Exec::Sequence(&d.components), deployer);
+            let url = with_overwrite(self.client.entity_url("actions", &d.name));
+            let result = self.client.put(url, &put_body).await;
+            self.ctx.feedback.step(&Step::Deployed {
+                entity: d.name.clone(),
+                ok: result.is_ok(),
+            });
+            match result {
+                Ok(answer) => {
+                    response.combine(DeployResponse {
+                        namespace: namespace_of(&answer),
+                        successes: vec![success(d.name.clone(), EntityKind::Action, false)],
+                        ..Default::default()
+                    });
+                    response.combine(self.deploy_triggers(action, &d.name).await);
+                }
+                Err(e) => response.combine(from_error(e, format!("action '{}'", d.name))),
+            }
+        }
+        response
+    }
+}

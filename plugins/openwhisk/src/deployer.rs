@@ -1,0 +1,193 @@
+//! [`OpenWhiskDeployer`]: the [`Deployer`] of any OpenWhisk-compatible namespace
+//! (DigitalOcean Functions, Apache OpenWhisk, sluice's local namespace).
+
+use async_trait::async_trait;
+use sluice_core::{
+    Credentials, DeployContext, DeployResponse, DeployStructure, Deployer, Error, RuntimeTable,
+    Target, UndeployRequest,
+};
+
+use crate::client::Client;
+use crate::deploy::Run;
+use crate::error::OwError;
+use crate::transport::{DEFAULT_DEPLOY_JOBS, RetryPolicy, Transport, TransportOptions};
+use crate::triggers::{DEFAULT_DO_API_URL, DO_API_URL_ENV, TriggersApi};
+use crate::{annotation, versions};
+
+/// The deployer's registered name.
+pub const NAME: &str = "openwhisk";
+
+/// Deploys to an OpenWhisk REST API.
+#[derive(Debug, Clone)]
+pub struct OpenWhiskDeployer {
+    do_api_url: String,
+    retry: RetryPolicy,
+}
+
+impl Default for OpenWhiskDeployer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn no_credentials() -> Error {
+    Error::Credentials {
+        message: "no credentials were given for the OpenWhisk deployer".to_string(),
+        help: Some(
+            "add a namespace with 'sluice namespace add --apihost <host> --auth <key>'".to_string(),
+        ),
+    }
+}
+
+impl OpenWhiskDeployer {
+    /// A deployer whose triggers API is `$SLUICE_DO_API_URL`, else DigitalOcean's.
+    pub fn new() -> Self {
+        let do_api_url = std::env::var(DO_API_URL_ENV)
+            .ok()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| DEFAULT_DO_API_URL.to_string());
+        OpenWhiskDeployer {
+            do_api_url,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Uses another triggers API base URL.
+    pub fn with_do_api_url(mut self, url: impl Into<String>) -> Self {
+        self.do_api_url = url.into();
+        self
+    }
+
+    /// Uses another retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    fn transport(&self, ctx: &DeployContext, creds: &Credentials) -> Result<Transport, Error> {
+        let options = TransportOptions {
+            insecure: creds.ow.ignore_certs || ctx.flags.insecure,
+            max_in_flight: ctx.flags.deploy_jobs.unwrap_or(DEFAULT_DEPLOY_JOBS),
+            retry: self.retry,
+            ..Default::default()
+        };
+        Transport::new(&options).map_err(|e| e.into_core(None))
+    }
+
+    /// A client for the credentials of `ctx`.
+    pub fn client(&self, ctx: &DeployContext, creds: &Credentials) -> Result<Client, Error> {
+        let transport = self.transport(ctx, creds)?;
+        Client::with_transport(&creds.ow.apihost, &creds.ow.api_key, transport)
+            .map_err(|e| e.into_core(None))
+    }
+
+    fn triggers_api(
+        &self,
+        creds: &Credentials,
+        client: &Client,
+    ) -> Result<Option<TriggersApi>, Error> {
+        let Some(token) = creds.do_token.as_deref().filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        TriggersApi::new(&self.do_api_url, token, client.transport().clone())
+            .map(Some)
+            .map_err(|e| e.into_core(None))
+    }
+}
+
+#[async_trait]
+impl Deployer for OpenWhiskDeployer {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    async fn prepare(&self, ctx: &DeployContext) -> Result<Target, Error> {
+        let creds = ctx.credentials.clone().ok_or_else(no_credentials)?;
+        let client = self.client(ctx, &creds)?;
+        let namespaces = client.namespaces().await.map_err(|e| e.into_core(None))?;
+        let first = namespaces
+            .first()
+            .cloned()
+            .ok_or_else(|| Error::Credentials {
+                message: format!(
+                    "the controller at {} lists no namespace for this key",
+                    creds.ow.apihost
+                ),
+                help: None,
+            })?;
+        if let Some(expected) = &creds.namespace
+            && expected != &first
+        {
+            return Err(Error::Credentials {
+                message: format!(
+                    "Supplied credentials do not match target namespace '{expected}'; deployment aborted"
+                ),
+                help: Some("check the namespace's key with 'sluice namespace list'".to_string()),
+            });
+        }
+        let mut credentials = creds.clone();
+        credentials.namespace = Some(first.clone());
+        let mut target = Target::new(creds.ow.apihost.clone(), first, credentials);
+        target.local = ctx.local;
+        Ok(target)
+    }
+
+    async fn runtimes(&self, ctx: &DeployContext) -> Result<Option<RuntimeTable>, Error> {
+        let creds = ctx.credentials.clone().ok_or_else(no_credentials)?;
+        let client = self.client(ctx, &creds)?;
+        let info = client
+            .controller_info()
+            .await
+            .map_err(|e| e.into_core(None))?;
+        RuntimeTable::from_controller_info(&info, &creds.ow.apihost)
+            .map(Some)
+            .map_err(|message| Error::Deploy {
+                message,
+                context: None,
+            })
+    }
+
+    async fn deploy(
+        &self,
+        ctx: &DeployContext,
+        target: &Target,
+        project: &DeployStructure,
+    ) -> Result<DeployResponse, Error> {
+        let client = self.client(ctx, &target.credentials)?;
+        let triggers = self.triggers_api(&target.credentials, &client)?;
+        let old = match (&ctx.project_dir, ctx.flags.incremental) {
+            (Some(dir), true) => versions::load(dir, &target.apihost, &target.namespace)
+                .map_err(|e| e.into_core(Some("the versions file".into())))?,
+            _ => Default::default(),
+        };
+        let annotation = match (&project.deployer_annotation, &ctx.project_dir) {
+            (Some(a), _) => a.clone(),
+            (None, Some(dir)) => annotation::compute(dir),
+            (None, None) => Default::default(),
+        };
+        let run = Run {
+            ctx,
+            target,
+            project,
+            client,
+            triggers,
+            old,
+            annotation,
+            project_dir: ctx.project_dir.clone(),
+        };
+        Ok(run.deploy().await)
+    }
+
+    async fn undeploy(
+        &self,
+        ctx: &DeployContext,
+        target: &Target,
+        request: &UndeployRequest,
+    ) -> Result<DeployResponse, Error> {
+        let client = self.client(ctx, &target.credentials)?;
+        let triggers = self.triggers_api(&target.credentials, &client)?;
+        crate::undeploy::undeploy(&client, triggers.as_ref(), &target.namespace, request)
+            .await
+            .map_err(|e: OwError| e.into_core(None))
+    }
+}

@@ -1,0 +1,189 @@
+//! `.deployed/versions.json`: what was deployed where, with digests, in the original
+//! deployer's format (spec §11.1–11.2), so either tool can read the other's file.
+//!
+//! Departures on purpose: the file is written atomically (temp file + rename); versions are
+//! merged whenever any `--include`/`--exclude` filter is active (the original replaced them
+//! when only `--exclude` was used); a corrupt file is reported, never a crash.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use sluice_core::{DeployResponse, VersionEntry};
+
+use crate::error::{OwError, Result};
+
+/// The directory holding the versions file.
+pub fn deployed_dir(project_dir: &Path) -> PathBuf {
+    project_dir.join(".deployed")
+}
+
+fn versions_file(project_dir: &Path) -> PathBuf {
+    deployed_dir(project_dir).join("versions.json")
+}
+
+/// Every entry of the file; a missing or non-array (legacy) file reads as none.
+fn read_entries(path: &Path) -> Result<Vec<VersionEntry>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(OwError::io(path, e)),
+    };
+    let value: Value = serde_json::from_str(&text).map_err(|e| OwError::Decode {
+        url: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    match value {
+        Value::Array(items) => items
+            .into_iter()
+            .map(|v| {
+                serde_json::from_value(v).map_err(|e| OwError::Decode {
+                    url: path.display().to_string(),
+                    message: e.to_string(),
+                })
+            })
+            .collect(),
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// The entry for this API host and namespace (empty when there is none).
+pub fn load(project_dir: &Path, apihost: &str, namespace: &str) -> Result<VersionEntry> {
+    let entries = read_entries(&versions_file(project_dir))?;
+    Ok(entries
+        .into_iter()
+        .find(|e| e.apihost == apihost && e.namespace == namespace)
+        .unwrap_or_else(|| VersionEntry {
+            apihost: apihost.to_string(),
+            namespace: namespace.to_string(),
+            ..Default::default()
+        }))
+}
+
+/// Records a deploy. Returns `Some(dir)` when `.deployed` was created by this call (the
+/// caller reports it), `None` otherwise. Nothing is written when the response has no
+/// versions. `merge` keeps versions of entities this deploy did not touch.
+pub fn record(
+    project_dir: &Path,
+    response: &DeployResponse,
+    merge: bool,
+) -> Result<Option<PathBuf>> {
+    if response.package_versions.is_empty() && response.action_versions.is_empty() {
+        return Ok(None);
+    }
+    let dir = deployed_dir(project_dir);
+    let created = !dir.is_dir();
+    if created {
+        std::fs::create_dir_all(&dir).map_err(|e| OwError::io(&dir, e))?;
+    }
+    let path = versions_file(project_dir);
+    // A file we cannot parse is replaced, as the original replaces a non-array one.
+    let mut entries = read_entries(&path).unwrap_or_default();
+    let apihost = response.apihost.clone().unwrap_or_default();
+    let namespace = response.namespace.clone().unwrap_or_default();
+    let new = VersionEntry {
+        apihost: apihost.clone(),
+        namespace: namespace.clone(),
+        package_versions: response.package_versions.clone(),
+        action_versions: response.action_versions.clone(),
+    };
+    match entries
+        .iter_mut()
+        .find(|e| e.apihost == apihost && e.namespace == namespace)
+    {
+        None => entries.push(new),
+        Some(old) if merge => {
+            old.package_versions.extend(new.package_versions);
+            old.action_versions.extend(new.action_versions);
+        }
+        Some(old) => *old = new,
+    }
+    let text = serde_json::to_string_pretty(&entries).map_err(|e| OwError::Decode {
+        url: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    write_atomically(&path, text.as_bytes())?;
+    Ok(created.then_some(dir))
+}
+
+/// Writes through a temporary file in the same directory and renames it into place, so a
+/// crash never leaves a half-written file.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| OwError::io(dir, e))?;
+    tmp.write_all(bytes)
+        .map_err(|e| OwError::io(tmp.path(), e))?;
+    tmp.as_file().sync_all().map_err(|e| OwError::io(path, e))?;
+    tmp.persist(path).map_err(|e| OwError::io(path, e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_core::VersionInfo;
+
+    fn response(pkg: &str, action: &str) -> DeployResponse {
+        let mut r = DeployResponse {
+            apihost: Some("https://h".into()),
+            namespace: Some("ns".into()),
+            ..Default::default()
+        };
+        r.package_versions.insert(
+            pkg.into(),
+            VersionInfo {
+                version: "0.0.1".into(),
+                digest: "d1".into(),
+            },
+        );
+        r.action_versions.insert(
+            action.into(),
+            VersionInfo {
+                version: "0.0.2".into(),
+                digest: "d2".into(),
+            },
+        );
+        r
+    }
+
+    #[test]
+    fn record_then_load_round_trips_and_merges_under_a_filter() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| OwError::io("tmp", e))?;
+        let created = record(dir.path(), &response("p", "p/a"), false)?;
+        assert_eq!(created, Some(dir.path().join(".deployed")));
+        let again = record(dir.path(), &response("q", "q/b"), true)?;
+        assert_eq!(again, None);
+        let entry = load(dir.path(), "https://h", "ns")?;
+        assert_eq!(
+            entry.action_versions.keys().collect::<Vec<_>>(),
+            ["p/a", "q/b"]
+        );
+        record(dir.path(), &response("q", "q/b"), false)?;
+        let entry = load(dir.path(), "https://h", "ns")?;
+        assert_eq!(entry.action_versions.keys().collect::<Vec<_>>(), ["q/b"]);
+        assert!(
+            load(dir.path(), "https://other", "ns")?
+                .action_versions
+                .is_empty()
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn legacy_non_array_file_is_replaced() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| OwError::io("tmp", e))?;
+        std::fs::create_dir_all(deployed_dir(dir.path())).map_err(|e| OwError::io("d", e))?;
+        std::fs::write(versions_file(dir.path()), "{\"old\": true}")
+            .map_err(|e| OwError::io("f", e))?;
+        assert!(
+            load(dir.path(), "https://h", "ns")?
+                .package_versions
+                .is_empty()
+        );
+        record(dir.path(), &response("p", "p/a"), false)?;
+        let text =
+            std::fs::read_to_string(versions_file(dir.path())).map_err(|e| OwError::io("f", e))?;
+        assert!(text.trim_start().starts_with('['), "{text}");
+        Ok(())
+    }
+}
