@@ -57,3 +57,292 @@ fn harness_snapshot_macro_records_exit_code_and_both_streams() {
     SHA:[DIGEST]
     ");
 }
+
+/// `sluice get-metadata .` in the test's project.
+fn get_metadata(test: &ProjectTest) -> std::process::Command {
+    test.command(["get-metadata", "."])
+}
+
+fn get_metadata_with<const N: usize>(test: &ProjectTest, args: [&str; N]) -> std::process::Command {
+    let mut cmd = get_metadata(test);
+    cmd.args(args);
+    cmd
+}
+
+// ---- spec §15 reading cases -------------------------------------------------------------
+
+#[test]
+fn config_types_invalid_annotations() {
+    let test = ProjectTest::fixture("config_types/invalid-annotations");
+    sluice_snapshot!(get_metadata(&test));
+}
+
+#[test]
+fn config_types_invalid_env() {
+    let test = ProjectTest::fixture("config_types/invalid-env");
+    sluice_snapshot!(get_metadata(&test));
+}
+
+#[test]
+fn config_types_invalid_parameters() {
+    let test = ProjectTest::fixture("config_types/invalid-parameters");
+    sluice_snapshot!(get_metadata(&test));
+}
+
+#[test]
+fn config_types_invalid_parameters_toplevel() {
+    let test = ProjectTest::fixture("config_types/invalid-parameters-toplevel");
+    sluice_snapshot!(get_metadata(&test));
+}
+
+#[test]
+fn environ_uses_the_project_env_file() {
+    let test = ProjectTest::fixture("environ").env_remove("RUNTIME");
+    sluice_snapshot!(get_metadata(&test));
+}
+
+#[test]
+fn environ_env_flag_replaces_the_project_env_file() {
+    let test = ProjectTest::fixture("environ").env_remove("RUNTIME");
+    sluice_snapshot!(get_metadata_with(&test, ["--env", "test.env"]));
+}
+
+#[test]
+fn environ_process_environment_wins() {
+    let test = ProjectTest::fixture("environ").env("RUNTIME", "python:3.9");
+    sluice_snapshot!(get_metadata(&test));
+}
+
+#[test]
+fn environ_missing_env_file_is_an_error() {
+    let test = ProjectTest::fixture("environ");
+    sluice_snapshot!(get_metadata_with(&test, ["--env", "nope.env"]));
+}
+
+#[test]
+fn errors_misspelled_config_reads_both_packages() {
+    // The read succeeds; the deploy reports `emayl/verifier` as not in the project.
+    let test = ProjectTest::fixture("errors/misspelled-config");
+    sluice_snapshot!(get_metadata(&test));
+}
+
+#[test]
+fn filtering_include_from_lib() {
+    let test = ProjectTest::fixture("filtering");
+    sluice_snapshot!(get_metadata(&test));
+}
+
+#[test]
+fn ignoring_system_files_never_become_functions() {
+    let test = ProjectTest::fixture("ignoring");
+    let output = sluice_snapshot!(get_metadata(&test));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!stdout.contains(".gitignore") && !stdout.contains(".DS_Store"));
+}
+
+#[test]
+fn include_exclude_exclude_a_package() {
+    let test = ProjectTest::fixture("include_exclude");
+    sluice_snapshot!(get_metadata_with(&test, ["--exclude", "test-ie-admin"]));
+}
+
+#[test]
+fn include_exclude_include_one_function() {
+    let test = ProjectTest::fixture("include_exclude");
+    sluice_snapshot!(get_metadata_with(
+        &test,
+        ["--include", "test-ie-printer/notify"]
+    ));
+}
+
+#[test]
+fn include_exclude_include_and_exclude() {
+    let test = ProjectTest::fixture("include_exclude");
+    sluice_snapshot!(get_metadata_with(
+        &test,
+        [
+            "--include",
+            "test-ie-admin/,test-ie-printer",
+            "--exclude",
+            "test-ie-printer/notify,test-ie-printer/update",
+        ]
+    ));
+}
+
+#[test]
+fn multi_line_values_keep_literal_backslash_n() {
+    let test = ProjectTest::fixture("multi_line").env_remove("MULTI");
+    sluice_snapshot!(get_metadata(&test));
+}
+
+#[test]
+fn multi_substitute_dictionaries_tabs_and_falsy_keys() {
+    let test = ProjectTest::fixture("multi_substitute")
+        .env("A", "this is A")
+        .env("B", "this is B")
+        .env("C", "this is C");
+    sluice_snapshot!(get_metadata(&test));
+}
+
+#[test]
+fn package_binding_is_read() {
+    let test = ProjectTest::fixture("package-binding");
+    sluice_snapshot!(get_metadata(&test));
+}
+
+#[test]
+fn package_binding_with_functions_is_still_read() {
+    // "a bound package may not contain functions of its own" is a deploy-time check (§4.4).
+    let test = ProjectTest::fixture("package-binding").write(
+        "packages/test-package-binding/ringer.js",
+        "function main() {}\n",
+    );
+    sluice_snapshot!(get_metadata(&test));
+}
+
+#[test]
+fn script_types_cmd_only_wont_run_here() {
+    let test = ProjectTest::fixture("script-types");
+    sluice_snapshot!(get_metadata_with(
+        &test,
+        ["--include", "test-script-types/cmd-only"]
+    ));
+}
+
+#[test]
+fn script_types_sh_only() {
+    let test = ProjectTest::fixture("script-types");
+    sluice_snapshot!(get_metadata_with(
+        &test,
+        ["--include", "test-script-types/sh-only"]
+    ));
+}
+
+#[test]
+fn script_types_both() {
+    let test = ProjectTest::fixture("script-types");
+    sluice_snapshot!(get_metadata_with(
+        &test,
+        ["--include", "test-script-types/both"]
+    ));
+}
+
+#[test]
+fn sequence_config_only_functions() {
+    let test = ProjectTest::fixture("sequence");
+    sluice_snapshot!(get_metadata(&test));
+}
+
+#[test]
+fn split_params_at_three_levels() {
+    let test = ProjectTest::fixture("split_params");
+    sluice_snapshot!(get_metadata(&test));
+}
+
+#[test]
+fn triggers_scheduled_and_legacy() {
+    let test = ProjectTest::fixture("triggers");
+    sluice_snapshot!(get_metadata(&test));
+}
+
+#[test]
+fn triggers_refused_with_no_triggers() {
+    let test = ProjectTest::fixture("triggers");
+    sluice_snapshot!(get_metadata_with(&test, ["--no-triggers"]));
+}
+
+#[test]
+fn unweb_functions_are_web_by_default() {
+    let test = ProjectTest::fixture("unweb/no-config");
+    sluice_snapshot!(get_metadata(&test));
+}
+
+#[test]
+fn unweb_with_config() {
+    let test = ProjectTest::fixture("unweb/with-config");
+    sluice_snapshot!(get_metadata(&test));
+}
+
+#[test]
+fn use_lib_include_from_a_built_lib() {
+    let test = ProjectTest::fixture("use-lib");
+    sluice_snapshot!(get_metadata(&test));
+}
+
+#[test]
+fn validate_runtime_rejects_unknown_runtimes() {
+    let test = ProjectTest::fixture("validate_runtime");
+    sluice_snapshot!(get_metadata(&test));
+}
+
+#[test]
+fn yaml_alias_anchors_merge_keys_and_repeated_names() {
+    let test = ProjectTest::fixture("yaml_alias");
+    sluice_snapshot!(get_metadata(&test));
+}
+
+// ---- App Platform: unresolved variables -------------------------------------------------
+
+#[test]
+fn unresolved_variables_give_the_config_part_and_exit_0() {
+    let test = ProjectTest::fixture("unresolved")
+        .env_remove("API_KEY")
+        .env_remove("REGION")
+        .env_remove("ZONE");
+    sluice_snapshot!(get_metadata(&test));
+}
+
+// ---- bad input never panics -------------------------------------------------------------
+
+#[test]
+fn malformed_project_yml_names_the_line() {
+    let test = ProjectTest::fixture("malformed");
+    sluice_snapshot!(get_metadata(&test));
+}
+
+#[test]
+fn empty_project_yml() {
+    let test = ProjectTest::empty().write("project.yml", "# nothing here\n");
+    sluice_snapshot!(get_metadata(&test));
+}
+
+#[test]
+fn tabs_in_project_yml() {
+    let test = ProjectTest::empty().write("project.yml", "packages:\n\t- name: p\n");
+    sluice_snapshot!(get_metadata(&test));
+}
+
+#[test]
+fn directory_function_with_no_files() {
+    let test = ProjectTest::fixture("ignoring").mkdir("packages/test-ignoring/empty/sub");
+    sluice_snapshot!(get_metadata(&test));
+}
+
+#[test]
+fn include_together_with_ignore() {
+    let test = ProjectTest::empty()
+        .write("packages/p/both/.include", "index.js\n")
+        .write("packages/p/both/.ignore", "*.md\n")
+        .write("packages/p/both/index.js", "function main() {}\n");
+    sluice_snapshot!(get_metadata(&test));
+}
+
+#[test]
+fn duplicate_function_names() {
+    let test = ProjectTest::empty()
+        .write("packages/p/hello.js", "function main() {}\n")
+        .write("packages/p/hello/index.js", "function main() {}\n");
+    sluice_snapshot!(get_metadata(&test));
+}
+
+#[test]
+fn project_that_does_not_exist() {
+    let test = ProjectTest::empty();
+    sluice_snapshot!(test.command(["get-metadata", "no-such-dir"]));
+}
+
+#[test]
+fn hello_example() {
+    let test = ProjectTest::from_dir("examples/hello");
+    sluice_snapshot!(get_metadata(&test));
+}

@@ -49,13 +49,29 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     for warning in bad_patterns {
         sluice_core::Feedback::warn(feedback.as_ref(), &warning);
     }
-    ctx.feedback = feedback;
+    ctx.feedback = feedback.clone();
 
     let engine = Engine::new(setup::builtin_registry());
     let project_dir = PathBuf::from(&args.project);
-    let structure = engine
+    let mut structure = engine
         .read(&args.project, &ctx)
         .map_err(|e| CliError::from_core(&e, Some(&project_dir)))?;
+    match &structure.unresolved_variables {
+        // Printed with exit 0: App Platform reads `unresolvedVariables` from the JSON.
+        Some(names) => {
+            let unresolved = sluice_core::Error::Unresolved {
+                names: names.clone(),
+            };
+            sluice_core::Feedback::warn(feedback.as_ref(), &format!("Warning: {unresolved}"));
+        }
+        None if project_dir.is_dir() => sluice_fs_reader::fill_runtimes(
+            &mut structure,
+            &project_dir,
+            &ctx.runtimes,
+            &ctx.excluder,
+        ),
+        None => {}
+    }
     let json = serde_json::to_string_pretty(&structure).map_err(CliError::other)?;
     println!("{json}");
     Ok(ExitCode::SUCCESS)

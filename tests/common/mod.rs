@@ -387,6 +387,9 @@ impl ProjectTest {
             .env("SLUICE_HOME", self.sluice_home())
             .env("NIMBELLA_DIR", self.nimbella_dir())
             .env("SLUICE_LOCAL_DIR", self.local_dir())
+            // A fixed OS user: the deployer annotation names it.
+            .env("USER", "sluice-test")
+            .env("LOGNAME", "sluice-test")
             .env("NO_COLOR", "1")
             .env("CLICOLOR", "0");
         for key in &self.removed {

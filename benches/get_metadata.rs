@@ -1,0 +1,115 @@
+//! How long reading a big project takes: 1,000 functions in 20 packages (per package 45
+//! single-file functions and 5 directory functions, half of them npm), with a project.yml that
+//! configures every package and a tenth of the functions.
+//!
+//! Two measurements: the library call (`read_project` + the runtime filling of get-metadata),
+//! and the whole `sluice get-metadata` process (start-up, JSON printing included).
+//!
+//! Run: `cargo bench --bench get_metadata`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use sluice_core::{Builder, Flags, ReadContext};
+
+const PACKAGES: usize = 20;
+const FILES_PER_PACKAGE: usize = 45;
+const DIRS_PER_PACKAGE: usize = 5;
+
+fn write(path: &Path, text: &str) {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("create directories");
+    }
+    std::fs::write(path, text).expect("write a file");
+}
+
+/// Writes the project and returns the number of functions in it.
+fn generate(root: &Path) -> usize {
+    let mut yml = String::from("parameters:\n  region: nyc1\npackages:\n");
+    let mut count = 0;
+    for p in 0..PACKAGES {
+        let pkg = format!("pkg{p:02}");
+        let _ = write!(
+            yml,
+            "  - name: {pkg}\n    environment:\n      LEVEL: info\n    functions:\n"
+        );
+        for f in 0..FILES_PER_PACKAGE {
+            let name = format!("fn{f:02}");
+            write(
+                &root.join(format!("packages/{pkg}/{name}.js")),
+                "function main(args) {\n  return { body: args }\n}\nexports.main = main\n",
+            );
+            if f % 10 == 0 {
+                let _ = write!(
+                    yml,
+                    "      - name: {name}\n        runtime: nodejs:18\n        limits:\n          timeout: 3000\n"
+                );
+            }
+            count += 1;
+        }
+        for d in 0..DIRS_PER_PACKAGE {
+            let dir = root.join(format!("packages/{pkg}/dir{d}"));
+            write(&dir.join("index.js"), "exports.main = () => ({})\n");
+            write(&dir.join("lib/util.js"), "module.exports = {}\n");
+            if d % 2 == 0 {
+                write(&dir.join("package.json"), "{\"name\": \"x\"}\n");
+            }
+            count += 1;
+        }
+    }
+    write(&root.join("project.yml"), &yml);
+    count
+}
+
+fn builders() -> Vec<Arc<dyn Builder>> {
+    vec![
+        Arc::new(sluice_core::Finder),
+        Arc::new(sluice_script_builder::ScriptBuilder),
+        Arc::new(sluice_npm_builder::NpmBuilder),
+        Arc::new(sluice_go_builder::GoBuilder),
+    ]
+}
+
+fn bench(c: &mut Criterion) {
+    let temp = tempfile::tempdir().expect("a temporary directory");
+    let root = temp.path().join("big");
+    let functions = generate(&root);
+    assert_eq!(functions, 1000);
+    let location = root.display().to_string();
+
+    let mut ctx = ReadContext::new(Flags::default());
+    ctx.builders = builders();
+    let check = sluice_fs_reader::read_project(&location, &ctx).expect("the project reads");
+    assert_eq!(check.actions().count(), 1000);
+
+    c.bench_function("read_project 1000 functions", |b| {
+        b.iter(|| {
+            let mut s = sluice_fs_reader::read_project(&location, &ctx).expect("reads");
+            sluice_fs_reader::fill_runtimes(&mut s, &root, &ctx.runtimes, &ctx.excluder);
+            s
+        });
+    });
+
+    let exe = env!("CARGO_BIN_EXE_sluice");
+    c.bench_function("sluice get-metadata 1000 functions (process)", |b| {
+        b.iter(|| {
+            let out = Command::new(exe)
+                .args(["get-metadata", &location])
+                .env("SLUICE_HOME", temp.path().join("home"))
+                .output()
+                .expect("sluice runs");
+            assert!(out.status.success());
+            out.stdout.len()
+        });
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(30);
+    targets = bench
+}
+criterion_main!(benches);
