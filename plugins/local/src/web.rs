@@ -1,0 +1,531 @@
+//! Web actions (openwhisk-api.md §7): `/api/v1/web/{ns}/{pkg}/{action}.{ext}/{rest}` runs an
+//! exported action with the HTTP request as its argument (`__ow_*` members, query and body
+//! merged, or raw) and turns its result into the HTTP response the extension asks for.
+
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use serde_json::{Map, Value};
+
+use crate::activations::RunContext;
+use crate::api::{ApiError, AppState};
+use crate::invoke::{
+    MAX_PAYLOAD, MAX_WAIT_MS, RESERVED_PARAMS, Resolved, resolve, spawn, with_activation_header,
+};
+use crate::store::kv_get;
+
+const EXTENSIONS: &[&str] = &["http", "json", "html", "svg", "text"];
+const RESERVED: &[&str] = &[
+    "__ow_method",
+    "__ow_headers",
+    "__ow_path",
+    "__ow_user",
+    "__ow_query",
+    "__ow_body",
+];
+const CORS_METHODS: &str = "OPTIONS, GET, DELETE, POST, PUT, HEAD, PATCH";
+const CORS_HEADERS: &str =
+    "Authorization, Origin, X-Requested-With, Content-Type, Accept, User-Agent";
+const PROCESSING_ERROR: &str = "There was an error processing your request.";
+
+/// Where a web request points.
+#[derive(Debug, PartialEq, Eq)]
+struct Target<'a> {
+    namespace: &'a str,
+    package: Option<&'a str>,
+    action: &'a str,
+    extension: &'a str,
+    rest: String,
+}
+
+fn parse_target(path: &str) -> Option<Target<'_>> {
+    let mut parts = path.splitn(4, '/');
+    let namespace = parts.next().filter(|s| !s.is_empty())?;
+    let package = parts.next().filter(|s| !s.is_empty())?;
+    let last = parts.next().filter(|s| !s.is_empty())?;
+    let rest = parts.next().map(|r| format!("/{r}")).unwrap_or_default();
+    let (action, extension) = match last.rsplit_once('.') {
+        Some((name, ext)) if EXTENSIONS.contains(&ext) && !name.is_empty() => (name, ext),
+        _ => (last, "http"),
+    };
+    Some(Target {
+        namespace,
+        package: (package != "default").then_some(package),
+        action,
+        extension,
+        rest,
+    })
+}
+
+/// Any method on `/api/v1/web/{*path}`.
+pub async fn handle(
+    State(state): State<AppState>,
+    Path(path): Path<String>,
+    RawQuery(raw_query): RawQuery,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let target = parse_target(&path).ok_or_else(ApiError::not_found)?;
+    let resolved = resolve(&state, target.namespace, target.package, target.action)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if !resolved.annotated("web-export") {
+        return Err(ApiError::not_found());
+    }
+    let subject = check_auth(&state, &resolved, &headers).await?;
+    let custom_options = resolved.annotated("web-custom-options");
+    if method == Method::OPTIONS && !custom_options {
+        return Ok(cors(StatusCode::OK.into_response(), &headers));
+    }
+    if body.len() > MAX_PAYLOAD {
+        return Err(ApiError::too_large("Request", body.len(), MAX_PAYLOAD));
+    }
+    let args = arguments(
+        &resolved, &method, &uri, raw_query, &headers, &body, &target, subject,
+    )?;
+    let ctx = RunContext::new(target.namespace);
+    let id = ctx.activation_id.clone();
+    let mut handle = spawn(&state, resolved, args, ctx);
+    let activation =
+        match tokio::time::timeout(Duration::from_millis(MAX_WAIT_MS), &mut handle).await {
+            Ok(Ok(a)) => a,
+            Ok(Err(e)) => {
+                return Err(ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    e.to_string(),
+                ));
+            }
+            Err(_) => {
+                return Ok(with_activation_header(
+                    ApiError::new(StatusCode::ACCEPTED, "Response not yet ready.").into_response(),
+                    &id,
+                ));
+            }
+        };
+    let resp = match activation.response.status.as_str() {
+        "success" => shape(target.extension, &activation.response.result),
+        "application error" => {
+            let error = activation
+                .response
+                .result
+                .get("error")
+                .cloned()
+                .unwrap_or(Value::Null);
+            shape(target.extension, &error)
+        }
+        _ => Err(ApiError::bad_request(PROCESSING_ERROR)),
+    };
+    let resp = match resp {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    };
+    let resp = with_activation_header(resp, &id);
+    Ok(if custom_options {
+        resp
+    } else {
+        cors(resp, &headers)
+    })
+}
+
+/// `require-whisk-auth`: `true` needs valid credentials; a string or number must match the
+/// `X-Require-Whisk-Auth` header. Returns the authenticated namespace, if any.
+async fn check_auth(
+    state: &AppState,
+    resolved: &Resolved,
+    headers: &HeaderMap,
+) -> Result<Option<String>, ApiError> {
+    let subject = state.authenticate(headers).await.ok().flatten();
+    let required = kv_get(&resolved.action.annotations, "require-whisk-auth");
+    let ok = match required {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => true,
+        Some(Value::Bool(true)) => subject.is_some(),
+        Some(v) => {
+            let expected = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            headers
+                .get("x-require-whisk-auth")
+                .and_then(|h| h.to_str().ok())
+                .is_some_and(|h| h == expected)
+        }
+    };
+    if ok {
+        Ok(subject.map(|s| s.namespace))
+    } else {
+        Err(ApiError::bad_auth())
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn arguments(
+    resolved: &Resolved,
+    method: &Method,
+    uri: &Uri,
+    raw_query: Option<String>,
+    headers: &HeaderMap,
+    body: &Bytes,
+    target: &Target<'_>,
+    user: Option<String>,
+) -> Result<Value, ApiError> {
+    let mut args = Map::new();
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if resolved.annotated("raw-http") {
+        args.insert("__ow_query".into(), raw_query.unwrap_or_default().into());
+        let text = if body.is_empty() {
+            String::new()
+        } else if content_type.contains("json") || !is_text(&content_type, body) {
+            base64::engine::general_purpose::STANDARD.encode(body)
+        } else {
+            String::from_utf8_lossy(body).into_owned()
+        };
+        args.insert("__ow_body".into(), text.into());
+    } else {
+        let mut request = Map::new();
+        let query: Query<Vec<(String, String)>> =
+            Query::try_from_uri(uri).map_err(|e| ApiError::bad_query("query", e))?;
+        for (k, v) in query.0 {
+            request.insert(k, Value::from(v));
+        }
+        if !body.is_empty() {
+            if content_type.contains("json") {
+                match serde_json::from_slice::<Value>(body).map_err(ApiError::malformed)? {
+                    Value::Object(fields) => request.extend(fields),
+                    other => {
+                        request.insert("__ow_body".into(), other);
+                    }
+                }
+            } else if content_type.starts_with("application/x-www-form-urlencoded") {
+                let form_uri: Uri = format!("/?{}", String::from_utf8_lossy(body))
+                    .parse()
+                    .map_err(ApiError::malformed)?;
+                let form: Query<Vec<(String, String)>> =
+                    Query::try_from_uri(&form_uri).map_err(ApiError::malformed)?;
+                for (k, v) in form.0 {
+                    request.insert(k, Value::from(v));
+                }
+            } else if is_text(&content_type, body) {
+                request.insert("__ow_body".into(), String::from_utf8_lossy(body).into());
+            } else {
+                let b64 = base64::engine::general_purpose::STANDARD.encode(body);
+                request.insert("__ow_body".into(), b64.into());
+            }
+        }
+        let params = resolved.merged_params();
+        let final_params = resolved.annotated("final");
+        for key in request.keys() {
+            let reserved = RESERVED.contains(&key.as_str()) && key != "__ow_body";
+            let is_final =
+                final_params && params.iter().any(|p| &p.key == key && !p.value.is_null());
+            if reserved || is_final {
+                return Err(ApiError::bad_request(RESERVED_PARAMS));
+            }
+        }
+        args.extend(request);
+    }
+    args.insert(
+        "__ow_method".into(),
+        method.as_str().to_ascii_lowercase().into(),
+    );
+    let mut hmap = Map::new();
+    for (name, value) in headers {
+        let v = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        match hmap.get_mut(name.as_str()) {
+            Some(Value::String(existing)) => {
+                existing.push_str(", ");
+                existing.push_str(&v);
+            }
+            _ => {
+                hmap.insert(name.as_str().to_string(), v.into());
+            }
+        }
+    }
+    args.insert("__ow_headers".into(), Value::Object(hmap));
+    args.insert("__ow_path".into(), target.rest.clone().into());
+    if let Some(u) = user {
+        args.insert("__ow_user".into(), u.into());
+    }
+    Ok(Value::Object(args))
+}
+
+fn is_text(content_type: &str, body: &[u8]) -> bool {
+    let texty = content_type.is_empty()
+        || content_type.starts_with("text/")
+        || content_type.contains("xml")
+        || content_type.contains("javascript")
+        || content_type.contains("json");
+    texty && std::str::from_utf8(body).is_ok()
+}
+
+fn is_binary_type(content_type: &str) -> bool {
+    let ct = content_type.to_ascii_lowercase();
+    ["image/", "audio/", "video/", "font/"]
+        .iter()
+        .any(|p| ct.starts_with(p))
+        || [
+            "application/octet-stream",
+            "application/pdf",
+            "application/zip",
+        ]
+        .iter()
+        .any(|t| ct.starts_with(t))
+}
+
+fn typed(status: StatusCode, content_type: &str, body: impl Into<Body>) -> Response {
+    let mut resp = (status, body.into()).into_response();
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        resp.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    resp
+}
+
+/// The response an extension makes of a result (or of a projected `error`).
+fn shape(extension: &str, result: &Value) -> Result<Response, ApiError> {
+    let property = |names: &[&str]| names.iter().find_map(|n| result.get(*n)).cloned();
+    match extension {
+        "json" => match result {
+            Value::Object(_) | Value::Array(_) => Ok(typed(
+                StatusCode::OK,
+                "application/json",
+                result.to_string(),
+            )),
+            _ => Err(ApiError::bad_request(
+                "Response is not valid 'application/json'.",
+            )),
+        },
+        "html" | "svg" => {
+            let (names, ct): (&[&str], _) = if extension == "html" {
+                (&["body", "html"], "text/html; charset=UTF-8")
+            } else {
+                (&["body", "svg"], "image/svg+xml")
+            };
+            match property(names) {
+                Some(Value::String(s)) => Ok(typed(StatusCode::OK, ct, s)),
+                _ if extension == "html" => {
+                    Err(ApiError::bad_request("Response is not valid 'text/html'."))
+                }
+                _ => Err(ApiError::bad_request(
+                    "Response is not valid 'image/svg+xml'.",
+                )),
+            }
+        }
+        "text" => match property(&["body", "text"]) {
+            Some(Value::String(s)) => Ok(typed(StatusCode::OK, "text/plain; charset=UTF-8", s)),
+            Some(v @ (Value::Object(_) | Value::Array(_))) => Ok(typed(
+                StatusCode::OK,
+                "text/plain; charset=UTF-8",
+                serde_json::to_string_pretty(&v).unwrap_or_default(),
+            )),
+            Some(Value::Null) | None => Err(ApiError::not_found_with(
+                "Response does not include requested property.",
+            )),
+            Some(v) => Ok(typed(
+                StatusCode::OK,
+                "text/plain; charset=UTF-8",
+                v.to_string(),
+            )),
+        },
+        _ => http_response(result),
+    }
+}
+
+trait NotFoundWith {
+    fn not_found_with(message: &str) -> ApiError;
+}
+
+impl NotFoundWith for ApiError {
+    fn not_found_with(message: &str) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, message)
+    }
+}
+
+const NOT_HTTP: &str = "Response is not valid 'message/http'.";
+
+/// `.http`: `headers`, `statusCode`, `body` of the result.
+fn http_response(result: &Value) -> Result<Response, ApiError> {
+    let fields = result
+        .as_object()
+        .ok_or_else(|| ApiError::bad_request(NOT_HTTP))?;
+    let mut header_list: Vec<(HeaderName, HeaderValue)> = Vec::new();
+    let mut content_type: Option<String> = None;
+    if let Some(h) = fields.get("headers") {
+        let h = h
+            .as_object()
+            .ok_or_else(|| ApiError::bad_request(NOT_HTTP))?;
+        for (name, value) in h {
+            let values: Vec<&Value> = match value {
+                Value::Array(items) => items.iter().collect(),
+                other => vec![other],
+            };
+            for v in values {
+                let text = match v {
+                    Value::String(s) => s.clone(),
+                    Value::Number(n) => n.to_string(),
+                    Value::Bool(b) => b.to_string(),
+                    _ => return Err(ApiError::bad_request(NOT_HTTP)),
+                };
+                let hn = HeaderName::from_bytes(name.as_bytes())
+                    .map_err(|_| ApiError::bad_request(NOT_HTTP))?;
+                let hv =
+                    HeaderValue::from_str(&text).map_err(|_| ApiError::bad_request(NOT_HTTP))?;
+                if hn == header::CONTENT_TYPE {
+                    content_type = Some(text.clone());
+                }
+                header_list.push((hn, hv));
+            }
+        }
+    }
+    let explicit_status = match fields.get("statusCode") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => n.as_u64(),
+        Some(Value::String(s)) => Some(
+            s.trim()
+                .parse::<u64>()
+                .map_err(|_| ApiError::bad_request(NOT_HTTP))?,
+        ),
+        Some(_) => return Err(ApiError::bad_request(NOT_HTTP)),
+    };
+    let explicit_status = match explicit_status {
+        Some(code) => Some(
+            u16::try_from(code)
+                .ok()
+                .and_then(|c| StatusCode::from_u16(c).ok())
+                .ok_or_else(|| ApiError::bad_request(NOT_HTTP))?,
+        ),
+        None => None,
+    };
+    let (bytes, generated_type): (Vec<u8>, Option<String>) = match fields.get("body") {
+        None | Some(Value::Null) => (Vec::new(), None),
+        Some(Value::String(s)) if s.is_empty() => (Vec::new(), None),
+        Some(Value::String(s)) => {
+            let ct = content_type
+                .clone()
+                .unwrap_or_else(|| "text/html".to_string());
+            if is_binary_type(&ct) {
+                let decoded = base64::engine::general_purpose::STANDARD
+                    .decode(s.trim())
+                    .map_err(|_| ApiError::bad_request(NOT_HTTP))?;
+                (decoded, Some(ct))
+            } else {
+                (s.clone().into_bytes(), Some(ct))
+            }
+        }
+        Some(v) => {
+            let ct = match &content_type {
+                Some(ct) if ct.contains("json") => ct.clone(),
+                Some(_) => {
+                    return Err(ApiError::bad_request(
+                        "Response type in header did not match generated content type.",
+                    ));
+                }
+                None => "application/json".to_string(),
+            };
+            (v.to_string().into_bytes(), Some(ct))
+        }
+    };
+    let status = explicit_status.unwrap_or(if bytes.is_empty() {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::OK
+    });
+    let mut resp = (status, Body::from(bytes)).into_response();
+    for (n, v) in header_list {
+        resp.headers_mut().append(n, v);
+    }
+    if let Some(ct) = generated_type
+        && let Ok(v) = HeaderValue::from_str(&ct)
+    {
+        resp.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    Ok(resp)
+}
+
+/// Adds the web CORS headers (not with `web-custom-options`).
+fn cors(mut resp: Response, request: &HeaderMap) -> Response {
+    let allow_headers = request
+        .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from_static(CORS_HEADERS));
+    let h = resp.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static(CORS_METHODS),
+    );
+    h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, allow_headers);
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn targets_parse_extensions_and_rest() {
+        let t = parse_target("local/default/hello.json/a/b").expect("target");
+        assert_eq!(
+            t,
+            Target {
+                namespace: "local",
+                package: None,
+                action: "hello",
+                extension: "json",
+                rest: "/a/b".into()
+            }
+        );
+        let t = parse_target("local/demo/hello").expect("target");
+        assert_eq!(
+            (t.package, t.action, t.extension),
+            (Some("demo"), "hello", "http")
+        );
+        let t = parse_target("local/demo/v1.2").expect("target");
+        assert_eq!((t.action, t.extension), ("v1.2", "http"));
+        assert!(parse_target("local/demo").is_none());
+    }
+
+    #[test]
+    fn http_results_become_responses() {
+        let r = http_response(
+            &json!({"statusCode": 201, "headers": {"x-a": ["1", 2]}, "body": {"ok": true}}),
+        )
+        .expect("valid");
+        assert_eq!(r.status(), StatusCode::CREATED);
+        assert_eq!(r.headers().get_all("x-a").iter().count(), 2);
+        assert_eq!(r.headers()[header::CONTENT_TYPE], "application/json");
+        let empty = http_response(&json!({})).expect("valid");
+        assert_eq!(empty.status(), StatusCode::NO_CONTENT);
+        let html = http_response(&json!({"body": "<p>hi</p>"})).expect("valid");
+        assert_eq!(html.headers()[header::CONTENT_TYPE], "text/html");
+        let err = http_response(&json!({"statusCode": "abc"})).expect_err("bad status");
+        assert_eq!(err.message, NOT_HTTP);
+        assert!(http_response(&json!([1])).is_err());
+    }
+
+    #[test]
+    fn extensions_check_their_shapes() {
+        assert!(shape("json", &json!({"a": 1})).is_ok());
+        assert_eq!(
+            shape("json", &json!("x")).expect_err("scalar").message,
+            "Response is not valid 'application/json'."
+        );
+        assert_eq!(
+            shape("text", &json!({})).expect_err("missing").status,
+            StatusCode::NOT_FOUND
+        );
+        assert!(shape("html", &json!({"html": "<b>x</b>"})).is_ok());
+    }
+}
