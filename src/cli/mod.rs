@@ -1,6 +1,7 @@
 //! Command definitions and dispatch. One module per command; shared rendering in `render`,
 //! shared setup (registry, environment, home) in `setup`.
 
+mod build;
 mod get_metadata;
 mod render;
 mod setup;
@@ -26,6 +27,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Build every function of a project (and lib/) without deploying; print the artifacts
+    Build(build::Args),
     /// Print a project's structure as JSON, as the deployer sees it
     GetMetadata(get_metadata::Args),
     /// Print sluice's version
@@ -37,6 +40,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     setup::init_tracing();
     let result = match cli.command {
+        Command::Build(args) => build::run(args),
         Command::GetMetadata(args) => get_metadata::run(args),
         Command::Version(args) => version::run(args),
     };

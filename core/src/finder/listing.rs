@@ -3,7 +3,9 @@
 //! Patterns have gitignore semantics and are matched relative to the *action directory*, so
 //! anchored patterns (`/x.js`, `src/x.js`) mean what a git user expects (a deliberate fix of
 //! spec §16 item 16). `.ignore`, `build.sh`, `build.cmd` and `__deployer__.zip` are always
-//! left out, at any depth, as the original does.
+//! left out, at any depth, as the original does; so is the `.built` marker (the original
+//! zipped it, spec §16 item 19), because a marker is not code and zipping it would change the
+//! artifact's digest between a fresh and an incremental build.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -16,7 +18,13 @@ use crate::exclude::Excluder;
 use super::walk::{Source, list_files};
 
 /// Entries that never belong to a function's files.
-const ALWAYS_IGNORED: &[&str] = &[".ignore", "build.sh", "build.cmd", super::ZIP_NAME];
+const ALWAYS_IGNORED: &[&str] = &[
+    ".ignore",
+    ".built",
+    "build.sh",
+    "build.cmd",
+    super::ZIP_NAME,
+];
 
 /// Every file of `action_dir` that `.ignore` and the exclusion list let through.
 pub(crate) fn listed_files(
