@@ -2,9 +2,13 @@
 //! shared setup (registry, environment, home) in `setup`.
 
 mod build;
+mod deploy;
 mod get_metadata;
+mod namespace;
 mod render;
 mod setup;
+mod target;
+mod undeploy;
 mod version;
 
 use std::process::ExitCode;
@@ -29,8 +33,14 @@ pub struct Cli {
 enum Command {
     /// Build every function of a project (and lib/) without deploying; print the artifacts
     Build(build::Args),
+    /// Read, build and deploy a project to a namespace
+    Deploy(deploy::Args),
     /// Print a project's structure as JSON, as the deployer sees it
     GetMetadata(get_metadata::Args),
+    /// Manage stored namespaces (credentials)
+    Namespace(namespace::Args),
+    /// Delete functions, packages or triggers from the namespace
+    Undeploy(undeploy::Args),
     /// Print sluice's version
     Version(version::Args),
 }
@@ -41,7 +51,10 @@ pub fn main() -> ExitCode {
     setup::init_tracing();
     let result = match cli.command {
         Command::Build(args) => build::run(args),
+        Command::Deploy(args) => deploy::run(args),
         Command::GetMetadata(args) => get_metadata::run(args),
+        Command::Namespace(args) => namespace::run(args),
+        Command::Undeploy(args) => undeploy::run(args),
         Command::Version(args) => version::run(args),
     };
     match result {

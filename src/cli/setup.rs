@@ -58,5 +58,10 @@ pub fn builtin_registry() -> Registry {
         Origin::BuiltIn,
         false,
     );
+    let _ = r.add_deployer(
+        Arc::new(sluice_openwhisk::OpenWhiskDeployer::new()),
+        Origin::BuiltIn,
+        false,
+    );
     r
 }

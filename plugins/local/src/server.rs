@@ -26,9 +26,14 @@ pub const DEFAULT_PORT: u16 = 3233;
 const GRACE: Duration = Duration::from_secs(5);
 
 /// The data directory: `$SLUICE_LOCAL_DIR`, else `$XDG_DATA_HOME/sluice`, else
-/// `~/.local/share/sluice`.
+/// `~/.local/share/sluice`, read from the process environment.
 pub fn default_data_dir() -> Result<PathBuf, LocalError> {
-    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    data_dir_from(|name| std::env::var(name).ok())
+}
+
+/// [`default_data_dir`] over any environment (`get` returns a variable's value).
+pub fn data_dir_from(get: impl Fn(&str) -> Option<String>) -> Result<PathBuf, LocalError> {
+    let var = |name: &str| get(name).filter(|v| !v.is_empty());
     if let Some(d) = var("SLUICE_LOCAL_DIR") {
         return Ok(PathBuf::from(d));
     }

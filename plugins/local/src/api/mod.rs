@@ -6,10 +6,17 @@
 //! every response (`X-Request-ID`, and the `code` of error bodies), CORS headers and the
 //! answer to `OPTIONS`.
 
+mod action_put;
+mod actions;
 mod auth;
+mod do_triggers;
 mod error;
+pub mod fqn;
 mod info;
+mod packages;
 mod params;
+mod rules;
+mod triggers;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -102,6 +109,11 @@ pub fn api_router(state: AppState) -> Router {
         .route("/api/v1/", get(info::api_v1))
         .route("/api/v1/namespaces", get(info::namespaces))
         .route("/api/v1/namespaces/{ns}/limits", get(info::limits))
+        .merge(actions::routes())
+        .merge(packages::routes())
+        .merge(triggers::routes())
+        .merge(rules::routes())
+        .merge(do_triggers::routes())
         .merge(crate::run_api::routes())
         .fallback(|| async { ApiError::not_found() })
         .layer(DefaultBodyLimit::max(MAX_BODY))
