@@ -5,6 +5,7 @@ mod build;
 mod deploy;
 mod get_metadata;
 mod namespace;
+mod plugins;
 mod render;
 mod setup;
 mod target;
@@ -39,6 +40,8 @@ enum Command {
     GetMetadata(get_metadata::Args),
     /// Manage stored namespaces (credentials)
     Namespace(namespace::Args),
+    /// List the readers, builders and deployers (built-in and from plugin libraries)
+    Plugins(plugins::Args),
     /// Delete functions, packages or triggers from the namespace
     Undeploy(undeploy::Args),
     /// Print sluice's version
@@ -54,6 +57,7 @@ pub fn main() -> ExitCode {
         Command::Deploy(args) => deploy::run(args),
         Command::GetMetadata(args) => get_metadata::run(args),
         Command::Namespace(args) => namespace::run(args),
+        Command::Plugins(args) => plugins::run(args),
         Command::Undeploy(args) => undeploy::run(args),
         Command::Version(args) => version::run(args),
     };
