@@ -85,11 +85,18 @@ impl OpenWhiskDeployer {
         &self,
         creds: &Credentials,
         client: &Client,
+        local: bool,
     ) -> Result<Option<TriggersApi>, Error> {
         let Some(token) = creds.do_token.as_deref().filter(|t| !t.is_empty()) else {
             return Ok(None);
         };
-        TriggersApi::new(&self.do_api_url, token, client.transport().clone())
+        // sluice's local namespace serves DigitalOcean's triggers API on its own host.
+        let base = if local {
+            creds.ow.apihost.as_str()
+        } else {
+            self.do_api_url.as_str()
+        };
+        TriggersApi::new(base, token, client.transport().clone())
             .map(Some)
             .map_err(|e| e.into_core(None))
     }
@@ -154,7 +161,7 @@ impl Deployer for OpenWhiskDeployer {
         project: &DeployStructure,
     ) -> Result<DeployResponse, Error> {
         let client = self.client(ctx, &target.credentials)?;
-        let triggers = self.triggers_api(&target.credentials, &client)?;
+        let triggers = self.triggers_api(&target.credentials, &client, target.local)?;
         let old = match (&ctx.project_dir, ctx.flags.incremental) {
             (Some(dir), true) => versions::load(dir, &target.apihost, &target.namespace)
                 .map_err(|e| e.into_core(Some("the versions file".into())))?,
@@ -185,7 +192,7 @@ impl Deployer for OpenWhiskDeployer {
         request: &UndeployRequest,
     ) -> Result<DeployResponse, Error> {
         let client = self.client(ctx, &target.credentials)?;
-        let triggers = self.triggers_api(&target.credentials, &client)?;
+        let triggers = self.triggers_api(&target.credentials, &client, target.local)?;
         crate::undeploy::undeploy(&client, triggers.as_ref(), &target.namespace, request)
             .await
             .map_err(|e: OwError| e.into_core(None))
