@@ -13,6 +13,7 @@
 pub mod annotation;
 pub mod body;
 pub mod client;
+pub mod client_run;
 pub mod credentials;
 mod deploy;
 pub mod deployer;
@@ -25,6 +26,7 @@ mod undeploy;
 pub mod versions;
 
 pub use client::Client;
+pub use client_run::{ActivationFilter, InvokeOptions, InvokeOutcome};
 pub use credentials::{CredentialStore, Selection, StoredNamespace, expand_apihost, store_dir};
 pub use deploy::{BOUND_WITH_FUNCTIONS, DEFAULT_PACKAGE_MESSAGE};
 pub use deployer::OpenWhiskDeployer;

@@ -1,0 +1,150 @@
+//! `sluice namespace add|list|use|remove|current`: the credential store (the original
+//! deployer's `credentials.json`). Keys are checked against the controller before they are
+//! stored and are never printed in full.
+
+use std::process::ExitCode;
+
+use serde_json::json;
+use sluice_openwhisk::{Client, CredentialStore, TransportOptions, expand_apihost};
+
+use super::render::CliError;
+use super::setup;
+use super::target;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: NamespaceCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum NamespaceCommand {
+    /// Check a key against a controller and store it; the namespace becomes current
+    Add {
+        /// API host (`nyc1` → https://nyc1.doserverless.co)
+        #[arg(long, value_name = "HOST")]
+        apihost: String,
+        /// API key (`uuid:key`)
+        #[arg(long, value_name = "KEY")]
+        auth: String,
+        /// A label to remember the namespace by
+        #[arg(long)]
+        label: Option<String>,
+        /// Skip TLS certificate checks while checking the key
+        #[arg(long)]
+        insecure: bool,
+    },
+    /// List the stored namespaces (the current one is marked with *)
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a stored namespace current
+    Use {
+        namespace: String,
+        /// The API host, when the namespace is stored for several
+        #[arg(long, value_name = "HOST")]
+        apihost: Option<String>,
+    },
+    /// Forget a stored namespace
+    Remove {
+        namespace: String,
+        /// The API host, when the namespace is stored for several
+        #[arg(long, value_name = "HOST")]
+        apihost: Option<String>,
+    },
+    /// Print the current namespace and its API host
+    Current,
+}
+
+fn core_err(e: sluice_openwhisk::OwError) -> CliError {
+    CliError::from_core(&e.into_core(None), None)
+}
+
+pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    let env = setup::env_snapshot();
+    let dir = target::store_dir(&env)?;
+    let mut store = CredentialStore::load(&dir).map_err(core_err)?;
+    match args.command {
+        NamespaceCommand::Add {
+            apihost,
+            auth,
+            label,
+            insecure,
+        } => {
+            let apihost = expand_apihost(&apihost);
+            let options = TransportOptions {
+                insecure,
+                ..Default::default()
+            };
+            let client = Client::new(&apihost, &auth, &options).map_err(core_err)?;
+            let runtime = tokio::runtime::Runtime::new().map_err(CliError::other)?;
+            let namespaces = runtime.block_on(client.namespaces()).map_err(core_err)?;
+            let Some(namespace) = namespaces.first() else {
+                return Err(CliError::msg(format!(
+                    "the controller at {apihost} lists no namespace for this key"
+                )));
+            };
+            store.add(&apihost, namespace, &auth, label.as_deref());
+            store.save(&dir).map_err(core_err)?;
+            println!("Connected to namespace '{namespace}' on API host '{apihost}'");
+        }
+        NamespaceCommand::List { json } => {
+            let list = store.list();
+            if json {
+                let items: Vec<_> = list
+                    .iter()
+                    .map(|n| {
+                        json!({"namespace": n.namespace, "apihost": n.apihost, "label": n.label,
+                               "auth": n.masked_key, "current": n.current})
+                    })
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&items).map_err(CliError::other)?
+                );
+            } else if list.is_empty() {
+                println!(
+                    "No namespaces are stored; add one with 'sluice namespace add --apihost <host> --auth <key>'"
+                );
+            } else {
+                for n in list {
+                    let mark = if n.current { "*" } else { " " };
+                    let label = n.label.map(|l| format!(" ({l})")).unwrap_or_default();
+                    println!(
+                        "{mark} {}{label}  {}  {}",
+                        n.namespace, n.apihost, n.masked_key
+                    );
+                }
+            }
+        }
+        NamespaceCommand::Use { namespace, apihost } => {
+            let apihost = apihost.as_deref().map(expand_apihost);
+            let host = store
+                .use_namespace(&namespace, apihost.as_deref())
+                .map_err(core_err)?;
+            store.save(&dir).map_err(core_err)?;
+            println!("Now using namespace '{namespace}' on API host '{host}'");
+        }
+        NamespaceCommand::Remove { namespace, apihost } => {
+            let apihost = apihost.as_deref().map(expand_apihost);
+            let host = store
+                .remove(&namespace, apihost.as_deref())
+                .map_err(core_err)?;
+            store.save(&dir).map_err(core_err)?;
+            println!("Removed namespace '{namespace}' on API host '{host}'");
+        }
+        NamespaceCommand::Current => match (&store.current_namespace, &store.current_host) {
+            (Some(ns), Some(host)) => println!("{ns} on {host}"),
+            _ => {
+                return Err(
+                    CliError::msg("You do not have a current namespace").with_help(
+                        "add one with 'sluice namespace add --apihost <host> --auth <key>'",
+                    ),
+                );
+            }
+        },
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,124 @@
+//! Where a command sends things: the one place that turns flags, the project's
+//! `targetNamespace` and the credential store into [`Credentials`] (spec §8.2).
+//!
+//! Deploy, undeploy and the other namespace-bound commands call [`resolve`]; none of them
+//! looks at the store or at `--apihost`/`--auth` by itself.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use sluice_core::Credentials;
+use sluice_openwhisk::{CredentialStore, Selection};
+
+use super::render::CliError;
+use super::setup;
+
+/// What the command line (and the project) say about the target.
+#[derive(Debug, Clone, Default)]
+pub struct TargetOptions {
+    /// `--apihost`, raw (abbreviations are expanded once, in the store's selection).
+    pub apihost: Option<String>,
+    /// `--auth`.
+    pub auth: Option<String>,
+    /// `--insecure`.
+    pub insecure: bool,
+    /// `targetNamespace` of project.yml.
+    pub target_namespace: Option<String>,
+}
+
+/// The credentials a command uses, and whether they are the embedded local namespace's.
+pub struct ResolvedTarget {
+    pub credentials: Credentials,
+    /// True when the credentials are those of the embedded local namespace.
+    pub local: bool,
+    /// Keeps whatever serves the target (the embedded server) alive while the command runs.
+    pub guard: Option<Box<dyn std::any::Any>>,
+}
+
+impl std::fmt::Debug for ResolvedTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResolvedTarget")
+            .field("credentials", &self.credentials)
+            .field("local", &self.local)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The credential store's directory: `$NIMBELLA_DIR` when set, else sluice's home.
+pub fn store_dir(env: &BTreeMap<String, String>) -> Result<PathBuf, CliError> {
+    sluice_openwhisk::store_dir(
+        env.get("NIMBELLA_DIR").map(String::as_str),
+        setup::home_dir().as_deref(),
+    )
+    .ok_or_else(|| CliError::msg("cannot find the credential store: set SLUICE_HOME or HOME"))
+}
+
+/// The DigitalOcean API token: `DO_API_KEY` or `DO_API_TOKEN`, whichever is set.
+pub fn do_token(env: &BTreeMap<String, String>) -> Option<String> {
+    ["DO_API_KEY", "DO_API_TOKEN"]
+        .iter()
+        .filter_map(|k| env.get(*k))
+        .find(|v| !v.is_empty())
+        .cloned()
+}
+
+fn cli_error(e: sluice_openwhisk::OwError) -> CliError {
+    CliError::from_core(&e.into_core(None), None)
+}
+
+/// Picks the credentials: `--apihost` with `--auth`; else the project's `targetNamespace`
+/// in the store; else the store's current namespace.
+pub fn resolve(
+    opts: &TargetOptions,
+    env: &BTreeMap<String, String>,
+) -> Result<ResolvedTarget, CliError> {
+    let selection = Selection {
+        apihost: opts.apihost.clone(),
+        auth: opts.auth.clone(),
+        insecure: opts.insecure,
+        target_namespace: opts.target_namespace.clone(),
+        do_token: do_token(env),
+    };
+    let store = if selection.apihost.is_some() && selection.auth.is_some() {
+        CredentialStore::default()
+    } else {
+        CredentialStore::load(&store_dir(env)?).map_err(cli_error)?
+    };
+    if selection.apihost.is_none()
+        && selection.auth.is_none()
+        && selection.target_namespace.is_none()
+        && !store.has_current()
+    {
+        return local_target(env);
+    }
+    let credentials = store.select(&selection).map_err(cli_error)?;
+    Ok(ResolvedTarget {
+        credentials,
+        local: false,
+        guard: None,
+    })
+}
+
+/// No namespace configured: the embedded local namespace, served in-process on an ephemeral
+/// loopback port for as long as the returned guard lives, and driven through the same
+/// OpenWhisk client as a real namespace. Its key doubles as the token of its DigitalOcean
+/// triggers API.
+fn local_target(env: &BTreeMap<String, String>) -> Result<ResolvedTarget, CliError> {
+    let local_err = |e: sluice_local::LocalError| CliError::from_core(&e.into(), None);
+    let dir = sluice_local::server::data_dir_from(|k| env.get(k).cloned()).map_err(local_err)?;
+    let server = sluice_local::EmbeddedServer::start(&dir).map_err(local_err)?;
+    let credentials = Credentials {
+        namespace: Some(server.namespace.clone()),
+        ow: sluice_core::OwOptions {
+            apihost: server.apihost.clone(),
+            api_key: server.auth().to_string(),
+            ignore_certs: false,
+        },
+        do_token: Some(server.auth().to_string()),
+    };
+    Ok(ResolvedTarget {
+        credentials,
+        local: true,
+        guard: Some(Box::new(server)),
+    })
+}

@@ -1,0 +1,363 @@
+//! A fake OpenWhisk controller and DigitalOcean triggers API on 127.0.0.1 for the deploy
+//! tests: a wiremock server whose responder keeps entities in memory (so clashes and
+//! versions behave like a controller), can answer 503 to every n-th request, and records
+//! every request for snapshots.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// The namespace the fake controller answers for.
+pub const NAMESPACE: &str = "test-ns";
+/// The key the tests use (`uuid:key`).
+pub const AUTH: &str = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:testkey";
+
+#[derive(Default)]
+struct State {
+    /// "actions/<pkg/name>" or "packages/<name>" → stored entity.
+    entities: BTreeMap<String, Value>,
+    triggers: BTreeMap<String, Value>,
+}
+
+struct Controller {
+    state: Arc<Mutex<State>>,
+    counter: Arc<AtomicUsize>,
+    /// Answer 503 to every n-th entity request (0 = never).
+    fail_every: usize,
+}
+
+fn error(status: u16, message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(json!({"error": message, "code": "test"}))
+}
+
+fn bump(version: Option<&Value>) -> String {
+    let v = version.and_then(Value::as_str).unwrap_or("0.0.0");
+    let mut parts: Vec<u64> = v.split('.').filter_map(|p| p.parse().ok()).collect();
+    parts.resize(3, 0);
+    parts[2] += 1;
+    format!("{}.{}.{}", parts[0], parts[1], parts[2])
+}
+
+impl Controller {
+    fn entity(&self, req: &Request, collection: &str, name: &str) -> ResponseTemplate {
+        let Ok(mut state) = self.state.lock() else {
+            return error(500, "poisoned");
+        };
+        let key = format!("{collection}/{name}");
+        match req.method.as_str() {
+            "GET" => match state.entities.get(&key) {
+                Some(e) => ResponseTemplate::new(200).set_body_json(e),
+                None => error(404, "The requested resource does not exist."),
+            },
+            "DELETE" => match state.entities.remove(&key) {
+                Some(e) => ResponseTemplate::new(200).set_body_json(e),
+                None => error(404, "The requested resource does not exist."),
+            },
+            "PUT" => {
+                let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+                let (pkg, short) = match name.split_once('/') {
+                    Some((p, a)) => (Some(p), a),
+                    None => (None, name),
+                };
+                let other = if collection == "actions" {
+                    "packages"
+                } else {
+                    "actions"
+                };
+                if pkg.is_none() && state.entities.contains_key(&format!("{other}/{name}")) {
+                    return error(
+                        409,
+                        "Resource by this name exists but is not in this collection.",
+                    );
+                }
+                if let Some(p) = pkg
+                    && !state.entities.contains_key(&format!("packages/{p}"))
+                {
+                    return error(404, "The requested resource does not exist.");
+                }
+                let old = state.entities.get(&key);
+                let namespace = match pkg {
+                    Some(p) => format!("{NAMESPACE}/{p}"),
+                    None => NAMESPACE.to_string(),
+                };
+                let mut stored = body.clone();
+                stored["namespace"] = json!(namespace);
+                stored["name"] = json!(short);
+                stored["version"] = json!(bump(old.and_then(|o| o.get("version"))));
+                state.entities.insert(key, stored.clone());
+                ResponseTemplate::new(200).set_body_json(stored)
+            }
+            _ => error(405, "method not allowed"),
+        }
+    }
+
+    fn list(&self, collection: &str) -> ResponseTemplate {
+        let Ok(state) = self.state.lock() else {
+            return error(500, "poisoned");
+        };
+        let prefix = format!("{collection}/");
+        let items: Vec<Value> = state
+            .entities
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .map(|(_, v)| v.clone())
+            .collect();
+        ResponseTemplate::new(200).set_body_json(items)
+    }
+
+    fn triggers(&self, req: &Request, name: Option<&str>) -> ResponseTemplate {
+        let Ok(mut state) = self.state.lock() else {
+            return error(500, "poisoned");
+        };
+        let auth = req
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if auth != "Bearer do-token" {
+            return ResponseTemplate::new(401).set_body_json(
+                json!({"id": "unauthorized", "message": "Unable to authenticate you"}),
+            );
+        }
+        match (req.method.as_str(), name) {
+            ("DELETE", Some(n)) => match state.triggers.remove(n) {
+                Some(_) => ResponseTemplate::new(204),
+                None => ResponseTemplate::new(404)
+                    .set_body_json(json!({"id": "not_found", "message": "trigger not found"})),
+            },
+            ("POST", None) => {
+                let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+                let n = body
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                state.triggers.insert(n, body.clone());
+                ResponseTemplate::new(200).set_body_json(json!({"trigger": body}))
+            }
+            ("GET", None) => {
+                let all: Vec<Value> = state.triggers.values().cloned().collect();
+                ResponseTemplate::new(200).set_body_json(json!({"triggers": all}))
+            }
+            _ => ResponseTemplate::new(405),
+        }
+    }
+}
+
+impl Respond for Controller {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let path = req.url.path().to_string();
+        let segments: Vec<String> = path
+            .trim_start_matches('/')
+            .split('/')
+            .map(percent_decode)
+            .collect();
+        let seg: Vec<&str> = segments.iter().map(String::as_str).collect();
+        if let ["v2", "functions", "namespaces", ns, "triggers", rest @ ..] = seg.as_slice() {
+            if *ns != NAMESPACE {
+                return ResponseTemplate::new(404);
+            }
+            return self.triggers(req, rest.first().copied());
+        }
+        match seg.as_slice() {
+            ["api", "v1"] => {
+                return ResponseTemplate::new(200).set_body_json(json!({
+                    "description": "fake OpenWhisk",
+                    "runtimes": {
+                        "nodejs": [{"kind": "nodejs:14", "default": true}, {"kind": "nodejs:18"}, {"kind": "nodejs-lambda:14"}],
+                        "python": [{"kind": "python:3.9", "default": true}],
+                    }
+                }));
+            }
+            ["api", "v1", "namespaces"] => {
+                if !authorized(req) {
+                    return error(401, "The supplied authentication is invalid");
+                }
+                return ResponseTemplate::new(200).set_body_json(json!([NAMESPACE]));
+            }
+            _ => {}
+        }
+        if !authorized(req) {
+            return error(401, "The supplied authentication is invalid");
+        }
+        if self.fail_every > 0 {
+            let n = self.counter.fetch_add(1, Ordering::SeqCst) + 1;
+            if n.is_multiple_of(self.fail_every) {
+                return error(503, "Service Unavailable (injected)");
+            }
+        }
+        match seg.as_slice() {
+            ["api", "v1", "namespaces", "_", collection] => self.list(collection),
+            ["api", "v1", "namespaces", "_", collection, rest @ ..] if !rest.is_empty() => {
+                self.entity(req, collection, &rest.join("/"))
+            }
+            _ => error(404, "The requested resource does not exist."),
+        }
+    }
+}
+
+/// `Basic base64(AUTH)`.
+const BASIC: &str = "Basic MjNiYzQ2YjEtNzFmNi00ZWQ1LThjNTQtODE2YWE0ZjhjNTAyOnRlc3RrZXk=";
+
+fn authorized(req: &Request) -> bool {
+    let expected = BASIC;
+    req.headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == expected)
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A running fake controller (and triggers API) with its own runtime.
+pub struct FakeWhisk {
+    pub server: MockServer,
+    runtime: tokio::runtime::Runtime,
+    state: Arc<Mutex<State>>,
+}
+
+impl FakeWhisk {
+    /// Starts a well-behaved controller.
+    pub fn start() -> Self {
+        Self::with_faults(0)
+    }
+
+    /// Starts a controller that answers 503 to every `n`-th entity request.
+    pub fn with_faults(fail_every: usize) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let state = Arc::new(Mutex::new(State::default()));
+        let controller = Controller {
+            state: state.clone(),
+            counter: Arc::new(AtomicUsize::new(0)),
+            fail_every,
+        };
+        let server = runtime.block_on(async {
+            let server = MockServer::builder().start().await;
+            Mock::given(any())
+                .respond_with(controller)
+                .mount(&server)
+                .await;
+            server
+        });
+        FakeWhisk {
+            server,
+            runtime,
+            state,
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn uri(&self) -> String {
+        self.server.uri()
+    }
+
+    /// Every request so far.
+    pub fn requests(&self) -> Vec<Request> {
+        self.runtime
+            .block_on(self.server.received_requests())
+            .unwrap_or_default()
+    }
+
+    /// Forgets the recorded requests (the stored entities stay).
+    pub fn reset_requests(&self) {
+        self.runtime.block_on(self.server.reset());
+        let controller = Controller {
+            state: self.state.clone(),
+            counter: Arc::new(AtomicUsize::new(0)),
+            fail_every: 0,
+        };
+        self.runtime.block_on(
+            Mock::given(any())
+                .respond_with(controller)
+                .mount(&self.server),
+        );
+    }
+
+    /// A stored entity (`actions/<name>` or `packages/<name>`).
+    pub fn entity(&self, key: &str) -> Option<Value> {
+        self.state.lock().ok()?.entities.get(key).cloned()
+    }
+
+    /// A stored trigger.
+    pub fn trigger(&self, name: &str) -> Option<Value> {
+        self.state.lock().ok()?.triggers.get(name).cloned()
+    }
+
+    /// Stores an entity directly (to set up clashes).
+    pub fn put_entity(&self, key: &str, value: Value) {
+        if let Ok(mut s) = self.state.lock() {
+            s.entities.insert(key.to_string(), value);
+        }
+    }
+
+    /// The entity requests (not `/api/v1` or `/api/v1/namespaces`), as a sorted JSON list of
+    /// `{request, body}` for snapshots.
+    pub fn entity_requests_json(&self) -> String {
+        let mut items: Vec<(String, Value)> = self
+            .requests()
+            .iter()
+            .filter(|r| {
+                let p = r.url.path();
+                p != "/api/v1" && p != "/api/v1/namespaces"
+            })
+            .map(|r| {
+                let target = match r.url.query() {
+                    Some(q) => format!("{} {}?{q}", r.method, r.url.path()),
+                    None => format!("{} {}", r.method, r.url.path()),
+                };
+                let body: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+                (target, body)
+            })
+            .collect();
+        items.sort_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| a.1.to_string().cmp(&b.1.to_string()))
+        });
+        let list: Vec<Value> = items
+            .into_iter()
+            .map(|(request, body)| {
+                if body.is_null() {
+                    json!({"request": request})
+                } else {
+                    json!({"request": request, "body": body})
+                }
+            })
+            .collect();
+        serde_json::to_string_pretty(&list).unwrap_or_default()
+    }
+
+    /// Method and path of each entity request in arrival order.
+    pub fn request_lines(&self) -> Vec<String> {
+        self.requests()
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.url.path()))
+            .collect()
+    }
+}
