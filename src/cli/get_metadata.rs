@@ -28,6 +28,8 @@ pub struct Args {
     /// Print JSON (the default; accepted for compatibility)
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    plugins: super::plugins::PluginArgs,
 }
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
@@ -51,7 +53,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     }
     ctx.feedback = feedback.clone();
 
-    let engine = Engine::new(setup::builtin_registry());
+    let engine = Engine::new(args.plugins.registry(&args.project)?);
     let project_dir = PathBuf::from(&args.project);
     let mut structure = engine
         .read(&args.project, &ctx)

@@ -1,0 +1,5 @@
+function main(args) {
+  return { body: args.greeting + " " + (args.text || "") };
+}
+
+exports.main = main;

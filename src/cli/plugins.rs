@@ -1,0 +1,166 @@
+//! Shared-library plugins on the command line: the repeatable `--plugin [NAME=]PATH` flag that
+//! commands flatten into their arguments, and `sluice plugins list [project]`.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use serde::Serialize;
+use sluice_core::{Excluder, Flags, Origin, ReadContext, Registry};
+use sluice_plugin_abi::LoadedPlugin;
+
+use super::render::{CliError, StderrFeedback};
+use super::setup;
+
+/// The `--plugin` flag, for commands that read, build or deploy a project.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct PluginArgs {
+    /// Load a plugin library (repeatable); `NAME=PATH` lets it replace the reader, builder or
+    /// deployer called NAME. Plugins in $SLUICE_HOME/plugins/ and in project.yml `plugins:`
+    /// are loaded too
+    #[arg(long = "plugin", value_name = "[NAME=]PATH")]
+    pub plugin: Vec<String>,
+}
+
+impl PluginArgs {
+    /// The built-in registry plus every plugin for `project` (home, `--plugin`, project.yml).
+    pub fn registry(&self, project: &str) -> Result<Registry, CliError> {
+        self.load(Some(project)).map(|(registry, _)| registry)
+    }
+
+    fn load(&self, project: Option<&str>) -> Result<(Registry, Vec<LoadedPlugin>), CliError> {
+        let mut registry = setup::builtin_registry();
+        let home = setup::home_dir();
+        let mut ctx = ReadContext::new(Flags::default());
+        ctx.env = setup::env_snapshot();
+        ctx.excluder = Excluder::with_user_file(home.as_deref()).0;
+        ctx.home = home;
+        ctx.feedback = Arc::new(StderrFeedback);
+        let loaded =
+            sluice_plugin_abi::load_for_project(&mut registry, &self.plugin, project, &ctx)
+                .map_err(|e| CliError::from_core(&e, None))?;
+        Ok((registry, loaded))
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: PluginsCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum PluginsCommand {
+    /// Show the readers, builders and deployers available (built-ins and plugins) and where
+    /// each comes from
+    List(ListArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ListArgs {
+    /// A project whose project.yml `plugins:` should be loaded too
+    project: Option<String>,
+    #[command(flatten)]
+    plugins: PluginArgs,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Listing {
+    components: Vec<Component>,
+    libraries: Vec<Library>,
+}
+
+#[derive(Debug, Serialize)]
+struct Component {
+    kind: &'static str,
+    name: String,
+    /// `built-in`, or the library's path.
+    origin: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Library {
+    name: String,
+    version: String,
+    api_version: String,
+    abi_version: u32,
+    path: String,
+    /// `home`, `--plugin` or `project.yml`.
+    source: String,
+    provides: Vec<String>,
+}
+
+pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    let PluginsCommand::List(list) = args.command;
+    let (registry, loaded) = list.plugins.load(list.project.as_deref())?;
+    let listing = Listing {
+        components: registry
+            .describe()
+            .into_iter()
+            .map(|(kind, name, origin)| Component {
+                kind,
+                name,
+                origin: match origin {
+                    Origin::BuiltIn => "built-in".to_string(),
+                    Origin::Library(path) => path,
+                },
+            })
+            .collect(),
+        libraries: loaded
+            .into_iter()
+            .map(|l| Library {
+                provides: [
+                    ("reader", &l.reader),
+                    ("builder", &l.builder),
+                    ("deployer", &l.deployer),
+                ]
+                .into_iter()
+                .filter_map(|(kind, name)| name.as_ref().map(|n| format!("{kind} {n}")))
+                .collect(),
+                name: l.name,
+                version: l.version,
+                api_version: l.api_version,
+                abi_version: l.abi_version,
+                path: l.path.display().to_string(),
+                source: l.source.to_string(),
+            })
+            .collect(),
+    };
+    if list.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&listing).map_err(CliError::other)?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let width = listing
+        .components
+        .iter()
+        .map(|c| c.name.len())
+        .max()
+        .unwrap_or(0);
+    for c in &listing.components {
+        println!("{:<8}  {:<width$}  {}", c.kind, c.name, c.origin);
+    }
+    if listing.libraries.is_empty() {
+        println!("\nNo plugin libraries loaded.");
+    } else {
+        println!("\nPlugin libraries:");
+        for l in &listing.libraries {
+            println!(
+                "  {} {} (plugin API {}, ABI {}) from {}: {}\n    provides {}",
+                l.name,
+                l.version,
+                l.api_version,
+                l.abi_version,
+                l.source,
+                l.path,
+                l.provides.join(", ")
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
