@@ -146,10 +146,12 @@ pub(crate) fn spawn(init: Init) -> Result<(mpsc::Sender<Request>, std::thread::J
     match ready_rx.recv() {
         Ok(Ok(())) => Ok((tx, handle)),
         Ok(Err(e)) => {
+            drop(tx);
             let _ = handle.join();
             Err(e)
         }
         Err(_) => {
+            drop(tx);
             let _ = handle.join();
             Err(thread_error("the hooks thread stopped while starting"))
         }
@@ -390,7 +392,7 @@ impl Vm {
                     return Err(self.bad_return(
                         &h,
                         event,
-                        &format!("a handler returned a {}", other.type_name()),
+                        &format!("a handler returned {}", describe_value(&other)),
                     ));
                 }
             }
@@ -520,6 +522,8 @@ impl Vm {
 fn describe_value(v: &Value) -> String {
     match v {
         Value::Boolean(b) => format!("{b}"),
+        Value::Integer(_) | Value::Number(_) => "a number".to_string(),
+        Value::UserData(_) | Value::LightUserData(_) => "a userdata".to_string(),
         other => format!("a {}", other.type_name()),
     }
 }
