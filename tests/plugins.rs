@@ -382,3 +382,9 @@ fn plugins_list_shows_built_ins_and_libraries_with_their_origin() {
     std::fs::copy(&lib, home_plugins.join(lib.file_name().expect("file name"))).expect("copy");
     sluice_snapshot!(test.command(["plugins", "list", "."]));
 }
+
+#[test]
+fn sluice_build_uses_the_plugin_named_in_project_yml() {
+    let test = templated_project();
+    sluice_snapshot!(test.command(["build", "--json", "."]));
+}

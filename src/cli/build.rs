@@ -48,6 +48,8 @@ pub struct Args {
     /// Print the result as JSON on stdout (progress is not shown; warnings go to stderr)
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    plugins: super::plugins::PluginArgs,
 }
 
 /// What one function became, as printed.
@@ -103,7 +105,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     }
 
     let project_dir = std::path::absolute(&args.project).map_err(CliError::other)?;
-    let engine = Engine::new(setup::builtin_registry());
+    let engine = Engine::new(args.plugins.registry(&args.project)?);
     let mut read_ctx = ReadContext::new(flags.clone());
     read_ctx.env = setup::env_snapshot();
     read_ctx.excluder = excluder.clone();

@@ -69,6 +69,8 @@ pub struct Args {
     #[arg(long, value_name = "N", env = "DEPLOYMENT_CHUNK_SIZE", default_value_t = 25,
           value_parser = clap::value_parser!(u16).range(1..))]
     deploy_jobs: u16,
+    #[command(flatten)]
+    plugins: super::plugins::DeployPluginArgs,
 }
 
 /// The `--json` document.
@@ -144,10 +146,10 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let out = Output::new(args.json);
     let runtime = tokio::runtime::Runtime::new().map_err(CliError::other)?;
     let env = setup::env_snapshot();
-    let engine = Engine::new(setup::builtin_registry());
+    let engine = Engine::new(args.plugins.registry(&args.project)?);
     let deployer = engine
         .registry
-        .deployer(sluice_openwhisk::deployer::NAME)
+        .deployer(args.plugins.deployer(sluice_openwhisk::deployer::NAME))
         .map_err(|e| CliError::from_core(&e, None))?;
     let project_dir = std::path::absolute(&args.project).map_err(CliError::other)?;
     let mut options = TargetOptions {

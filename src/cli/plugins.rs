@@ -42,6 +42,28 @@ impl PluginArgs {
     }
 }
 
+/// `--plugin` plus `--target NAME`, for `deploy`: a plugin may bring its own deployer.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct DeployPluginArgs {
+    #[command(flatten)]
+    pub plugins: PluginArgs,
+    /// Deploy with the deployer called NAME (one a plugin provides; see `sluice plugins list`)
+    #[arg(long = "target", value_name = "NAME")]
+    pub target: Option<String>,
+}
+
+impl DeployPluginArgs {
+    /// See [`PluginArgs::registry`].
+    pub fn registry(&self, project: &str) -> Result<Registry, CliError> {
+        self.plugins.registry(project)
+    }
+
+    /// The deployer's name: `--target`, else `default`.
+    pub fn deployer<'a>(&'a self, default: &'a str) -> &'a str {
+        self.target.as_deref().unwrap_or(default)
+    }
+}
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(subcommand)]
