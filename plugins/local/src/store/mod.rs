@@ -52,6 +52,9 @@ pub struct Store {
 struct Inner {
     path: PathBuf,
     pool: Mutex<Vec<Connection>>,
+    /// Writers of this process queue here (fair, async) rather than spinning on SQLite's
+    /// busy handler; other processes are still kept out by the database lock.
+    write_lock: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Store {
@@ -76,6 +79,7 @@ impl Store {
             inner: Arc::new(Inner {
                 path,
                 pool: Mutex::new(vec![conn]),
+                write_lock: tokio::sync::Mutex::new(()),
             }),
         })
     }
@@ -115,6 +119,7 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<T, LocalError> + Send + 'static,
     {
+        let _turn = self.inner.write_lock.lock().await;
         self.call(move |conn| write_tx(conn, f)).await
     }
 
@@ -459,4 +464,34 @@ fn restrict_file(path: &Path) -> Result<(), LocalError> {
     #[cfg(not(unix))]
     let _ = path;
     Ok(())
+}
+
+/// The collections whose top-level names share one space per namespace, as the
+/// controller's entity store keys documents by `namespace/name` alone.
+pub const COLLECTIONS: &[&str] = &["actions", "packages", "triggers", "rules"];
+
+/// True when `name` is taken in namespace `ns` by an entity of a collection other than
+/// `own` (top-level actions only: packaged actions live under their package's name).
+pub fn taken_by_other_collection(
+    conn: &Connection,
+    ns: &str,
+    name: &str,
+    own: &str,
+) -> Result<bool, LocalError> {
+    for table in COLLECTIONS.iter().filter(|t| **t != own) {
+        let extra = if *table == "actions" {
+            " AND package = ''"
+        } else {
+            ""
+        };
+        let n: i64 = conn.query_row(
+            &format!("SELECT COUNT(*) FROM {table} WHERE namespace = ?1 AND name = ?2{extra}"),
+            rusqlite::params![ns, name],
+            |r| r.get(0),
+        )?;
+        if n > 0 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
