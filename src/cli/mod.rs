@@ -7,6 +7,7 @@ mod get_metadata;
 mod namespace;
 mod plugins;
 mod render;
+mod serve;
 mod setup;
 mod target;
 mod undeploy;
@@ -42,6 +43,8 @@ enum Command {
     Namespace(namespace::Args),
     /// List the readers, builders and deployers (built-in and from plugin libraries)
     Plugins(plugins::Args),
+    /// Serve the local namespace over HTTP (for wsk, the openwhisk npm client, browsers)
+    Serve(serve::Args),
     /// Delete functions, packages or triggers from the namespace
     Undeploy(undeploy::Args),
     /// Print sluice's version
@@ -58,6 +61,7 @@ pub fn main() -> ExitCode {
         Command::GetMetadata(args) => get_metadata::run(args),
         Command::Namespace(args) => namespace::run(args),
         Command::Plugins(args) => plugins::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Undeploy(args) => undeploy::run(args),
         Command::Version(args) => version::run(args),
     };
