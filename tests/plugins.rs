@@ -388,3 +388,113 @@ fn sluice_build_uses_the_plugin_named_in_project_yml() {
     let test = templated_project();
     sluice_snapshot!(test.command(["build", "--json", "."]));
 }
+
+/// The deployed functions of the local namespace at `data_dir`, without the volatile
+/// `deployer` annotation, and what invoking `invoke` with `params` answered.
+fn deployed_entities(
+    data_dir: &Path,
+    invoke: &str,
+    params: serde_json::Value,
+) -> serde_json::Value {
+    use serde_json::{Value, json};
+    let server = sluice_local::EmbeddedServer::start(data_dir).expect("serve the local namespace");
+    let client = sluice_openwhisk::Client::new(
+        &server.apihost,
+        server.auth(),
+        &sluice_openwhisk::TransportOptions::default(),
+    )
+    .expect("a client");
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let (functions, answer) = runtime.block_on(async {
+        let mut functions = Vec::new();
+        for summary in client.functions(100, 0).await.expect("list functions") {
+            let package = summary["namespace"]
+                .as_str()
+                .and_then(|ns| ns.split_once('/'))
+                .map(|(_, p)| p.to_string());
+            let name = summary["name"].as_str().unwrap_or_default();
+            let qualified = match package {
+                Some(p) => format!("{p}/{name}"),
+                None => name.to_string(),
+            };
+            let f = client
+                .function(&qualified, true)
+                .await
+                .expect("get a function");
+            let annotations: Vec<Value> = f["annotations"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|a| a["key"] != "deployer")
+                .cloned()
+                .collect();
+            functions.push(json!({
+                "name": qualified,
+                "kind": f["exec"]["kind"],
+                "code": f["exec"]["code"],
+                "annotations": annotations,
+                "parameters": f["parameters"],
+            }));
+        }
+        let options = sluice_openwhisk::InvokeOptions {
+            blocking: true,
+            timeout_ms: None,
+        };
+        let outcome = client
+            .invoke(server.auth(), invoke, &params, &options)
+            .await
+            .expect("invoke");
+        let answer = match outcome {
+            sluice_openwhisk::InvokeOutcome::Finished { activation, .. } => {
+                activation["response"]["result"].clone()
+            }
+            other => json!(format!("{other:?}")),
+        };
+        (functions, answer)
+    });
+    let mut functions = functions;
+    functions.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    json!({ "functions": functions, "invoked": { invoke: answer } })
+}
+
+#[test]
+fn the_templated_example_deploys_to_the_embedded_namespace() {
+    let test = templated_project();
+    let port = vec![(
+        r"127\.0\.0\.1:\d+".to_string(),
+        "127.0.0.1:[PORT]".to_string(),
+    )];
+    sluice_snapshot!(filters = port, test.command(["deploy", "."]));
+    insta::assert_json_snapshot!(
+        "templated_deployed_entities",
+        deployed_entities(
+            &test.local_dir(),
+            "greetings/bonjour",
+            serde_json::json!({})
+        )
+    );
+}
+
+#[test]
+fn the_functions_toml_example_deploys_to_the_embedded_namespace() {
+    let test = ProjectTest::from_dir("examples/toml-functions");
+    let lib = test.temp().join("libsluice_functions_toml.so");
+    std::fs::copy(plugin_lib("sluice-functions-toml"), &lib).expect("copy");
+    let lib = lib.display().to_string();
+    let port = vec![(
+        r"127\.0\.0\.1:\d+".to_string(),
+        "127.0.0.1:[PORT]".to_string(),
+    )];
+    sluice_snapshot!(
+        filters = port,
+        test.command(["deploy", "--plugin", lib.as_str(), "."])
+    );
+    insta::assert_json_snapshot!(
+        "toml_functions_deployed_entities",
+        deployed_entities(
+            &test.local_dir(),
+            "echo",
+            serde_json::json!({"text": "from a plugin"})
+        )
+    );
+}

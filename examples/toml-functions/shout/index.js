@@ -1,4 +1,4 @@
-// A directory function: the host's builders plan it (here the finder zips it).
+// A directory function: the host's builders plan it (here the built-in finder takes its one file).
 function main(args) {
   return { body: String(args.text || "").toUpperCase() };
 }

@@ -2,7 +2,7 @@
 //! one `functions.toml` file instead of the `project.yml` + `packages/` folder layout.
 //!
 //! ```toml
-//! [parameters]            # optional, for every function
+//! [parameters]            # optional, given to every function (its own entries win)
 //! greeting = "Hello"
 //!
 //! [[function]]
@@ -86,7 +86,12 @@ impl ProjectReader for FunctionsTomlReader {
 
         let mut packages: BTreeMap<String, Vec<ActionSpec>> = BTreeMap::new();
         for f in project.functions {
-            let action = plan(f.into_action(), dir, ctx)?;
+            let mut action = f.into_action();
+            // Project-wide entries go to every function (its own entries win), so they work
+            // in the default package too, which OpenWhisk gives no parameters of its own.
+            action.parameters = merged(&project.parameters, action.parameters);
+            action.environment = merged(&project.environment, action.environment);
+            let action = plan(action, dir, ctx)?;
             let package = action.package.clone().unwrap_or_else(|| "default".into());
             if packages
                 .get(&package)
@@ -116,8 +121,6 @@ impl ProjectReader for FunctionsTomlReader {
                     ..Default::default()
                 })
                 .collect(),
-            parameters: project.parameters,
-            environment: project.environment,
             file_path: Some(location.to_string()),
             deployer_annotation: Some(DeployerAnnotation {
                 project_path: absolute.display().to_string(),
@@ -126,6 +129,13 @@ impl ProjectReader for FunctionsTomlReader {
             ..Default::default()
         })
     }
+}
+
+fn merged(project: &Option<Dict>, own: Option<Dict>) -> Option<Dict> {
+    let Some(project) = project else { return own };
+    let mut out = project.clone();
+    out.extend(own.unwrap_or_default());
+    Some(out)
 }
 
 impl Function {
