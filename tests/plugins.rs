@@ -464,7 +464,8 @@ fn the_templated_example_deploys_to_the_embedded_namespace() {
         r"127\.0\.0\.1:\d+".to_string(),
         "127.0.0.1:[PORT]".to_string(),
     )];
-    sluice_snapshot!(filters = port, test.command(["deploy", "."]));
+    // One build at a time, so the plugin's progress lines come in a stable order.
+    sluice_snapshot!(filters = port, test.command(["deploy", "--build-jobs", "1", "."]));
     insta::assert_json_snapshot!(
         "templated_deployed_entities",
         deployed_entities(
