@@ -50,6 +50,8 @@ pub struct Args {
     json: bool,
     #[command(flatten)]
     plugins: super::plugins::PluginArgs,
+    #[command(flatten)]
+    hooks: super::hooks::HookArgs,
 }
 
 /// What one function became, as printed.
@@ -106,6 +108,12 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
 
     let project_dir = std::path::absolute(&args.project).map_err(CliError::other)?;
     let engine = Engine::new(args.plugins.registry(&args.project)?);
+    let engine = args.hooks.install(
+        engine,
+        &project_dir,
+        feedback.clone(),
+        &setup::env_snapshot(),
+    )?;
     let mut read_ctx = ReadContext::new(flags.clone());
     read_ctx.env = setup::env_snapshot();
     read_ctx.excluder = excluder.clone();

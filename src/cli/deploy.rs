@@ -71,6 +71,8 @@ pub struct Args {
     deploy_jobs: u16,
     #[command(flatten)]
     plugins: super::plugins::DeployPluginArgs,
+    #[command(flatten)]
+    hooks: super::hooks::HookArgs,
 }
 
 /// The `--json` document.
@@ -152,6 +154,9 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         .deployer(args.plugins.deployer(sluice_openwhisk::deployer::NAME))
         .map_err(|e| CliError::from_core(&e, None))?;
     let project_dir = std::path::absolute(&args.project).map_err(CliError::other)?;
+    let engine = args
+        .hooks
+        .install(engine, &project_dir, out.feedback.clone(), &env)?;
     let mut options = TargetOptions {
         apihost: args.apihost.clone(),
         auth: args.auth.clone(),
@@ -222,12 +227,22 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         Ok(t) => t,
         Err(e) => return out.fail(CliError::from_core(&e, None)),
     };
-    out.feedback.progress(&format!(
-        "Deploying '{}'\n  to namespace '{}'\n  on host '{}'",
-        project_dir.display(),
-        target.namespace,
-        target.apihost
-    ));
+    let header = if target.local {
+        format!(
+            "Deploying '{}'\n  to the local namespace '{}' on {}\n  (to deploy to a real namespace: sluice namespace add --apihost <host> --auth <key>)",
+            project_dir.display(),
+            target.namespace,
+            target.apihost
+        )
+    } else {
+        format!(
+            "Deploying '{}'\n  to namespace '{}'\n  on host '{}'",
+            project_dir.display(),
+            target.namespace,
+            target.apihost
+        )
+    };
+    out.feedback.progress(&header);
 
     // Build.
     let mut build_ctx = BuildContext::new(&project_dir, flags);

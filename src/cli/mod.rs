@@ -4,6 +4,7 @@
 mod build;
 mod deploy;
 mod get_metadata;
+mod hooks;
 mod namespace;
 mod plugins;
 mod render;
@@ -39,6 +40,8 @@ enum Command {
     Deploy(deploy::Args),
     /// Print a project's structure as JSON, as the deployer sees it
     GetMetadata(get_metadata::Args),
+    /// Show the project's Lua hooks: every event and the handlers that run for it
+    Hooks(hooks::Args),
     /// Manage stored namespaces (credentials)
     Namespace(namespace::Args),
     /// List the readers, builders and deployers (built-in and from plugin libraries)
@@ -59,6 +62,7 @@ pub fn main() -> ExitCode {
         Command::Build(args) => build::run(args),
         Command::Deploy(args) => deploy::run(args),
         Command::GetMetadata(args) => get_metadata::run(args),
+        Command::Hooks(args) => hooks::run(args),
         Command::Namespace(args) => namespace::run(args),
         Command::Plugins(args) => plugins::run(args),
         Command::Serve(args) => serve::run(args),

@@ -1,0 +1,171 @@
+//! Lua hooks on the command line: the repeatable `--hook FILE` flag (installed on the engine
+//! by the commands that read, build or deploy), the OpenWhisk-backed [`Invoker`] behind
+//! `sluice.invoke`, and `sluice hooks list <project>`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use serde_json::Value;
+use sluice_core::{Engine, Excluder, Feedback, Flags, ReadContext, Target};
+use sluice_hooks::{HookEnv, Invocation, Invoker, LuaHooks};
+use sluice_openwhisk::{Client, InvokeOptions, InvokeOutcome, TransportOptions};
+
+use super::render::{CliError, StderrFeedback};
+use super::setup;
+
+/// The `--hook` flag.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct HookArgs {
+    /// Run this Lua hook file after the project's own (repeatable); `stock:NAME` is a stock hook
+    #[arg(long = "hook", value_name = "FILE")]
+    pub hook: Vec<PathBuf>,
+}
+
+impl HookArgs {
+    /// Installs the project's hooks (project.yml `hooks:`, loaded when the project is read)
+    /// and the `--hook` files on `engine`.
+    pub fn install(
+        &self,
+        engine: Engine,
+        project_dir: &Path,
+        feedback: Arc<dyn Feedback>,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Engine, CliError> {
+        let hooks = LuaHooks::for_project(project_dir, &self.hook, hook_env(feedback, env))
+            .map_err(|e| CliError::from_core(&e, Some(project_dir)))?;
+        Ok(engine.with_hooks(Arc::new(hooks)))
+    }
+}
+
+fn hook_env(feedback: Arc<dyn Feedback>, env: &BTreeMap<String, String>) -> HookEnv {
+    let mut hook_env = HookEnv::new(feedback);
+    hook_env.env = env.clone();
+    hook_env.invoker = Some(Arc::new(OwInvoker));
+    hook_env
+}
+
+/// `sluice.invoke` through the OpenWhisk client, with the target's credentials.
+///
+/// Hooks call it on their own thread while the engine waits, so it runs each invocation on a
+/// small runtime of its own rather than on the command's.
+#[derive(Debug)]
+struct OwInvoker;
+
+impl Invoker for OwInvoker {
+    fn invoke(&self, target: &Target, action: &str, params: &Value) -> Result<Invocation, String> {
+        let ow = &target.credentials.ow;
+        let options = TransportOptions {
+            insecure: ow.ignore_certs,
+            ..TransportOptions::default()
+        };
+        let client = Client::new(&ow.apihost, &ow.api_key, &options).map_err(|e| e.to_string())?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let blocking = InvokeOptions {
+            blocking: true,
+            timeout_ms: None,
+        };
+        let outcome = runtime
+            .block_on(client.invoke(&ow.api_key, action, params, &blocking))
+            .map_err(|e| e.to_string())?;
+        match outcome {
+            InvokeOutcome::Finished { activation, .. } => Ok(Invocation {
+                ok: activation["response"]["success"].as_bool().unwrap_or(false),
+                result: activation["response"]["result"].clone(),
+                activation_id: activation["activationId"].as_str().map(str::to_string),
+            }),
+            InvokeOutcome::ArrayResult {
+                activation_id,
+                result,
+            } => Ok(Invocation {
+                ok: true,
+                result,
+                activation_id,
+            }),
+            InvokeOutcome::Accepted { activation_id } => Err(format!(
+                "the activation {activation_id} did not finish while sluice waited"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: HooksCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum HooksCommand {
+    /// Show every hook event and the handlers that run for it, in order
+    List(ListArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ListArgs {
+    /// The project directory
+    project: String,
+    #[command(flatten)]
+    hooks: HookArgs,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    match args.command {
+        HooksCommand::List(list) => run_list(list),
+    }
+}
+
+fn run_list(args: ListArgs) -> Result<ExitCode, CliError> {
+    let home = setup::home_dir();
+    let env = setup::env_snapshot();
+    let mut ctx = ReadContext::new(Flags::default());
+    ctx.env = env.clone();
+    ctx.excluder = Excluder::with_user_file(home.as_deref()).0;
+    ctx.home = home;
+    let feedback: Arc<dyn Feedback> = Arc::new(StderrFeedback);
+    ctx.feedback = feedback.clone();
+    let project_dir = std::path::absolute(&args.project).map_err(CliError::other)?;
+    let engine = Engine::new(setup::builtin_registry());
+    let project = engine
+        .read(&args.project, &ctx)
+        .map_err(|e| CliError::from_core(&e, Some(&project_dir)))?;
+    let files = project.hooks.clone().unwrap_or_default();
+    let hooks = LuaHooks::load(
+        &project_dir,
+        &files,
+        &args.hooks.hook,
+        hook_env(feedback, &env),
+    )
+    .map_err(|e| CliError::from_core(&e, Some(&project_dir)))?;
+    let listing = hooks
+        .listing()
+        .map_err(|e| CliError::from_core(&e, Some(&project_dir)))?;
+    if args.json {
+        let doc = serde_json::json!({ "events": listing });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).map_err(CliError::other)?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    for event in &listing {
+        println!("{}", event.event);
+        if event.handlers.is_empty() {
+            println!("  (no handlers)");
+        }
+        for (i, h) in event.handlers.iter().enumerate() {
+            match h.line {
+                Some(line) => println!("  {}. {}:{line}", i + 1, h.file),
+                None => println!("  {}. {}", i + 1, h.file),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
