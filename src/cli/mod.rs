@@ -1,16 +1,20 @@
 //! Command definitions and dispatch. One module per command; shared rendering in `render`,
 //! shared setup (registry, environment, home) in `setup`.
 
+mod activations;
 mod build;
 mod deploy;
+mod functions;
 mod get_metadata;
 mod hooks;
+mod invoke;
 mod namespace;
 mod plugins;
 mod render;
 mod serve;
 mod setup;
 mod target;
+mod triggers;
 mod undeploy;
 mod version;
 
@@ -34,20 +38,28 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Read the records of function runs: list, get, logs, result
+    Activations(activations::Args),
     /// Build every function of a project (and lib/) without deploying; print the artifacts
     Build(build::Args),
     /// Read, build and deploy a project to a namespace
     Deploy(deploy::Args),
+    /// List and read deployed functions
+    Functions(functions::Args),
     /// Print a project's structure as JSON, as the deployer sees it
     GetMetadata(get_metadata::Args),
     /// Show the project's Lua hooks: every event and the handlers that run for it
     Hooks(hooks::Args),
+    /// Run a function and print its result
+    Invoke(invoke::Args),
     /// Manage stored namespaces (credentials)
     Namespace(namespace::Args),
     /// List the readers, builders and deployers (built-in and from plugin libraries)
     Plugins(plugins::Args),
     /// Serve the local namespace over HTTP (for wsk, the openwhisk npm client, browsers)
     Serve(serve::Args),
+    /// List and read scheduled triggers
+    Triggers(triggers::Args),
     /// Delete functions, packages or triggers from the namespace
     Undeploy(undeploy::Args),
     /// Print sluice's version
@@ -59,13 +71,17 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     setup::init_tracing();
     let result = match cli.command {
+        Command::Activations(args) => activations::run(args),
         Command::Build(args) => build::run(args),
         Command::Deploy(args) => deploy::run(args),
+        Command::Functions(args) => functions::run(args),
         Command::GetMetadata(args) => get_metadata::run(args),
         Command::Hooks(args) => hooks::run(args),
+        Command::Invoke(args) => invoke::run(args),
         Command::Namespace(args) => namespace::run(args),
         Command::Plugins(args) => plugins::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Triggers(args) => triggers::run(args),
         Command::Undeploy(args) => undeploy::run(args),
         Command::Version(args) => version::run(args),
     };

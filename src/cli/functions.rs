@@ -1,0 +1,190 @@
+//! `sluice functions list|get`: what is deployed in the namespace, with `--url` for a web
+//! function's address and `--code` for its source.
+
+use std::process::ExitCode;
+
+use serde_json::Value;
+
+use super::activations::render_rows;
+use super::invoke::{TargetArgs, connect, ow_error, print_json};
+use super::render::CliError;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Sub,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Sub {
+    /// List the functions of the namespace, newest first
+    List(ListArgs),
+    /// Print one function
+    Get(GetArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ListArgs {
+    /// How many (1 to 200)
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=200))]
+    limit: u32,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    target: TargetArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct GetArgs {
+    /// The function: `pkg/name`, or `name`
+    function: String,
+    /// Print only the function's URL (its web address when it is a web function)
+    #[arg(long, conflicts_with = "code")]
+    url: bool,
+    /// Print only the function's code (source text; zips are refused)
+    #[arg(long)]
+    code: bool,
+    /// Print JSON (the default for the full record)
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    target: TargetArgs,
+}
+
+pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    match args.command {
+        Sub::List(a) => list(a),
+        Sub::Get(a) => get(a),
+    }
+}
+
+fn annotation<'a>(a: &'a Value, key: &str) -> Option<&'a Value> {
+    a["annotations"]
+        .as_array()?
+        .iter()
+        .find(|kv| kv["key"] == key)
+        .map(|kv| &kv["value"])
+}
+
+/// `pkg/name` of a listed function (`namespace` is `ns` or `ns/pkg`).
+fn qualified(a: &Value) -> String {
+    let name = a["name"].as_str().unwrap_or("");
+    match a["namespace"].as_str().and_then(|ns| ns.split_once('/')) {
+        Some((_, pkg)) => format!("{pkg}/{name}"),
+        None => name.to_string(),
+    }
+}
+
+fn list(args: ListArgs) -> Result<ExitCode, CliError> {
+    let conn = connect(&args.target)?;
+    let mut items = conn
+        .runtime
+        .block_on(conn.client.functions(args.limit, 0))
+        .map_err(ow_error)?;
+    items.sort_by_key(qualified);
+    if args.json {
+        print_json(&Value::Array(items))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut rows = vec![["FUNCTION", "KIND", "VERSION", "WEB"].map(str::to_string)];
+    for a in &items {
+        let kind = annotation(a, "exec").and_then(Value::as_str).unwrap_or("-");
+        let web = match annotation(a, "web-export") {
+            Some(Value::Bool(true)) if annotation(a, "raw-http") == Some(&Value::Bool(true)) => {
+                "raw"
+            }
+            Some(Value::Bool(true)) => "yes",
+            _ => "no",
+        };
+        rows.push([
+            qualified(a),
+            kind.to_string(),
+            a["version"].as_str().unwrap_or("").to_string(),
+            web.to_string(),
+        ]);
+    }
+    print!("{}", render_rows(&rows));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn get(args: GetArgs) -> Result<ExitCode, CliError> {
+    let conn = connect(&args.target)?;
+    let function = conn
+        .runtime
+        .block_on(conn.client.function(&args.function, args.code))
+        .map_err(|e| {
+            if e.status() == Some(404) {
+                CliError::msg(format!("function '{}' does not exist", args.function))
+            } else {
+                ow_error(e)
+            }
+        })?;
+    if args.url {
+        let namespace = function["namespace"].as_str().unwrap_or("_");
+        let (ns, pkg) = namespace.split_once('/').unwrap_or((namespace, "default"));
+        let name = function["name"].as_str().unwrap_or(&args.function);
+        // The embedded namespace's port lives only as long as this command: point at the
+        // address `sluice serve` uses instead.
+        let host = if conn.local {
+            format!("http://127.0.0.1:{}", sluice_local::server::DEFAULT_PORT)
+        } else {
+            conn.apihost.trim_end_matches('/').to_string()
+        };
+        let url = if annotation(&function, "web-export") == Some(&Value::Bool(true)) {
+            format!("{host}/api/v1/web/{ns}/{pkg}/{name}")
+        } else if pkg == "default" {
+            format!("{host}/api/v1/namespaces/{ns}/actions/{name}")
+        } else {
+            format!("{host}/api/v1/namespaces/{ns}/actions/{pkg}/{name}")
+        };
+        println!("{url}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.code && !args.json {
+        let exec = &function["exec"];
+        if exec["binary"].as_bool() == Some(true) {
+            return Err(CliError::msg(format!(
+                "'{}' is deployed as a zip; its code is not text",
+                args.function
+            ))
+            .with_help("use --code --json to get the base64 zip"));
+        }
+        match exec["code"].as_str() {
+            Some(code) => {
+                print!("{code}");
+                if !code.ends_with('\n') {
+                    println!();
+                }
+            }
+            None => {
+                return Err(CliError::msg(format!(
+                    "'{}' has no code (it is a {})",
+                    args.function,
+                    exec["kind"].as_str().unwrap_or("function without code")
+                )));
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    print_json(&function)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn names_include_the_package() {
+        assert_eq!(
+            qualified(&json!({"namespace": "local/hello", "name": "greet"})),
+            "hello/greet"
+        );
+        assert_eq!(
+            qualified(&json!({"namespace": "local", "name": "top"})),
+            "top"
+        );
+    }
+}
