@@ -346,3 +346,21 @@ fn hello_example() {
     let test = ProjectTest::from_dir("examples/hello");
     sluice_snapshot!(get_metadata(&test));
 }
+
+#[test]
+fn git_clone_annotation_names_repository_and_commit() {
+    // Spec §16 item 30: `git rev-parse HEAD`, so a clone is recognised on Linux too.
+    let test = ProjectTest::fixture("unweb/no-config")
+        .git_clone_of("git@github.com:sluice-test/fixture.git");
+    sluice_snapshot!(get_metadata(&test));
+}
+
+#[test]
+fn environ_unresolved_runtime_fails_validation() {
+    // `<RUNTIME>` is substituted, then rejected as a runtime: the validation error wins
+    // over the unresolved variable (spec §3 step 9).
+    let test = ProjectTest::fixture("environ")
+        .env_remove("RUNTIME")
+        .remove(".env");
+    sluice_snapshot!(get_metadata(&test));
+}

@@ -65,10 +65,10 @@ pub fn filters() -> Vec<(String, String)> {
     }
     // Sha-256 digests (artifacts, versions.json, code hashes).
     out.push((r"\b[0-9a-f]{64}\b".into(), "[DIGEST]".into()));
-    // Git commits in the deployer annotation.
+    // Git commits: full, or the deployer annotation's 8 digits (a dirty tree's `++` stays).
     out.push((
-        r#""commit": "[0-9a-f]{40}""#.into(),
-        r#""commit": "[COMMIT]""#.into(),
+        r#""commit": "[0-9a-f]{8,40}"#.into(),
+        r#""commit": "[COMMIT]"#.into(),
     ));
     // The deployer annotation's short digest (8 hex digits).
     out.push((
@@ -300,7 +300,28 @@ impl ProjectTest {
         self
     }
 
-    /// Runs `git init` and one commit in the project (for the deployer annotation).
+    /// Makes the project look like a clone: `git init`, a `user.email`, an `origin` remote and
+    /// one commit (the deployer annotation then names the repository and the commit).
+    pub fn git_clone_of(self, origin: &str) -> Self {
+        let run = |args: &[&str]| {
+            let status = Command::new("git")
+                .args(args)
+                .current_dir(&self.project)
+                .env("HOME", self.home())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .expect("run git");
+            assert!(status.success(), "git {args:?} failed");
+        };
+        run(&["init", "-q"]);
+        run(&["config", "user.email", "dev@example.invalid"]);
+        run(&["config", "user.name", "sluice-test"]);
+        run(&["remote", "add", "origin", origin]);
+        self.git_commit()
+    }
+
+    /// Runs `git init` (if needed) and one commit of everything in the project.
     pub fn git_commit(self) -> Self {
         let run = |args: &[&str]| {
             let status = Command::new("git")
@@ -317,7 +338,9 @@ impl ProjectTest {
                 .expect("run git");
             assert!(status.success(), "git {args:?} failed");
         };
-        run(&["init", "-q"]);
+        if !self.project.join(".git").exists() {
+            run(&["init", "-q"]);
+        }
         run(&["add", "-A"]);
         run(&["commit", "-q", "-m", "fixture"]);
         self

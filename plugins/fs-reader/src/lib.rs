@@ -177,3 +177,6 @@ pub fn read_project(location: &str, ctx: &ReadContext) -> Result<DeployStructure
     }
     Ok(structure)
 }
+
+#[cfg(test)]
+mod tests;

@@ -73,6 +73,15 @@ pub fn plan_actions(packages: &mut [PackageSpec], ctx: PlanContext<'_>) -> Resul
         } else if a.remote_build == Some(true) || (ctx.flags.remote_build && !local) {
             a.build = Some(build_kind::REMOTE.to_string());
         }
+        if cfg!(windows) && a.build.as_deref() == Some(build_kind::BUILD_SH) {
+            return Err(ReadError::project_with_help(
+                format!(
+                    "In function {}: 'build.sh' won't run on this platform and no 'build.cmd' is provided",
+                    a.name
+                ),
+                "add a build.cmd next to build.sh",
+            ));
+        }
     }
     Ok(())
 }

@@ -1,0 +1,253 @@
+//! Whole-read tests of [`crate::read_project`]: the pipeline's order and what reaches the
+//! structure. The CLI snapshots in `tests/get_metadata.rs` cover the spec's fixtures.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use sluice_core::{Flags, ReadContext, Recorder, WebSetting};
+
+use crate::read_project;
+
+fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let t = tempfile::tempdir().expect("temp dir");
+    for (path, text) in files {
+        let p = t.path().join(path);
+        std::fs::create_dir_all(p.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+    t
+}
+
+fn read(
+    dir: &Path,
+    flags: Flags,
+) -> (
+    crate::error::Result<sluice_core::DeployStructure>,
+    Arc<Recorder>,
+) {
+    let recorder = Arc::new(Recorder::default());
+    let mut ctx = ReadContext::new(flags);
+    ctx.feedback = recorder.clone();
+    let location = dir.display().to_string();
+    (read_project(&location, &ctx), recorder)
+}
+
+fn names(s: &sluice_core::DeployStructure) -> Vec<String> {
+    s.actions()
+        .map(|(p, a)| format!("{}/{}", p.name, a.name))
+        .collect()
+}
+
+#[test]
+fn include_and_exclude_filter_the_scan_and_the_config() {
+    let t = project(&[
+        ("packages/a/one.js", ""),
+        ("packages/a/two.js", ""),
+        ("packages/b/three.js", ""),
+        (
+            "project.yml",
+            "packages:\n  - name: a\n    functions:\n      - name: seq\n        sequence: [a/one]\n  - name: c\n    functions:\n      - name: cfg\n        file: packages/a/one.js\n",
+        ),
+    ]);
+    let flags = Flags {
+        include: Some("a,c/cfg".into()),
+        exclude: Some("a/two".into()),
+        ..Flags::default()
+    };
+    let ctx_flags = flags.clone();
+    let recorder = Arc::new(Recorder::default());
+    let mut ctx = ReadContext::new(ctx_flags);
+    ctx.feedback = recorder;
+    let s = read_project(&t.path().display().to_string(), &ctx).expect("reads");
+    assert_eq!(names(&s), ["a/one", "a/seq", "c/cfg"]);
+}
+
+#[test]
+fn an_empty_directory_is_a_valid_project() {
+    let t = project(&[]);
+    let (s, _) = read(t.path(), Flags::default());
+    let s = s.expect("reads");
+    assert!(s.packages.is_empty());
+    assert!(s.strays.is_empty());
+    assert!(s.deployer_annotation.is_some());
+}
+
+#[test]
+fn strays_and_warnings() {
+    let t = project(&[
+        ("notes.txt", ""),
+        ("other.yaml", "a: 1\n"),
+        ("stuff/x", ""),
+        (".deployed/versions.json", "{}"),
+        (".gitignore", ""),
+        ("packages/README.md", ""),
+        ("packages/.hidden/x.js", ""),
+    ]);
+    let (s, recorder) = read(t.path(), Flags::default());
+    let s = s.expect("reads");
+    assert_eq!(s.strays, ["notes.txt", "stuff", "packages/README.md"]);
+    assert_eq!(
+        recorder.warnings(),
+        ["Warning: found other.yaml but no project.yml"]
+    );
+    // Legacy (spec §16 item 20): hidden folders in packages/ are packages.
+    assert_eq!(names(&s), [".hidden/x"]);
+}
+
+#[test]
+fn legacy_config_name_is_read_with_a_warning() {
+    let t = project(&[
+        ("projectConfig.yml", "parameters: {a: 1}\n"),
+        ("packages/p/x.js", ""),
+    ]);
+    let (s, recorder) = read(t.path(), Flags::default());
+    assert!(s.expect("reads").parameters.is_some());
+    assert_eq!(
+        recorder.warnings(),
+        [
+            "Warning: the name 'projectConfig.yml' is deprecated; please rename to 'project.yml' soon"
+        ]
+    );
+}
+
+#[test]
+fn scan_errors_take_precedence_over_config_errors() {
+    let t = project(&[
+        ("project.yml", "bogus: 1\n"),
+        ("packages/p/a/.include", "x"),
+        ("packages/p/a/.ignore", "y"),
+    ]);
+    let (s, _) = read(t.path(), Flags::default());
+    let e = s.expect_err("fails");
+    assert!(e.to_string().contains("may not both be present"), "{e}");
+
+    let t = project(&[("project.yml", "bogus: 1\n"), ("packages/p/a.js", "")]);
+    let (s, _) = read(t.path(), Flags::default());
+    match s.expect_err("fails") {
+        crate::ReadError::Config {
+            message,
+            line,
+            file,
+            ..
+        } => {
+            assert_eq!(message, "Invalid key 'bogus' found in project.yml");
+            assert_eq!(line, Some(1));
+            assert_eq!(file, "project.yml");
+        }
+        other => panic!("expected a config error, got {other:?}"),
+    }
+}
+
+#[test]
+fn validation_errors_win_over_unresolved_variables() {
+    let t = project(&[("project.yml", "parameters: ${NOPE}\nbogus: 1\n")]);
+    let (s, _) = read(t.path(), Flags::default());
+    assert!(matches!(s, Err(crate::ReadError::Config { .. })));
+}
+
+#[test]
+fn unresolved_variables_give_the_config_part_only() {
+    let t = project(&[
+        (
+            "project.yml",
+            "packages:\n  - name: p\n    functions:\n      - name: x\n        main: ${RT}\n",
+        ),
+        ("packages/p/x.js", ""),
+        ("packages/p/y.js", ""),
+    ]);
+    let (s, _) = read(t.path(), Flags::default());
+    let s = s.expect("reads");
+    assert_eq!(s.unresolved_variables, Some(vec!["RT".to_string()]));
+    assert_eq!(names(&s), ["p/x"]);
+    assert_eq!(s.packages[0].actions[0].web, None, "no web defaults");
+}
+
+#[test]
+fn env_file_precedence_and_missing_files() {
+    let t = project(&[
+        ("project.yml", "parameters:\n  v: ${V}\n"),
+        (".env", "V=from-dotenv\n"),
+        ("other.env", "V=from-flag\n"),
+    ]);
+    let (s, _) = read(t.path(), Flags::default());
+    assert_eq!(
+        s.expect("reads").parameters,
+        serde_json::json!({"v": "from-dotenv"}).as_object().cloned()
+    );
+    let flag = t.path().join("other.env").display().to_string();
+    let (s, _) = read(
+        t.path(),
+        Flags {
+            env: Some(flag),
+            ..Flags::default()
+        },
+    );
+    let s = s.expect("reads");
+    assert_eq!(
+        s.parameters,
+        serde_json::json!({"v": "from-flag"}).as_object().cloned()
+    );
+    assert_eq!(s.strays, [".env", "other.env"]);
+
+    let (s, _) = read(
+        t.path(),
+        Flags {
+            env: Some("/nonexistent/x.env".into()),
+            ..Flags::default()
+        },
+    );
+    assert_eq!(
+        s.expect_err("missing").to_string(),
+        "The specified environment file '/nonexistent/x.env' does not exist"
+    );
+}
+
+#[test]
+fn build_env_is_attached() {
+    let t = project(&[("packages/p/x.js", ""), ("build.env", "USER_NAME=sammy\n")]);
+    let (s, _) = read(
+        t.path(),
+        Flags {
+            build_env: Some(t.path().join("build.env").display().to_string()),
+            ..Flags::default()
+        },
+    );
+    let s = s.expect("reads");
+    assert_eq!(
+        s.build_env
+            .and_then(|b| b.get("USER_NAME").cloned())
+            .as_deref(),
+        Some("sammy")
+    );
+}
+
+#[test]
+fn config_overrides_runtime_and_web_defaults_apply() {
+    let t = project(&[
+        (
+            "project.yml",
+            "packages:\n  - name: p\n    web: raw\n    functions:\n      - name: x\n        runtime: nodejs:18\n        web: false\n",
+        ),
+        ("packages/p/x.js", ""),
+        ("packages/p/y.js", ""),
+    ]);
+    let (s, _) = read(t.path(), Flags::default());
+    let s = s.expect("reads");
+    let p = &s.packages[0];
+    assert_eq!(p.actions[0].runtime.as_deref(), Some("nodejs:18"));
+    assert_eq!(p.actions[0].web, Some(WebSetting::Off));
+    assert_eq!(p.actions[1].web, Some(WebSetting::Raw));
+}
+
+#[test]
+fn display_files_use_the_project_path() {
+    let t = project(&[("packages/default/hello.js", "")]);
+    let (s, _) = read(t.path(), Flags::default());
+    let s = s.expect("reads");
+    let a = &s.packages[0].actions[0];
+    let base = std::path::absolute(t.path()).expect("absolute");
+    assert_eq!(
+        a.display_file.as_deref(),
+        Some(format!("{}/packages/default/hello.js", base.display()).as_str())
+    );
+}
