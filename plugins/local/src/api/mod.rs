@@ -140,7 +140,14 @@ async fn request_context(mut req: Request, next: Next) -> Response {
     } else {
         next.run(req).await
     };
-    if let Some(ErrorMessage(message)) = resp.extensions_mut().remove::<ErrorMessage>() {
+    let message = match resp.extensions_mut().remove::<ErrorMessage>() {
+        Some(ErrorMessage(message)) => Some(message),
+        // The framework's own rejections (405, a body over the limit, an unreadable query)
+        // come as plain text; give them the controller's error shape too.
+        None if is_framework_error(&resp, &path) => Some(framework_message(&mut resp).await),
+        None => None,
+    };
+    if let Some(message) = message {
         let body = serde_json::json!({ "error": message, "code": tid });
         *resp.body_mut() = Body::from(body.to_string());
         resp.headers_mut().insert(
@@ -168,4 +175,36 @@ async fn request_context(mut req: Request, next: Next) -> Response {
         );
     }
     resp
+}
+
+/// An error answer that no handler shaped: 4xx/5xx without a JSON body, outside the web
+/// actions (which shape their own answers) and the DigitalOcean API.
+fn is_framework_error(resp: &Response, path: &str) -> bool {
+    let status = resp.status();
+    let json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.contains("json"));
+    (status.is_client_error() || status.is_server_error())
+        && !json
+        && !path.starts_with("/api/v1/web/")
+        && !path.starts_with("/v2/")
+}
+
+/// The text of a framework rejection, or a message for its status when it has none.
+async fn framework_message(resp: &mut Response) -> String {
+    let body = std::mem::replace(resp.body_mut(), Body::empty());
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    match resp.status() {
+        StatusCode::METHOD_NOT_ALLOWED => "HTTP method not allowed".to_string(),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            format!("Request larger than allowed: the limit is {MAX_BODY} bytes.")
+        }
+        _ if !text.is_empty() => text,
+        s => s.canonical_reason().unwrap_or("error").to_string(),
+    }
 }

@@ -102,3 +102,20 @@ async fn every_response_has_a_request_id_and_cors_headers() -> TestResult {
     assert_eq!(missing.headers["access-control-allow-origin"], "*");
     Ok(())
 }
+
+#[tokio::test]
+async fn framework_rejections_have_the_error_shape() -> TestResult {
+    let mut api = Api::start();
+    // PATCH is not a method of the actions API.
+    let patch = api
+        .call("PATCH", "/api/v1/namespaces/_/actions/x", None)
+        .await;
+    assert_eq!(patch.status, 405);
+    // A query string that is not valid percent-encoding.
+    let query = api
+        .call("GET", "/api/v1/namespaces/_/actions?limit=%ZZ", None)
+        .await;
+    assert_eq!(query.status, 400);
+    insta::assert_yaml_snapshot!("framework_rejections", api.transcript());
+    Ok(())
+}
