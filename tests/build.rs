@@ -267,3 +267,10 @@ fn remote_default_go_functions_fail_naming_the_function() {
     let test = build_fixture("go-remote");
     sluice_snapshot!(test.command(["build", "."]));
 }
+
+#[test]
+fn a_failed_lib_build_stops_the_whole_build() {
+    let test = build_fixture("lib-fails");
+    sluice_snapshot!(test.command(["build", "."]));
+    assert!(!test.path().join("packages/p/a/__deployer__.zip").exists());
+}

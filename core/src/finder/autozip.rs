@@ -10,6 +10,7 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use zip::write::SimpleFileOptions;
@@ -48,8 +49,11 @@ pub fn write_zip(zip_path: &Path, sources: &[Source]) -> Result<()> {
 
 fn temporary_name(zip_path: &Path) -> PathBuf {
     // `_tmp_` is on the system exclusion list, so a concurrent listing never picks it up.
+    // Unique per process and call, so two functions sharing a directory never collide.
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let mut name = zip_path.as_os_str().to_os_string();
-    name.push(format!("._tmp_{}", std::process::id()));
+    name.push(format!("._tmp_{}_{n}", std::process::id()));
     PathBuf::from(name)
 }
 
