@@ -169,3 +169,50 @@ fn serve_keeps_everything_across_a_restart() -> TestResult {
     assert!(served.interrupt()?.success());
     Ok(())
 }
+
+#[test]
+fn scheduled_triggers_deploy_to_the_local_namespace() -> TestResult {
+    let test = ProjectTest::fixture("triggers");
+    let output = sluice_snapshot!(
+        filters = port_filter(),
+        "deploy_triggers_locally",
+        test.command(["deploy", "."])
+    );
+    assert!(output.status.success());
+    let prepared = sluice_local::server::prepare(&test.local_dir())?;
+    let triggers = prepared
+        .store
+        .with(|c| sluice_local::store::do_triggers::list(c, "local"))?;
+    let summary: Vec<(String, String, bool, String, Option<Value>)> = triggers
+        .into_iter()
+        .map(|t| {
+            (
+                t.name,
+                t.function,
+                t.is_enabled,
+                t.scheduled_details.cron,
+                t.scheduled_details.body,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                "invoke1".to_string(),
+                "test-triggers/hello1".to_string(),
+                true,
+                "* * * * *".to_string(),
+                Some(serde_json::json!({"name": "tester"}))
+            ),
+            (
+                "invoke2".to_string(),
+                "test-triggers/hello2".to_string(),
+                false,
+                "30 * * * *".to_string(),
+                None
+            ),
+        ]
+    );
+    Ok(())
+}
