@@ -216,3 +216,53 @@ fn scheduled_triggers_deploy_to_the_local_namespace() -> TestResult {
     );
     Ok(())
 }
+
+/// Requests in flight the machine's open-file limit allows: each costs a socket at both ends
+/// (client and embedded server live in one process). Linux only reads the limit; elsewhere
+/// the default stays modest.
+fn deploy_jobs_for(wanted: usize) -> usize {
+    let soft = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|limits| {
+            limits
+                .lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3))
+                .and_then(|n| n.parse::<usize>().ok())
+        })
+        .unwrap_or(1024);
+    wanted.min(soft.saturating_sub(256) / 2).max(1)
+}
+
+#[test]
+fn a_thousand_functions_deployed_at_once_are_all_there() -> TestResult {
+    let mut test = ProjectTest::empty();
+    for p in 0..10 {
+        for f in 0..100 {
+            test = test.write(
+                format!("packages/p{p}/f{f}.js"),
+                format!("function main() {{ return {{ n: {} }} }}\n", p * 100 + f),
+            );
+        }
+    }
+    let jobs = deploy_jobs_for(1000).to_string();
+    let out = test
+        .command(["deploy", ".", "--deploy-jobs", &jobs])
+        .output()?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let prepared = sluice_local::server::prepare(&test.local_dir())?;
+    let (total, per_package) = prepared.store.with(|c| {
+        let total = actions::count(c, "local", None)?;
+        let per_package = (0..10)
+            .map(|p| actions::count(c, "local", Some(&format!("p{p}"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((total, per_package))
+    })?;
+    assert_eq!(total, 1000);
+    assert_eq!(per_package, vec![100; 10]);
+    Ok(())
+}
