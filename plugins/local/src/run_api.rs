@@ -1,5 +1,6 @@
-//! The runner's half of the server: invoke (`POST` on [`crate::api::ACTION_PATH`]),
-//! activations, web actions, and background tasks such as the scheduler.
+//! The runner's half of the server: invoke (`POST` on [`crate::api::ACTION_PATH`]), trigger
+//! fire (`POST` on [`crate::api::TRIGGER_PATH`]), activations, web actions, and background
+//! tasks such as the scheduler.
 //!
 //! This module is the seam between the API (the "local" engineer's) and the runner (the
 //! "runner" engineer's): the server merges [`routes`] into its router, calls [`start`] once it
@@ -12,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use axum::Router;
 use axum::routing::{any, get, post};
 
-use crate::api::{ACTION_PATH, AppState};
+use crate::api::{ACTION_PATH, AppState, TRIGGER_PATH};
 use crate::runner::{Runner, RunnerConfig};
 
 /// What the runner keeps for the life of a server: the warm processes.
@@ -35,6 +36,7 @@ impl RunnerState {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route(ACTION_PATH, post(crate::invoke::handle))
+        .route(TRIGGER_PATH, post(crate::scheduler::fire_handler))
         .route(
             "/api/v1/namespaces/{ns}/activations",
             get(crate::activations::list),

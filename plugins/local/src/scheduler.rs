@@ -2,6 +2,10 @@
 //! enabled DigitalOcean-style trigger fires on its 5-field cron schedule (UTC), invoking its
 //! function non-blocking with the trigger's `body` as parameters. Each firing is an ordinary
 //! activation of the function, and the trigger's `scheduled_runs` are updated.
+//!
+//! OpenWhisk triggers fire here too ([`fire_handler`], openwhisk-api.md §5): each active rule
+//! invokes its action in the background, and the firing is a trigger activation whose logs
+//! name the rule activations.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -11,10 +15,16 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use croner::Cron;
 use serde_json::{Value, json};
 
-use crate::activations::RunContext;
-use crate::api::AppState;
-use crate::invoke::{resolve, split_action_path};
-use crate::store::DoTrigger;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use crate::activations::{RunContext, response};
+use crate::api::{ApiError, AppState, Subject, read_json};
+use crate::invoke::{accepted, now, resolve, split_action_path};
+use crate::runner::ActivationStatus;
+use crate::store::{Activation, DoTrigger, KeyValue};
 
 /// How often the trigger table is looked at.
 const TICK: Duration = Duration::from_secs(1);
@@ -148,6 +158,83 @@ async fn fire(state: &AppState, trigger: &DoTrigger) -> Option<String> {
     let id = ctx.activation_id.clone();
     drop(crate::invoke::spawn(state, resolved, body, ctx));
     Some(id)
+}
+
+/// `POST /api/v1/namespaces/{ns}/triggers/{name}`: fires an OpenWhisk trigger. No active
+/// rule → 204; otherwise every active rule's action runs in the background with the trigger's
+/// parameters under the payload, and the answer is `202 {"activationId"}` of the trigger
+/// activation.
+pub async fn fire_handler(
+    State(state): State<AppState>,
+    subject: Subject,
+    Path((ns, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let namespace = subject.namespace_for(&ns, &format!("/triggers/{name}"))?;
+    let payload: Value = read_json(&headers, &body)?;
+    let trigger = state
+        .store
+        .get_trigger(&namespace, &name)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let active: Vec<_> = trigger
+        .rules
+        .iter()
+        .filter(|(_, link)| link.status == "active")
+        .collect();
+    if active.is_empty() {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let mut args = serde_json::Map::new();
+    for kv in &trigger.parameters {
+        args.insert(kv.key.clone(), kv.value.clone());
+    }
+    if let Value::Object(fields) = &payload {
+        args.extend(fields.clone());
+    }
+    let args = Value::Object(args);
+    let ctx = RunContext::new(&namespace);
+    let mut logs = Vec::new();
+    for (rule, link) in active {
+        let action_path = format!("{}/{}", link.action.path, link.action.name);
+        let (action_ns, package) = match link.action.path.split_once('/') {
+            Some((n, p)) => (n, Some(p)),
+            None => (link.action.path.as_str(), None),
+        };
+        let line = match resolve(&state, action_ns, package, &link.action.name).await? {
+            Some(resolved) => {
+                let run = RunContext::new(&namespace);
+                let id = run.activation_id.clone();
+                drop(crate::invoke::spawn(&state, resolved, args.clone(), run));
+                json!({"statusCode": 0, "success": true, "activationId": id,
+                       "rule": rule, "action": action_path})
+            }
+            None => json!({"statusCode": 1, "success": false,
+                           "error": crate::api::NOT_FOUND, "rule": rule, "action": action_path}),
+        };
+        logs.push(line.to_string());
+    }
+    let activation = Activation {
+        namespace: namespace.clone(),
+        name: trigger.name.clone(),
+        version: trigger.version.clone(),
+        subject: namespace.clone(),
+        publish: false,
+        activation_id: ctx.activation_id.clone(),
+        start: now(),
+        end: None,
+        duration: None,
+        cause: None,
+        response: response(ActivationStatus::Success, args, None),
+        logs,
+        annotations: vec![KeyValue::new(
+            "path",
+            Value::from(format!("{namespace}/{}", trigger.name)),
+        )],
+    };
+    state.store.put_activation(activation).await?;
+    Ok(accepted(&ctx.activation_id))
 }
 
 #[cfg(test)]

@@ -664,3 +664,69 @@ async fn scheduled_triggers_fire_and_record_activations() -> TestResult {
     assert!(stored.scheduled_runs.next_run_at.is_some());
     Ok(())
 }
+
+#[tokio::test]
+async fn firing_a_trigger_runs_its_active_rules() -> TestResult {
+    use sluice_local::store::{PathName, RuleLink, Trigger, triggers};
+    let local = Local::start();
+    local.package("rules", json!({}));
+    local.node("rules/hello", GREET, vec![], json!({}));
+    let mut trigger = Trigger {
+        namespace: "local".into(),
+        name: "events".into(),
+        version: "0.0.1".into(),
+        publish: false,
+        parameters: kvs(json!({"name": "from-trigger"}), false),
+        annotations: vec![],
+        limits: serde_json::Map::new(),
+        rules: Default::default(),
+        updated: 1,
+    };
+    local.store.with(|c| triggers::put(c, &trigger))?;
+    let quiet = local
+        .post("/api/v1/namespaces/_/triggers/events", json!({}))
+        .await?;
+    assert_eq!(quiet.status(), 204, "no rules, no activation");
+    trigger.rules.insert(
+        "local/greet-on-event".into(),
+        RuleLink {
+            action: PathName {
+                path: "local/rules".into(),
+                name: "hello".into(),
+            },
+            status: "active".into(),
+        },
+    );
+    local.store.with(|c| triggers::put(c, &trigger))?;
+    let fired = local
+        .post(
+            "/api/v1/namespaces/_/triggers/events",
+            json!({"name": "payload"}),
+        )
+        .await?;
+    assert_eq!(fired.status(), 202);
+    let id = fired.json::<Value>().await?["activationId"]
+        .as_str()
+        .ok_or("trigger activation id")?
+        .to_string();
+    let trigger_activation = local.wait_activation(&id).await?;
+    assert_eq!(
+        trigger_activation["response"]["result"],
+        json!({"name": "payload"})
+    );
+    let line: Value = serde_json::from_str(
+        trigger_activation["logs"][0]
+            .as_str()
+            .ok_or("rule log line")?,
+    )?;
+    assert_eq!(line["rule"], "local/greet-on-event");
+    assert_eq!(line["action"], "local/rules/hello");
+    let rule_run = local
+        .wait_activation(line["activationId"].as_str().ok_or("rule activation")?)
+        .await?;
+    assert_eq!(
+        rule_run["response"]["result"],
+        json!({"greeting": "Hello payload!"})
+    );
+    Ok(())
+}
