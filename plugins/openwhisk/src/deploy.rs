@@ -126,7 +126,7 @@ impl Run<'_> {
             return;
         }
         let merge = !self.ctx.includer.is_including_everything();
-        match versions::record(dir, response, merge) {
+        match versions::record(dir, &versions::recorded_host(self.target), response, merge) {
             Ok(Some(created)) => self.ctx.feedback.progress(&format!(
                 "Deployment status recorded in '{}'",
                 created.display()

@@ -163,8 +163,10 @@ impl Deployer for OpenWhiskDeployer {
         let client = self.client(ctx, &target.credentials)?;
         let triggers = self.triggers_api(&target.credentials, &client, target.local)?;
         let old = match (&ctx.project_dir, ctx.flags.incremental) {
-            (Some(dir), true) => versions::load(dir, &target.apihost, &target.namespace)
-                .map_err(|e| e.into_core(Some("the versions file".into())))?,
+            (Some(dir), true) => {
+                versions::load(dir, &versions::recorded_host(target), &target.namespace)
+                    .map_err(|e| e.into_core(Some("the versions file".into())))?
+            }
             _ => Default::default(),
         };
         let annotation = match (&project.deployer_annotation, &ctx.project_dir) {

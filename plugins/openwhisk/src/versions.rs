@@ -59,11 +59,26 @@ pub fn load(project_dir: &Path, apihost: &str, namespace: &str) -> Result<Versio
         }))
 }
 
-/// Records a deploy. Returns `Some(dir)` when `.deployed` was created by this call (the
-/// caller reports it), `None` otherwise. Nothing is written when the response has no
-/// versions. `merge` keeps versions of entities this deploy did not touch.
+/// The API host under which a target's versions are recorded. The embedded local
+/// namespace listens on a new port every run, so it is recorded as [`LOCAL_HOST`].
+pub fn recorded_host(target: &sluice_core::Target) -> String {
+    if target.local {
+        LOCAL_HOST.to_string()
+    } else {
+        target.apihost.clone()
+    }
+}
+
+/// The `apihost` of the versions entry of sluice's local namespace.
+pub const LOCAL_HOST: &str = "local";
+
+/// Records a deploy under `apihost` and the response's namespace. Returns `Some(dir)` when
+/// `.deployed` was created by this call (the caller reports it), `None` otherwise. Nothing
+/// is written when the response has no versions. `merge` keeps versions of entities this
+/// deploy did not touch.
 pub fn record(
     project_dir: &Path,
+    apihost: &str,
     response: &DeployResponse,
     merge: bool,
 ) -> Result<Option<PathBuf>> {
@@ -78,7 +93,7 @@ pub fn record(
     let path = versions_file(project_dir);
     // A file we cannot parse is replaced, as the original replaces a non-array one.
     let mut entries = read_entries(&path).unwrap_or_default();
-    let apihost = response.apihost.clone().unwrap_or_default();
+    let apihost = apihost.to_string();
     let namespace = response.namespace.clone().unwrap_or_default();
     let new = VersionEntry {
         apihost: apihost.clone(),
@@ -149,16 +164,16 @@ mod tests {
     #[test]
     fn record_then_load_round_trips_and_merges_under_a_filter() -> Result<()> {
         let dir = tempfile::tempdir().map_err(|e| OwError::io("tmp", e))?;
-        let created = record(dir.path(), &response("p", "p/a"), false)?;
+        let created = record(dir.path(), "https://h", &response("p", "p/a"), false)?;
         assert_eq!(created, Some(dir.path().join(".deployed")));
-        let again = record(dir.path(), &response("q", "q/b"), true)?;
+        let again = record(dir.path(), "https://h", &response("q", "q/b"), true)?;
         assert_eq!(again, None);
         let entry = load(dir.path(), "https://h", "ns")?;
         assert_eq!(
             entry.action_versions.keys().collect::<Vec<_>>(),
             ["p/a", "q/b"]
         );
-        record(dir.path(), &response("q", "q/b"), false)?;
+        record(dir.path(), "https://h", &response("q", "q/b"), false)?;
         let entry = load(dir.path(), "https://h", "ns")?;
         assert_eq!(entry.action_versions.keys().collect::<Vec<_>>(), ["q/b"]);
         assert!(
@@ -180,7 +195,7 @@ mod tests {
                 .package_versions
                 .is_empty()
         );
-        record(dir.path(), &response("p", "p/a"), false)?;
+        record(dir.path(), "https://h", &response("p", "p/a"), false)?;
         let text =
             std::fs::read_to_string(versions_file(dir.path())).map_err(|e| OwError::io("f", e))?;
         assert!(text.trim_start().starts_with('['), "{text}");
