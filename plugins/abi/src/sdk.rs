@@ -111,9 +111,15 @@ impl CallScope {
         let callbacks = if host.is_null() {
             None
         } else {
-            // SAFETY: a non-null `host` points to a live HostApi for the duration of the call.
-            let api = unsafe { *host };
-            (api.size >= std::mem::size_of::<HostApi>()).then_some(HostCallbacks(api))
+            // SAFETY: a non-null `host` points to a live HostApi of some ABI-1 host for the
+            // duration of the call; every such struct starts with its size.
+            let size = unsafe { std::ptr::read(host.cast::<usize>()) };
+            // An older host's smaller struct lacks callbacks this SDK calls: use none then.
+            (size >= std::mem::size_of::<HostApi>()).then(|| {
+                // SAFETY: the struct is at least as large as ours, so reading it whole is
+                // in bounds.
+                HostCallbacks(unsafe { *host })
+            })
         };
         Arc::new(CallScope {
             host: RwLock::new(callbacks),
