@@ -213,7 +213,11 @@ pub fn check_components(conn: &Connection, checked: &Checked, fqn: &str) -> Resu
         if c == fqn {
             return Err(ApiError::bad_request("Sequence may not refer to itself."));
         }
-        let exists = component_exists(conn, c).map_err(ApiError::from)?;
+        let own = fqn
+            .split('/')
+            .nth(1)
+            .is_some_and(|ns| c.split('/').nth(1) == Some(ns));
+        let exists = own && component_exists(conn, c).map_err(ApiError::from)?;
         if !exists {
             return Err(ApiError::bad_request("Sequence component does not exist."));
         }

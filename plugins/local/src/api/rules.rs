@@ -198,13 +198,16 @@ async fn put(
             ) else {
                 return Ok(Err(invalid()));
             };
-            if triggers::get(tx, &trigger.path, &trigger.name)?.is_none() {
+            // Rules link the caller's own trigger and action: another namespace's entities
+            // are neither readable nor writable here (the trigger's rules map is written).
+            if trigger.path != ns || triggers::get(tx, &trigger.path, &trigger.name)?.is_none() {
                 return Ok(Err(ApiError::bad_request(format!(
                     "trigger {} does not exist",
                     trigger.fully_qualified()
                 ))));
             }
-            if !action_exists(tx, &action)? {
+            let own_action = action.path.split('/').next() == Some(ns.as_str());
+            if !own_action || !action_exists(tx, &action)? {
                 return Ok(Err(ApiError::bad_request(format!(
                     "action {} does not exist",
                     action.fully_qualified()

@@ -157,3 +157,60 @@ async fn a_rule_whose_trigger_is_gone_is_inactive() -> TestResult {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn rules_and_sequences_stay_inside_the_namespace() -> TestResult {
+    let api = Api::start();
+    api.send(
+        As::Owner,
+        "PUT",
+        "/api/v1/namespaces/_/triggers/t",
+        Some(json!({})),
+    )
+    .await;
+    api.send(
+        As::Owner,
+        "PUT",
+        "/api/v1/namespaces/_/actions/a",
+        Some(node_action("x")),
+    )
+    .await;
+    let foreign_trigger = api
+        .send(
+            As::Owner,
+            "PUT",
+            &format!("{R}/r"),
+            Some(json!({"trigger": "/guest/t", "action": "/_/a"})),
+        )
+        .await;
+    assert_eq!(foreign_trigger.status, 400);
+    assert_eq!(
+        foreign_trigger.body["error"],
+        json!("trigger /guest/t does not exist")
+    );
+    let foreign_action = api
+        .send(
+            As::Owner,
+            "PUT",
+            &format!("{R}/r"),
+            Some(json!({"trigger": "/_/t", "action": "/guest/a"})),
+        )
+        .await;
+    assert_eq!(
+        foreign_action.body["error"],
+        json!("action /guest/a does not exist")
+    );
+    let foreign_component = api
+        .send(
+            As::Owner,
+            "PUT",
+            "/api/v1/namespaces/_/actions/s",
+            Some(json!({"exec": {"kind": "sequence", "components": ["/_/a", "/guest/a"]}})),
+        )
+        .await;
+    assert_eq!(
+        foreign_component.body["error"],
+        json!("Sequence component does not exist.")
+    );
+    Ok(())
+}
