@@ -465,7 +465,10 @@ fn the_templated_example_deploys_to_the_embedded_namespace() {
         "127.0.0.1:[PORT]".to_string(),
     )];
     // One build at a time, so the plugin's progress lines come in a stable order.
-    sluice_snapshot!(filters = port, test.command(["deploy", "--build-jobs", "1", "."]));
+    sluice_snapshot!(
+        filters = port,
+        test.command(["deploy", "--build-jobs", "1", "."])
+    );
     insta::assert_json_snapshot!(
         "templated_deployed_entities",
         deployed_entities(
