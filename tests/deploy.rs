@@ -453,3 +453,14 @@ fn json_always_prints_transcript_and_outcome() {
         test.command(["deploy", "existing-project", "--json", "--auth", "u:wrong"])
     );
 }
+
+#[test]
+fn runtime_table_falls_back_to_the_built_in_one_with_a_warning() {
+    let whisk = FakeWhisk::without_runtimes();
+    let test = fixture("split_params", &whisk);
+    sluice_snapshot!(
+        filters = server_filters(&whisk),
+        "runtimes_fallback",
+        deploy(&test, ".", &["--json"])
+    );
+}

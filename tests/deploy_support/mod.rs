@@ -30,6 +30,8 @@ struct Controller {
     counter: Arc<AtomicUsize>,
     /// Answer 503 to every n-th entity request (0 = never).
     fail_every: usize,
+    /// Answer 500 to `GET /api/v1` (no runtime table).
+    broken_info: bool,
 }
 
 fn error(status: u16, message: &str) -> ResponseTemplate {
@@ -166,6 +168,9 @@ impl Respond for Controller {
             return self.triggers(req, rest.first().copied());
         }
         match seg.as_slice() {
+            ["api", "v1"] if self.broken_info => {
+                return error(500, "Internal server error (injected)");
+            }
             ["api", "v1"] => {
                 return ResponseTemplate::new(200).set_body_json(json!({
                     "description": "fake OpenWhisk",
@@ -247,6 +252,15 @@ impl FakeWhisk {
 
     /// Starts a controller that answers 503 to every `n`-th entity request.
     pub fn with_faults(fail_every: usize) -> Self {
+        Self::build(fail_every, false)
+    }
+
+    /// Starts a controller whose `GET /api/v1` fails (no runtime table).
+    pub fn without_runtimes() -> Self {
+        Self::build(0, true)
+    }
+
+    fn build(fail_every: usize, broken_info: bool) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -257,6 +271,7 @@ impl FakeWhisk {
             state: state.clone(),
             counter: Arc::new(AtomicUsize::new(0)),
             fail_every,
+            broken_info,
         };
         let server = runtime.block_on(async {
             let server = MockServer::builder().start().await;
@@ -292,6 +307,7 @@ impl FakeWhisk {
             state: self.state.clone(),
             counter: Arc::new(AtomicUsize::new(0)),
             fail_every: 0,
+            broken_info: false,
         };
         self.runtime.block_on(
             Mock::given(any())
