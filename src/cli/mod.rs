@@ -30,7 +30,12 @@ pub use render::CliError;
 /// lib/), builds each function and deploys it to an OpenWhisk-compatible namespace, or to an
 /// embedded local namespace when none is configured.
 #[derive(Debug, Parser)]
-#[command(name = "sluice", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "sluice",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -88,7 +93,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            render::print_error(&e);
+            render::print_error(e);
             ExitCode::FAILURE
         }
     }

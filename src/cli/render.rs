@@ -8,9 +8,12 @@ use std::path::PathBuf;
 use miette::{Diagnostic, LabeledSpan, NamedSource, SourceSpan};
 use sluice_core::{Error, Feedback};
 
-/// An error as the CLI shows it.
+/// An error as the CLI shows it. Boxed, so `Result<_, CliError>` stays small.
 #[derive(Debug)]
-pub struct CliError {
+pub struct CliError(Box<Details>);
+
+#[derive(Debug)]
+struct Details {
     message: String,
     help: Option<String>,
     /// The file the error is about, with its text and the span to point at.
@@ -20,7 +23,7 @@ pub struct CliError {
 
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.0.message)
     }
 }
 
@@ -28,16 +31,22 @@ impl std::error::Error for CliError {}
 
 impl Diagnostic for CliError {
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.0
+            .help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.source.as_ref().map(|(s, _)| s as &dyn miette::SourceCode)
+        self.0
+            .source
+            .as_ref()
+            .map(|(s, _)| s as &dyn miette::SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let (_, span) = self.source.as_ref()?;
-        let label = LabeledSpan::new_with_span(self.label.clone(), *span);
+        let (_, span) = self.0.source.as_ref()?;
+        let label = LabeledSpan::new_with_span(self.0.label.clone(), *span);
         Some(Box::new(std::iter::once(label)))
     }
 }
@@ -45,12 +54,12 @@ impl Diagnostic for CliError {
 impl CliError {
     /// An error with just a message.
     pub fn msg(message: impl Into<String>) -> Self {
-        CliError {
+        CliError(Box::new(Details {
             message: message.into(),
             help: None,
             source: None,
             label: None,
-        }
+        }))
     }
 
     /// Any displayable error.
@@ -60,14 +69,14 @@ impl CliError {
 
     /// Adds a help line.
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.0.help = Some(help.into());
         self
     }
 
     /// Converts a core error, pointing at the file and line it names when `base` (the
     /// project directory) lets us find the file.
     pub fn from_core(e: &Error, base: Option<&std::path::Path>) -> Self {
-        let mut out = CliError {
+        let mut out = Details {
             message: e.to_string(),
             help: e.help(),
             source: None,
@@ -79,13 +88,20 @@ impl CliError {
                 _ => PathBuf::from(&file),
             };
             if let Ok(text) = std::fs::read_to_string(&path) {
-                let offset: usize = text.lines().take(line.saturating_sub(1)).map(|l| l.len() + 1).sum();
+                let offset: usize = text
+                    .lines()
+                    .take(line.saturating_sub(1))
+                    .map(|l| l.len() + 1)
+                    .sum();
                 let len = text.lines().nth(line.saturating_sub(1)).map_or(0, str::len);
                 out.label = Some(format!("line {line}"));
-                out.source = Some((NamedSource::new(file, text), SourceSpan::new(offset.into(), len)));
+                out.source = Some((
+                    NamedSource::new(file, text),
+                    SourceSpan::new(offset.into(), len),
+                ));
             }
         }
-        out
+        CliError(Box::new(out))
     }
 }
 
@@ -96,13 +112,8 @@ impl From<Error> for CliError {
 }
 
 /// Prints an error on stderr with miette's graphical handler.
-pub fn print_error(e: &CliError) {
-    let report = miette::Report::new(CliError {
-        message: e.message.clone(),
-        help: e.help.clone(),
-        source: e.source.clone(),
-        label: e.label.clone(),
-    });
+pub fn print_error(e: CliError) {
+    let report = miette::Report::new(e);
     let _ = writeln!(std::io::stderr(), "{report:?}");
 }
 

@@ -37,11 +37,7 @@ pub fn builtin_registry() -> Registry {
     let mut r = Registry::new();
     // Built-ins have distinct names, so registration cannot fail.
     // Registration lines are added by each plugin as it lands:
-    let _ = r.add_reader(
-        Arc::new(sluice_fs_reader::FsReader),
-        Origin::BuiltIn,
-        false,
-    );
+    let _ = r.add_reader(Arc::new(sluice_fs_reader::FsReader), Origin::BuiltIn, false);
     let _ = r.add_builder(Arc::new(sluice_core::Finder), Origin::BuiltIn, false);
     let _ = r.add_builder(
         Arc::new(sluice_script_builder::ScriptBuilder),
