@@ -1,7 +1,8 @@
 //! The per-call cost of the shared-library plugin boundary: one builder, called 1,000 times
 //! directly (a Rust trait call) and 1,000 times through the C ABI (request serialised to JSON,
 //! parsed by the SDK, the context rebuilt, the reply serialised, copied, freed and parsed
-//! back). The difference divided by 1,000 is the overhead of one call.
+//! back). The difference divided by 1,000 is the overhead of one call. A third measurement
+//! does only the JSON work of those calls, to show how much of the overhead it is.
 //!
 //! The plugin is exported with `export_plugin!` into this binary and registered with
 //! `load_linked`: the same declaration, checks, proxies and JSON as a library loaded with
@@ -17,6 +18,8 @@ use sluice_core::{
     ActionSpec, Artifact, BuildContext, BuildJob, BuildTarget, Builder, Detection, Flags, Registry,
     Result,
 };
+
+use sluice_plugin_abi::wire::{BuildContextWire, BuildJobWire, BuildRequest, Reply, Request};
 
 const CALLS: usize = 1_000;
 
@@ -98,6 +101,25 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    // The JSON part alone: the request and reply as the boundary writes and reads them.
+    group.bench_function("JSON of request and reply only", |b| {
+        b.iter(|| {
+            for _ in 0..CALLS {
+                let request = Request::new(BuildRequest {
+                    job: BuildJobWire::from_job(&job),
+                    context: BuildContextWire::from_context(&ctx),
+                });
+                let bytes = serde_json::to_vec(&request).expect("serializes");
+                let parsed = Request::<BuildRequest>::parse(&bytes).expect("parses");
+                let artifact = EchoBuilder
+                    .build(&parsed.body.job.as_job(), &ctx)
+                    .expect("builds");
+                let reply = serde_json::to_vec(&Reply::ok(artifact)).expect("serializes");
+                let back = Reply::<Option<Artifact>>::parse(&reply).expect("parses");
+                std::hint::black_box(back);
+            }
+        })
+    });
     group.finish();
 }
 

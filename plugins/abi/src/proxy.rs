@@ -144,7 +144,7 @@ impl PluginHandle {
         if bytes.is_empty() {
             return Err(self.fail(format!("{op} returned no reply (status {code})")));
         }
-        let parsed: Reply<Resp> = serde_json::from_slice(&bytes).map_err(|e| {
+        let parsed = Reply::<Resp>::parse(&bytes).map_err(|e| {
             let shown: String = String::from_utf8_lossy(&bytes).chars().take(80).collect();
             self.fail(format!("{op} returned invalid JSON ({e}): {shown}"))
         })?;

@@ -307,7 +307,7 @@ where
         let previous = CURRENT.with(|c| c.replace(Some(scope.clone())));
         // SAFETY: the host passes request bytes valid for the duration of the call.
         let bytes = unsafe { request.as_bytes() };
-        let result = match serde_json::from_slice::<Request<Req>>(bytes) {
+        let result = match Request::<Req>::parse(bytes) {
             Err(e) => Err(ErrorWire::protocol(format!(
                 "cannot parse the {op} request: {e}"
             ))),

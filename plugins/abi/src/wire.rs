@@ -33,6 +33,22 @@ impl<T> Request<T> {
     }
 }
 
+impl<T: serde::de::DeserializeOwned> Request<T> {
+    /// Parses a request. The body's types ignore unknown members, so the bytes are read
+    /// once for the schema and once for the body, instead of through serde's `flatten`
+    /// buffering (which costs more than both passes together).
+    pub fn parse(bytes: &[u8]) -> serde_json::Result<Self> {
+        let SchemaOnly { schema } = serde_json::from_slice(bytes)?;
+        let body = serde_json::from_slice(bytes)?;
+        Ok(Request { schema, body })
+    }
+}
+
+#[derive(Deserialize)]
+struct SchemaOnly {
+    schema: u32,
+}
+
 /// A reply: `{"schema":1,"ok":…}` or `{"schema":1,"error":{…}}`.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Reply<T> {
@@ -47,6 +63,42 @@ pub struct Reply<T> {
 pub enum Outcome<T> {
     Ok(T),
     Error(ErrorWire),
+}
+
+/// A reply as read, without `flatten` buffering: `ok` is `Some` whenever the member is
+/// present, even as `null` (`T` may itself be an `Option`).
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
+struct RawReply<T> {
+    schema: u32,
+    #[serde(default, deserialize_with = "present")]
+    ok: Option<T>,
+    #[serde(default)]
+    error: Option<ErrorWire>,
+}
+
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+impl<T: serde::de::DeserializeOwned> Reply<T> {
+    /// Parses a reply; it must hold exactly one of `ok` and `error`.
+    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
+        let raw: RawReply<T> = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        let outcome = match (raw.ok, raw.error) {
+            (Some(v), None) => Outcome::Ok(v),
+            (None, Some(e)) => Outcome::Error(e),
+            _ => return Err("a reply holds exactly one of 'ok' and 'error'".to_string()),
+        };
+        Ok(Reply {
+            schema: raw.schema,
+            outcome,
+        })
+    }
 }
 
 impl<T> Reply<T> {
@@ -569,8 +621,14 @@ mod tests {
             err,
             r#"{"schema":1,"error":{"kind":"plugin","message":"x"}}"#
         );
-        let back: Reply<bool> = serde_json::from_str(&ok).expect("parses");
+        let back: Reply<bool> = Reply::parse(ok.as_bytes()).expect("parses");
         assert!(matches!(back.outcome, Outcome::Ok(true)));
+        let none: Reply<Option<bool>> = Reply::parse(br#"{"schema":1,"ok":null}"#).expect("parses");
+        assert!(matches!(none.outcome, Outcome::Ok(None)));
+        assert!(Reply::<Option<bool>>::parse(br#"{"schema":1}"#).is_err());
+        let req: Request<ReadRequest> =
+            Request::parse(br#"{"schema":1,"location":"x"}"#).expect("parses");
+        assert_eq!((req.schema, req.body.location.as_str()), (1, "x"));
     }
 
     #[test]
