@@ -514,6 +514,24 @@ mod tests {
     }
 
     #[test]
+    fn plugin_api_versions_are_caret_matched() {
+        let path = Path::new("/p/libx.so");
+        // This crate is 0.1.x: plugins built against 0.1.0 (or this very version) load.
+        assert!(check_api_version(path, "x", "0.1.0").is_ok());
+        assert!(check_api_version(path, "x", PLUGIN_API_VERSION).is_ok());
+        for newer_or_other in ["0.2.0", "1.0.0", "0.1.99"] {
+            let err = check_api_version(path, "x", newer_or_other).expect_err(newer_or_other);
+            assert!(
+                err.to_string().starts_with(&format!(
+                    "plugin 'x': it needs plugin API ^{newer_or_other}"
+                )),
+                "{err}"
+            );
+        }
+        assert!(check_api_version(path, "x", "not a version").is_err());
+    }
+
+    #[test]
     fn a_missing_library_is_a_plugin_error_naming_it() {
         let err = open(Path::new("/nonexistent/libnothing.so")).expect_err("must fail");
         let text = err.to_string();
