@@ -20,6 +20,7 @@ const PLUGIN_CRATES: &[&str] = &[
     "sluice-functions-toml",
     "sluice-testing-abi-mismatch",
     "sluice-testing-bad-json",
+    "sluice-testing-manifest",
     "sluice-testing-no-entry",
     "sluice-testing-panic",
 ];
@@ -501,4 +502,30 @@ fn the_functions_toml_example_deploys_to_the_embedded_namespace() {
             serde_json::json!({"text": "from a plugin"})
         )
     );
+}
+
+#[test]
+fn deploy_target_chooses_a_deployer_from_a_plugin() {
+    let test = ProjectTest::from_dir("examples/hello");
+    let lib = test.temp().join("libsluice_testing_manifest.so");
+    std::fs::copy(plugin_lib("sluice-testing-manifest"), &lib).expect("copy");
+    let lib = lib.display().to_string();
+    let port = vec![(
+        r"127\.0\.0\.1:\d+".to_string(),
+        "127.0.0.1:[PORT]".to_string(),
+    )];
+    sluice_snapshot!(
+        filters = port,
+        test.command([
+            "deploy",
+            "--plugin",
+            lib.as_str(),
+            "--target",
+            "manifest",
+            "."
+        ])
+    );
+    let manifest = std::fs::read_to_string(test.path().join(".deployed/manifest.json"))
+        .expect("the plugin wrote its manifest");
+    insta::assert_snapshot!("manifest_json", manifest);
 }
