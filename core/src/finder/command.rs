@@ -81,14 +81,7 @@ pub fn run_build_command(cmd: &BuildCommand<'_>, ctx: &BuildContext) -> Result<(
         cmd.info, cmd.display_path
     ));
 
-    let mut command = shell_command(cmd.command_line);
-    command
-        .current_dir(cmd.dir)
-        .envs(&ctx.build_env)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().map_err(|e| Error::Build {
+    let spawn_error = |e: std::io::Error| Error::Build {
         entity: cmd.entity.to_string(),
         message: format!(
             "could not run '{}' in {}: {e}",
@@ -96,21 +89,52 @@ pub fn run_build_command(cmd: &BuildCommand<'_>, ctx: &BuildContext) -> Result<(
             cmd.dir.display()
         ),
         output: None,
-    })?;
+    };
+    let mut command = shell_command(cmd.command_line);
+    command
+        .current_dir(cmd.dir)
+        .envs(&ctx.build_env)
+        .stdin(Stdio::null());
+    // Collected output shares one pipe for stdout and stderr, so it keeps the order in which
+    // the build wrote it; streamed (verbose) output needs the two apart.
+    let (mut child, readers) = if verbose {
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = command.spawn().map_err(spawn_error)?;
+        let mut readers: Vec<(bool, Box<dyn Read + Send>)> = Vec::new();
+        if let Some(out) = child.stdout.take() {
+            readers.push((false, Box::new(out)));
+        }
+        if let Some(err) = child.stderr.take() {
+            readers.push((true, Box::new(err)));
+        }
+        (child, readers)
+    } else {
+        let (reader, writer) = std::io::pipe().map_err(spawn_error)?;
+        let writer_for_stderr = writer.try_clone().map_err(spawn_error)?;
+        command.stdout(writer).stderr(writer_for_stderr);
+        let child = command.spawn().map_err(spawn_error)?;
+        let readers: Vec<(bool, Box<dyn Read + Send>)> = vec![(false, Box::new(reader))];
+        (child, readers)
+    };
+    // Our copies of the pipe's write end must close, or the reader never sees the end.
+    drop(command);
 
     let (tx, rx) = mpsc::channel::<Chunk>();
-    let stdout = child.stdout.take();
-    let stderr = child.stderr.take();
     let start = Instant::now();
     let mut collected: Vec<u8> = Vec::new();
     let status = std::thread::scope(|scope| {
-        if let Some(mut out) = stdout {
+        for (is_stderr, mut input) in readers {
             let tx = tx.clone();
-            scope.spawn(move || pump(&mut out, |b| tx.send(Chunk::Out(b)).is_ok()));
-        }
-        if let Some(mut err) = stderr {
-            let tx = tx.clone();
-            scope.spawn(move || pump(&mut err, |b| tx.send(Chunk::Err(b)).is_ok()));
+            scope.spawn(move || {
+                pump(&mut input, |b| {
+                    let chunk = if is_stderr {
+                        Chunk::Err(b)
+                    } else {
+                        Chunk::Out(b)
+                    };
+                    tx.send(chunk).is_ok()
+                })
+            });
         }
         drop(tx);
         let mut last_notice = start;
