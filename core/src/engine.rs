@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex};
 use crate::error::{Error, Result};
 use crate::feedback::Step;
 use crate::hooks::{BuildDecision, Hooks, NoHooks};
-use crate::model::{build_kind, ActionSpec, Artifact, BuildStatus, DeployResponse, DeployStructure};
+use crate::model::{
+    ActionSpec, Artifact, BuildStatus, DeployResponse, DeployStructure, build_kind,
+};
 use crate::plugin::{
     BuildContext, BuildJob, BuildTarget, Builder, DeployContext, Deployer, Detection, ReadContext,
     Target,
@@ -24,7 +26,9 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("registry", &self.registry).finish_non_exhaustive()
+        f.debug_struct("Engine")
+            .field("registry", &self.registry)
+            .finish_non_exhaustive()
     }
 }
 
@@ -52,7 +56,10 @@ pub struct BuildReport {
 }
 
 /// The detection with the highest priority (the first registered wins a tie).
-pub fn best_detection(builders: &[Arc<dyn Builder>], target: &BuildTarget<'_>) -> Option<Detection> {
+pub fn best_detection(
+    builders: &[Arc<dyn Builder>],
+    target: &BuildTarget<'_>,
+) -> Option<Detection> {
     select(builders, target, None).map(|(_, d)| d)
 }
 
@@ -67,7 +74,10 @@ fn select(
         if kind.is_some_and(|k| k != d.kind) {
             continue;
         }
-        if best.as_ref().is_none_or(|(_, top)| d.priority > top.priority) {
+        if best
+            .as_ref()
+            .is_none_or(|(_, top)| d.priority > top.priority)
+        {
             best = Some((b.clone(), d));
         }
     }
@@ -137,12 +147,20 @@ impl Engine {
     ///
     /// The project is updated in place: built functions point at their artifacts, failed ones
     /// carry `build_error`, functions a hook skipped are removed. A `lib/` failure is an `Err`.
-    pub fn build(&self, project: &mut DeployStructure, ctx: &BuildContext) -> Result<Vec<BuildReport>> {
+    pub fn build(
+        &self,
+        project: &mut DeployStructure,
+        ctx: &BuildContext,
+    ) -> Result<Vec<BuildReport>> {
         let result = self.build_inner(project, ctx);
         self.report(result)
     }
 
-    fn build_inner(&self, project: &mut DeployStructure, ctx: &BuildContext) -> Result<Vec<BuildReport>> {
+    fn build_inner(
+        &self,
+        project: &mut DeployStructure,
+        ctx: &BuildContext,
+    ) -> Result<Vec<BuildReport>> {
         let builders = self.registry.builders();
         if let Some(kind) = project.lib_build.clone()
             && build_kind::is_real(&kind)
@@ -157,12 +175,17 @@ impl Engine {
             .enumerate()
             .flat_map(|(p, pkg)| (0..pkg.actions.len()).map(move |a| (p, a)))
             .collect();
-        let slots: Vec<Mutex<Option<BuildOutcome>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
+        let slots: Vec<Mutex<Option<BuildOutcome>>> =
+            jobs.iter().map(|_| Mutex::new(None)).collect();
         let next = AtomicUsize::new(0);
         let workers = ctx
             .flags
             .build_jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
+            .unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(2)
+            })
             .max(1)
             .min(jobs.len().max(1));
         let shared: &DeployStructure = project;
@@ -185,11 +208,10 @@ impl Engine {
         let mut reports = Vec::with_capacity(jobs.len());
         let mut skipped: Vec<(usize, usize)> = Vec::new();
         for (&(p, a), slot) in jobs.iter().zip(slots) {
-            let outcome = slot
-                .into_inner()
-                .ok()
-                .flatten()
-                .unwrap_or_else(|| BuildOutcome::Failed("the build did not finish".to_string()));
+            let outcome =
+                slot.into_inner().ok().flatten().unwrap_or_else(|| {
+                    BuildOutcome::Failed("the build did not finish".to_string())
+                });
             let pkg_name = project.packages[p].name.clone();
             let action = &mut project.packages[p].actions[a];
             match &outcome {
@@ -211,7 +233,12 @@ impl Engine {
         Ok(reports)
     }
 
-    fn build_lib(&self, builders: &[Arc<dyn Builder>], kind: &str, ctx: &BuildContext) -> Result<()> {
+    fn build_lib(
+        &self,
+        builders: &[Arc<dyn Builder>],
+        kind: &str,
+        ctx: &BuildContext,
+    ) -> Result<()> {
         let dir = ctx.project_dir.join("lib");
         let files = top_level_files(&dir, ctx);
         let target = BuildTarget::new(&dir, "lib", &files, None, &ctx.flags);
@@ -220,7 +247,9 @@ impl Engine {
             message: format!("no builder can run a '{kind}' build of lib/"),
             output: None,
         })?;
-        ctx.feedback.step(&Step::BuildStarted { entity: "lib".into() });
+        ctx.feedback.step(&Step::BuildStarted {
+            entity: "lib".into(),
+        });
         let result = builder.build(&BuildJob::Lib { kind }, ctx);
         ctx.feedback.step(&Step::BuildFinished {
             entity: "lib".into(),
@@ -262,7 +291,9 @@ impl Engine {
         let Some((builder, _)) = select(builders, &target, Some(kind)) else {
             return BuildOutcome::Failed(no_builder_message(&entity, kind));
         };
-        ctx.feedback.step(&Step::BuildStarted { entity: entity.clone() });
+        ctx.feedback.step(&Step::BuildStarted {
+            entity: entity.clone(),
+        });
         let result = builder.build(&BuildJob::Action { package, action }, ctx);
         ctx.feedback.step(&Step::BuildFinished {
             entity,
@@ -324,9 +355,11 @@ fn no_builder_message(entity: &str, kind: &str) -> String {
 /// directories count as local builds).
 fn lib_build_needed(project: &DeployStructure) -> bool {
     project.slice == Some(true)
-        || project
-            .actions()
-            .any(|(_, a)| a.build.as_deref().is_some_and(|k| !build_kind::is_remote(k)))
+        || project.actions().any(|(_, a)| {
+            a.build
+                .as_deref()
+                .is_some_and(|k| !build_kind::is_remote(k))
+        })
 }
 
 /// Points an action at its artifact (spec §7.8: file, binary and zipped come from the file;

@@ -115,7 +115,13 @@ mod tests {
         ] {
             assert!(x.is_excluded(p), "{p} should be excluded");
         }
-        for p in ["index.js", "packages/p/a/src/x.js", ".git", "gitignore", "lib/common/foo.js"] {
+        for p in [
+            "index.js",
+            "packages/p/a/src/x.js",
+            ".git",
+            "gitignore",
+            "lib/common/foo.js",
+        ] {
             assert!(!x.is_excluded(p), "{p} should be kept");
         }
     }

@@ -30,7 +30,12 @@ pub trait Hooks: Send + Sync {
         Ok(BuildDecision::Run)
     }
     /// `build:after`, once per function that was built: may edit the artifact.
-    fn build_after(&self, _package: &str, _action: &ActionSpec, artifact: Artifact) -> Result<Artifact> {
+    fn build_after(
+        &self,
+        _package: &str,
+        _action: &ActionSpec,
+        artifact: Artifact,
+    ) -> Result<Artifact> {
         Ok(artifact)
     }
     /// `deploy:before`: may edit the project or refuse (an `Err`) before anything is sent.

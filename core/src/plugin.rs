@@ -45,7 +45,10 @@ impl std::fmt::Debug for ReadContext {
         f.debug_struct("ReadContext")
             .field("flags", &self.flags)
             .field("includer", &self.includer)
-            .field("builders", &self.builders.iter().map(|b| b.name()).collect::<Vec<_>>())
+            .field(
+                "builders",
+                &self.builders.iter().map(|b| b.name()).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -226,7 +229,11 @@ pub struct Target {
 }
 
 impl Target {
-    pub fn new(apihost: impl Into<String>, namespace: impl Into<String>, credentials: Credentials) -> Self {
+    pub fn new(
+        apihost: impl Into<String>,
+        namespace: impl Into<String>,
+        credentials: Credentials,
+    ) -> Self {
         Target {
             apihost: apihost.into(),
             namespace: namespace.into(),
@@ -321,6 +328,9 @@ pub trait Deployer: Send + Sync {
         _target: &Target,
         _request: &UndeployRequest,
     ) -> Result<DeployResponse> {
-        Err(Error::usage(format!("the '{}' deployer cannot undeploy", self.name())))
+        Err(Error::usage(format!(
+            "the '{}' deployer cannot undeploy",
+            self.name()
+        )))
     }
 }

@@ -25,9 +25,30 @@ pub struct Registry {
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Registry")
-            .field("readers", &self.readers.iter().map(|(r, _)| r.name()).collect::<Vec<_>>())
-            .field("builders", &self.builders.iter().map(|(b, _)| b.name()).collect::<Vec<_>>())
-            .field("deployers", &self.deployers.iter().map(|(d, _)| d.name()).collect::<Vec<_>>())
+            .field(
+                "readers",
+                &self
+                    .readers
+                    .iter()
+                    .map(|(r, _)| r.name())
+                    .collect::<Vec<_>>(),
+            )
+            .field(
+                "builders",
+                &self
+                    .builders
+                    .iter()
+                    .map(|(b, _)| b.name())
+                    .collect::<Vec<_>>(),
+            )
+            .field(
+                "deployers",
+                &self
+                    .deployers
+                    .iter()
+                    .map(|(d, _)| d.name())
+                    .collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -50,7 +71,12 @@ impl Registry {
     }
 
     /// Adds a reader. A later reader with the same name is refused unless `replace`.
-    pub fn add_reader(&mut self, r: Arc<dyn ProjectReader>, origin: Origin, replace: bool) -> Result<()> {
+    pub fn add_reader(
+        &mut self,
+        r: Arc<dyn ProjectReader>,
+        origin: Origin,
+        replace: bool,
+    ) -> Result<()> {
         let taken = self.readers.iter().any(|(x, _)| x.name() == r.name());
         check_unique("reader", r.name(), taken, replace)?;
         self.readers.retain(|(x, _)| x.name() != r.name());
@@ -63,7 +89,12 @@ impl Registry {
     }
 
     /// Adds a builder (see [`Registry::add_reader`] for `replace`).
-    pub fn add_builder(&mut self, b: Arc<dyn Builder>, origin: Origin, replace: bool) -> Result<()> {
+    pub fn add_builder(
+        &mut self,
+        b: Arc<dyn Builder>,
+        origin: Origin,
+        replace: bool,
+    ) -> Result<()> {
         let taken = self.builders.iter().any(|(x, _)| x.name() == b.name());
         check_unique("builder", b.name(), taken, replace)?;
         self.builders.retain(|(x, _)| x.name() != b.name());
@@ -72,7 +103,12 @@ impl Registry {
     }
 
     /// Adds a deployer (see [`Registry::add_reader`] for `replace`).
-    pub fn add_deployer(&mut self, d: Arc<dyn Deployer>, origin: Origin, replace: bool) -> Result<()> {
+    pub fn add_deployer(
+        &mut self,
+        d: Arc<dyn Deployer>,
+        origin: Origin,
+        replace: bool,
+    ) -> Result<()> {
         let taken = self.deployers.iter().any(|(x, _)| x.name() == d.name());
         check_unique("deployer", d.name(), taken, replace)?;
         self.deployers.retain(|(x, _)| x.name() != d.name());
@@ -102,7 +138,11 @@ impl Registry {
                 message: format!("no deployer named '{name}'"),
                 help: Some(format!(
                     "known deployers: {}",
-                    self.deployers.iter().map(|(d, _)| d.name()).collect::<Vec<_>>().join(", ")
+                    self.deployers
+                        .iter()
+                        .map(|(d, _)| d.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )),
             })
     }
@@ -115,9 +155,21 @@ impl Registry {
     /// Every plugin with its kind, name and origin, for listing.
     pub fn describe(&self) -> Vec<(&'static str, String, Origin)> {
         let mut out = Vec::new();
-        out.extend(self.readers.iter().map(|(r, o)| ("reader", r.name().to_string(), o.clone())));
-        out.extend(self.builders.iter().map(|(b, o)| ("builder", b.name().to_string(), o.clone())));
-        out.extend(self.deployers.iter().map(|(d, o)| ("deployer", d.name().to_string(), o.clone())));
+        out.extend(
+            self.readers
+                .iter()
+                .map(|(r, o)| ("reader", r.name().to_string(), o.clone())),
+        );
+        out.extend(
+            self.builders
+                .iter()
+                .map(|(b, o)| ("builder", b.name().to_string(), o.clone())),
+        );
+        out.extend(
+            self.deployers
+                .iter()
+                .map(|(d, o)| ("deployer", d.name().to_string(), o.clone())),
+        );
         out
     }
 }

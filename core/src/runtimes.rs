@@ -33,13 +33,21 @@ impl Default for RuntimeTable {
 /// Families and kinds of DigitalOcean Functions: the original deployer's static table
 /// (defaults included) plus the kinds DigitalOcean has added since.
 const BUILTIN: &[(&str, &[&str], &str)] = &[
-    ("go", &["go:1.15", "go:1.17", "go:1.20", "go:1.24", "go:1.25"], "go:1.17"),
+    (
+        "go",
+        &["go:1.15", "go:1.17", "go:1.20", "go:1.24", "go:1.25"],
+        "go:1.17",
+    ),
     (
         "nodejs",
         &["nodejs:14", "nodejs:18", "nodejs:22", "nodejs:24"],
         "nodejs:14",
     ),
-    ("nodejs-lambda", &["nodejs-lambda:14", "nodejs-lambda:18"], ""),
+    (
+        "nodejs-lambda",
+        &["nodejs-lambda:14", "nodejs-lambda:18"],
+        "",
+    ),
     (
         "php",
         &["php:8.0", "php:8.2", "php:8.3", "php:8.4", "php:8.5"],
@@ -169,7 +177,10 @@ pub fn file_parts(file_name: &str, table: &RuntimeTable) -> FileParts {
     let binary = ext == "zip" || ext == "jar";
     let zipped = ext == "zip";
     let (name, runtime) = if segments.len() == 2 {
-        (file_name[..first_dot].to_string(), runtime_for_extension(ext))
+        (
+            file_name[..first_dot].to_string(),
+            runtime_for_extension(ext),
+        )
     } else if ext == "zip" {
         // name.<mid>.zip, where a version split at a dot (python-3.9) is rejoined.
         let n = segments.len();
@@ -191,7 +202,10 @@ pub fn file_parts(file_name: &str, table: &RuntimeTable) -> FileParts {
         (segments[..name_end].join("."), runtime)
     } else {
         let last_dot = file_name.rfind('.').unwrap_or(file_name.len());
-        (file_name[..last_dot].to_string(), runtime_for_extension(ext))
+        (
+            file_name[..last_dot].to_string(),
+            runtime_for_extension(ext),
+        )
     };
     FileParts {
         name,
@@ -276,11 +290,23 @@ mod tests {
 
     #[test]
     fn one_dot_uses_the_extension() {
-        assert_eq!(parts("a.js"), ("a".into(), rt("nodejs:default"), false, false));
-        assert_eq!(parts("a.ts"), ("a".into(), rt("nodejs:default"), false, false));
-        assert_eq!(parts("a.py"), ("a".into(), rt("python:default"), false, false));
+        assert_eq!(
+            parts("a.js"),
+            ("a".into(), rt("nodejs:default"), false, false)
+        );
+        assert_eq!(
+            parts("a.ts"),
+            ("a".into(), rt("nodejs:default"), false, false)
+        );
+        assert_eq!(
+            parts("a.py"),
+            ("a".into(), rt("python:default"), false, false)
+        );
         assert_eq!(parts("a.go"), ("a".into(), rt("go:default"), false, false));
-        assert_eq!(parts("a.php"), ("a".into(), rt("php:default"), false, false));
+        assert_eq!(
+            parts("a.php"),
+            ("a".into(), rt("php:default"), false, false)
+        );
         assert_eq!(parts("a.rb"), ("a".into(), None, false, false));
         assert_eq!(parts("a.zip"), ("a".into(), None, true, true));
         assert_eq!(parts("a.jar"), ("a".into(), None, true, false));
@@ -288,19 +314,34 @@ mod tests {
 
     #[test]
     fn several_dots_without_zip_take_the_last_extension() {
-        assert_eq!(parts("my.fn.js"), ("my.fn".into(), rt("nodejs:default"), false, false));
+        assert_eq!(
+            parts("my.fn.js"),
+            ("my.fn".into(), rt("nodejs:default"), false, false)
+        );
         assert_eq!(parts("a.b.jar"), ("a.b".into(), None, true, false));
     }
 
     #[test]
     fn zip_mid_segment_names_a_runtime() {
-        assert_eq!(parts("a.b.nodejs.zip"), ("a.b".into(), rt("nodejs:default"), true, true));
-        assert_eq!(parts("hello.nodejs-14.zip"), ("hello".into(), rt("nodejs:14"), true, true));
-        assert_eq!(parts("hello.python-3.9.zip"), ("hello".into(), rt("python:3.9"), true, true));
+        assert_eq!(
+            parts("a.b.nodejs.zip"),
+            ("a.b".into(), rt("nodejs:default"), true, true)
+        );
+        assert_eq!(
+            parts("hello.nodejs-14.zip"),
+            ("hello".into(), rt("nodejs:14"), true, true)
+        );
+        assert_eq!(
+            parts("hello.python-3.9.zip"),
+            ("hello".into(), rt("python:3.9"), true, true)
+        );
         // The version rejoin needs a '-' in the segment before the digits.
         assert_eq!(parts("hello.x.9.zip"), ("hello.x".into(), None, true, true));
         // Only the first '-' becomes ':', so this one is invalid (legacy, kept).
-        assert_eq!(parts("f.nodejs-lambda-14.zip"), ("f".into(), None, true, true));
+        assert_eq!(
+            parts("f.nodejs-lambda-14.zip"),
+            ("f".into(), None, true, true)
+        );
         assert_eq!(parts("f.nodejs-lambda-18.zip").1, None);
         assert_eq!(parts("f.unknown.zip"), ("f".into(), None, true, true));
     }
@@ -332,12 +373,14 @@ mod tests {
 
     #[test]
     fn controller_runtimes_are_checked() {
-        let info = serde_json::json!({"runtimes": {"nodejs": [{"kind": "nodejs:20", "default": true}]}});
+        let info =
+            serde_json::json!({"runtimes": {"nodejs": [{"kind": "nodejs:20", "default": true}]}});
         let t = RuntimeTable::from_controller_info(&info, "h").expect("valid");
         assert_eq!(t.canonical("nodejs:default"), "nodejs:20");
         let bad = serde_json::json!({"runtimes": {"nodejs": {"kind": "x"}}});
         assert_eq!(
-            RuntimeTable::from_controller_info(&bad, "h").unwrap_err(),
+            RuntimeTable::from_controller_info(&bad, "h")
+                .expect_err("an object is not a list of kinds"),
             "Invalid runtime JSON received from platform API: h"
         );
     }
