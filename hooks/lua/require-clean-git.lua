@@ -8,9 +8,10 @@
 --                               (default "prod"). Deploys to a matching namespace need a
 --                               clean git tree; other namespaces are not checked.
 --
--- Event: deploy:before. It runs `git status --porcelain -- .` in the project directory; any
--- modified, staged or untracked file (outside .gitignore) stops the deploy before anything
--- is sent, and so does a project that is not in a git work tree.
+-- Event: deploy:before. It runs `git status --porcelain` on the project directory; any
+-- modified, staged or untracked file (outside .gitignore, and apart from the deploy records
+-- in .deployed/) stops the deploy before anything is sent, and so does a project that is
+-- not in a git work tree.
 local sluice = require("sluice")
 
 local pattern = sluice.env("SLUICE_PROTECTED_NAMESPACE") or "prod"
@@ -19,7 +20,7 @@ sluice.on("deploy:before", function(_, target)
   if target == nil or not string.find(target.namespace, pattern) then
     return nil
   end
-  local status = sluice.exec("git", { "status", "--porcelain", "--", "." })
+  local status = sluice.exec("git", { "status", "--porcelain", "--", ".", ":(exclude).deployed" })
   if status.status ~= 0 then
     sluice.fail("cannot check the git tree before deploying to '" .. target.namespace .. "': " .. status.stderr)
   end
