@@ -51,7 +51,7 @@ fn sequences_deploy_to_the_local_namespace() {
       (to deploy to a real namespace: sluice namespace add --apihost <host> --auth <key>)
     Deployment status recorded in '[TEMP]/project/.deployed'
 
-    Deployed functions ('doctl sls fn get <funcName> --url' for URL):
+    Deployed functions ('sluice functions get <funcName> --url' for URL):
       - test-sequence/increment
       - test-sequence/sort
       - test-sequence/split

@@ -295,7 +295,7 @@ fn print_summary(r: &DeployResponse) {
     };
     let deployed = names(EntityKind::Action, false);
     if !deployed.is_empty() {
-        println!("Deployed functions ('doctl sls fn get <funcName> --url' for URL):");
+        println!("Deployed functions ('sluice functions get <funcName> --url' for URL):");
         for n in deployed {
             println!("  - {n}");
         }
