@@ -78,6 +78,28 @@ pub fn action_entity(package: &str, action: &ActionSpec) -> String {
     format!("action '{}'", action.qualified_name(package))
 }
 
+/// Where a build job runs: the project-relative directory (no trailing slash) and the entity
+/// its errors are about (`action 'pkg/name'` or `lib`). `kind` names the build in the error for
+/// an action that has no directory.
+pub fn job_dir(job: &BuildJob<'_>, kind: &str) -> Result<(String, String)> {
+    let (dir, entity) = match job {
+        BuildJob::Action { package, action } => {
+            let entity = action_entity(package, action);
+            let dir = action.file.clone().ok_or_else(|| Error::Build {
+                entity: entity.clone(),
+                message: format!(
+                    "Action '{}' has a {kind} build but no directory",
+                    action.qualified_name(package)
+                ),
+                output: None,
+            })?;
+            (dir, entity)
+        }
+        BuildJob::Lib { .. } => ("lib".to_string(), "lib".to_string()),
+    };
+    Ok((dir.trim_end_matches(['/', '\\']).to_string(), entity))
+}
+
 /// The project-relative, `/`-separated form of `path` when it is inside the project.
 fn project_relative(ctx: &BuildContext, path: &Path) -> String {
     match path.strip_prefix(&ctx.project_dir) {

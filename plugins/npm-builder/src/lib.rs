@@ -97,22 +97,7 @@ impl Builder for NpmBuilder {
     }
 
     fn build(&self, job: &BuildJob<'_>, ctx: &BuildContext) -> Result<Option<Artifact>> {
-        let (rel_dir, entity) = match job {
-            BuildJob::Action { package, action } => {
-                let entity = finder::action_entity(package, action);
-                let dir = action.file.clone().ok_or_else(|| Error::Build {
-                    entity: entity.clone(),
-                    message: format!(
-                        "Action '{}' has a package.json build but no directory",
-                        action.qualified_name(package)
-                    ),
-                    output: None,
-                })?;
-                (dir, entity)
-            }
-            BuildJob::Lib { .. } => ("lib".to_string(), "lib".to_string()),
-        };
-        let rel_dir = rel_dir.trim_end_matches(['/', '\\']).to_string();
+        let (rel_dir, entity) = finder::job_dir(job, "package.json")?;
         let dir = ctx.resolve(&rel_dir);
         let plan = plan(&dir, ctx.flags.yarn);
 

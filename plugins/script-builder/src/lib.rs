@@ -9,7 +9,7 @@
 
 use sluice_core::finder::{self, BuildCommand};
 use sluice_core::{
-    Artifact, BuildContext, BuildJob, BuildStatus, BuildTarget, Builder, Detection, Error, Result,
+    Artifact, BuildContext, BuildJob, BuildStatus, BuildTarget, Builder, Detection, Result,
 };
 
 /// The build script this platform runs.
@@ -39,22 +39,7 @@ impl Builder for ScriptBuilder {
     }
 
     fn build(&self, job: &BuildJob<'_>, ctx: &BuildContext) -> Result<Option<Artifact>> {
-        let (rel_dir, entity) = match job {
-            BuildJob::Action { package, action } => {
-                let entity = finder::action_entity(package, action);
-                let dir = action.file.clone().ok_or_else(|| Error::Build {
-                    entity: entity.clone(),
-                    message: format!(
-                        "Action '{}' has a {SCRIPT} build but no directory",
-                        action.qualified_name(package)
-                    ),
-                    output: None,
-                })?;
-                (dir, entity)
-            }
-            BuildJob::Lib { .. } => ("lib".to_string(), "lib".to_string()),
-        };
-        let rel_dir = rel_dir.trim_end_matches(['/', '\\']).to_string();
+        let (rel_dir, entity) = finder::job_dir(job, SCRIPT)?;
         let dir = ctx.resolve(&rel_dir);
         let display_path = finder::display_path(ctx, &rel_dir);
 
