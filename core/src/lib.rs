@@ -33,7 +33,7 @@ pub use includer::Includer;
 pub use model::*;
 pub use plugin::{
     BuildContext, BuildJob, BuildTarget, Builder, DeployContext, Deployer, Detection, HOST_VERSION,
-    ProjectReader, ReadContext, Target, UndeployRequest,
+    ProjectManifest, ProjectReader, ReadContext, Target, UndeployRequest,
 };
 pub use registry::{Origin, Registry};
 pub use runtimes::{FileParts, RuntimeKind, RuntimeTable};

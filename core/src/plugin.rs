@@ -72,6 +72,27 @@ impl ReadContext {
     }
 }
 
+/// What must be known of a project before it is read in full: the shared-library plugins it
+/// names (one of them may be the reader itself) and its Lua hook files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProjectManifest {
+    /// `plugins:` entries, as written (relative to the project).
+    pub plugins: Vec<String>,
+    /// `hooks:` entries, as written (relative to the project).
+    pub hooks: Vec<String>,
+}
+
+impl ProjectManifest {
+    /// The manifest of an already-read project.
+    pub fn of(project: &DeployStructure) -> Self {
+        ProjectManifest {
+            plugins: project.plugins.clone().unwrap_or_default(),
+            hooks: project.hooks.clone().unwrap_or_default(),
+        }
+    }
+}
+
 /// Turns a location into a [`DeployStructure`].
 pub trait ProjectReader: Send + Sync {
     /// A short name for messages and `sluice plugins list`.
@@ -80,6 +101,11 @@ pub trait ProjectReader: Send + Sync {
     fn claims(&self, location: &str) -> bool;
     /// Reads, validates, merges and plans the project.
     fn read(&self, location: &str, ctx: &ReadContext) -> Result<DeployStructure>;
+    /// The project's plugins and hooks, read cheaply before the full read. The default reads
+    /// the project in full; a reader that can find them in less work overrides it.
+    fn manifest(&self, location: &str, ctx: &ReadContext) -> Result<ProjectManifest> {
+        self.read(location, ctx).map(|p| ProjectManifest::of(&p))
+    }
     /// File access for builders; the default is the local disk rooted at `location`.
     fn files(&self, location: &str) -> Arc<dyn ProjectFiles> {
         Arc::new(DiskFiles::new(location))

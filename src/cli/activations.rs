@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sluice_openwhisk::ActivationFilter;
 
-use super::invoke::{Connection, TargetArgs, connect, ow_error, print_json};
+use super::connection::{Connection, TargetArgs, connect, ow_error};
+use super::render::print_json;
 use super::render::CliError;
 
 #[derive(Debug, clap::Args)]

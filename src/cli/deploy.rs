@@ -14,7 +14,7 @@ use sluice_core::{
 
 use super::render::{CliError, ConsoleFeedback};
 use super::setup;
-use super::target::{self, TargetOptions};
+use super::connection::{self, TargetOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -166,7 +166,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
 
     // The runtime table comes from the namespace we are about to deploy to (when the
     // credentials are known before reading), else the built-in table with a warning.
-    let early = target::resolve(&options, &env).ok();
+    let early = connection::resolve(&options, &env).ok();
     let mut runtimes = RuntimeTable::builtin();
     if let Some(early) = &early {
         let mut ctx = DeployContext::new(flags.clone(), Some(early.credentials.clone()));
@@ -213,7 +213,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     };
     let resolved = match (early, options.target_namespace.is_some()) {
         (Some(early), false) => early,
-        _ => match target::resolve(&options, &env) {
+        _ => match connection::resolve(&options, &env) {
             Ok(r) => r,
             Err(e) => return out.fail(e),
         },

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use serde_json::Value;
 
 use super::activations::render_rows;
-use super::invoke::{TargetArgs, connect, ow_error, print_json};
+use super::connection::{TargetArgs, connect, ow_error};
+use super::render::print_json;
 use super::render::CliError;
 
 #[derive(Debug, clap::Args)]

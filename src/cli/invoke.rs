@@ -1,7 +1,6 @@
 //! `sluice invoke <fn>`: runs a function and prints its result (or, with `--no-wait`, the id
 //! of the activation to read back later). Works against the embedded local namespace and any
-//! OpenWhisk / DigitalOcean namespace alike; this module also holds the connection helper the
-//! other run-time commands (`activations`, `functions`, `triggers`) share.
+//! OpenWhisk / DigitalOcean namespace alike.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,84 +11,7 @@ use sluice_openwhisk::{Client, InvokeOptions, InvokeOutcome, TransportOptions};
 
 use super::render::CliError;
 use super::setup;
-use super::target::{self, TargetOptions};
-
-/// Where to connect: the same flags as `deploy`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct TargetArgs {
-    /// OpenWhisk API host (with --auth the credential store is not used)
-    #[arg(long, value_name = "HOST")]
-    apihost: Option<String>,
-    /// OpenWhisk API key (`uuid:key`)
-    #[arg(long, value_name = "KEY")]
-    auth: Option<String>,
-    /// Skip TLS certificate checks
-    #[arg(long)]
-    insecure: bool,
-}
-
-/// A live connection to the target namespace (and, for the local one, its in-process server).
-pub struct Connection {
-    pub client: Client,
-    pub api_key: String,
-    pub apihost: String,
-    /// The namespace's name, when known.
-    pub namespace: Option<String>,
-    /// The DigitalOcean token (for the triggers API), when there is one.
-    pub do_token: Option<String>,
-    /// The embedded local namespace, served by this process.
-    pub local: bool,
-    pub runtime: tokio::runtime::Runtime,
-    // Declared last: dropped after the runtime has finished everything.
-    _guard: Option<Box<dyn std::any::Any>>,
-}
-
-/// Resolves the target and opens a client on it.
-pub fn connect(args: &TargetArgs) -> Result<Connection, CliError> {
-    let env = setup::env_snapshot();
-    let options = TargetOptions {
-        apihost: args.apihost.clone(),
-        auth: args.auth.clone(),
-        insecure: args.insecure,
-        target_namespace: None,
-    };
-    let resolved = target::resolve(&options, &env)?;
-    let creds = &resolved.credentials;
-    let transport = TransportOptions {
-        insecure: args.insecure || creds.ow.ignore_certs,
-        ..TransportOptions::default()
-    };
-    let client = Client::new(&creds.ow.apihost, &creds.ow.api_key, &transport)
-        .map_err(|e| CliError::from_core(&e.into_core(None), None))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(CliError::other)?;
-    Ok(Connection {
-        client,
-        api_key: creds.ow.api_key.clone(),
-        apihost: creds.ow.apihost.clone(),
-        namespace: creds.namespace.clone(),
-        do_token: creds.do_token.clone(),
-        local: resolved.local,
-        runtime,
-        _guard: resolved.guard,
-    })
-}
-
-/// Renders a client error the CLI way.
-pub fn ow_error(e: sluice_openwhisk::OwError) -> CliError {
-    CliError::from_core(&e.into_core(None), None)
-}
-
-/// Prints a JSON value, pretty.
-pub fn print_json(v: &Value) -> Result<(), CliError> {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(v).map_err(CliError::other)?
-    );
-    Ok(())
-}
+use super::connection::{TargetArgs, connect};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -3,6 +3,7 @@
 
 mod activations;
 mod build;
+mod connection;
 mod deploy;
 mod functions;
 mod get_metadata;
@@ -13,7 +14,6 @@ mod plugins;
 mod render;
 mod serve;
 mod setup;
-mod target;
 mod triggers;
 mod undeploy;
 mod version;

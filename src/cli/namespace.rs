@@ -9,7 +9,7 @@ use sluice_openwhisk::{Client, CredentialStore, TransportOptions, expand_apihost
 
 use super::render::CliError;
 use super::setup;
-use super::target;
+use super::connection;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -64,7 +64,7 @@ fn core_err(e: sluice_openwhisk::OwError) -> CliError {
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let env = setup::env_snapshot();
-    let dir = target::store_dir(&env)?;
+    let dir = connection::store_dir(&env)?;
     let mut store = CredentialStore::load(&dir).map_err(core_err)?;
     match args.command {
         NamespaceCommand::Add {

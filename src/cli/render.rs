@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use miette::{Diagnostic, LabeledSpan, NamedSource, SourceSpan};
+use serde_json::Value;
 use sluice_core::{Error, Feedback};
 
 /// An error as the CLI shows it. Boxed, so `Result<_, CliError>` stays small.
@@ -146,4 +147,13 @@ impl Feedback for StderrFeedback {
     fn warn(&self, message: &str) {
         let _ = writeln!(std::io::stderr(), "{message}");
     }
+}
+
+/// Prints a JSON value, pretty.
+pub fn print_json(v: &Value) -> Result<(), CliError> {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).map_err(CliError::other)?
+    );
+    Ok(())
 }

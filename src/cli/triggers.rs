@@ -7,7 +7,8 @@ use serde_json::Value;
 use sluice_openwhisk::{DEFAULT_DO_API_URL, DO_API_URL_ENV, TriggersApi};
 
 use super::activations::render_rows;
-use super::invoke::{Connection, TargetArgs, connect, ow_error, print_json};
+use super::connection::{Connection, TargetArgs, connect, ow_error};
+use super::render::print_json;
 use super::render::CliError;
 
 #[derive(Debug, clap::Args)]

@@ -7,7 +7,7 @@ use sluice_core::{DeployContext, Engine, EntityKind, Flags, UndeployRequest};
 
 use super::render::CliError;
 use super::setup;
-use super::target::{self, TargetOptions};
+use super::connection::{self, TargetOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -61,7 +61,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         insecure: args.insecure,
         target_namespace: None,
     };
-    let resolved = target::resolve(&options, &env)?;
+    let resolved = connection::resolve(&options, &env)?;
     let engine = Engine::new(setup::builtin_registry());
     let deployer = engine
         .registry

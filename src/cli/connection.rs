@@ -1,17 +1,45 @@
-//! Where a command sends things: the one place that turns flags, the project's
-//! `targetNamespace` and the credential store into [`Credentials`] (spec §8.2).
+//! Where a command sends things: the one place that turns the target flags
+//! ([`TargetArgs`], flattened into every command that talks to a namespace), the project's
+//! `targetNamespace` and the credential store into [`Credentials`] (spec §8.2), and opens a
+//! [`Connection`] for the run-time commands.
 //!
-//! Deploy, undeploy and the other namespace-bound commands call [`resolve`]; none of them
-//! looks at the store or at `--apihost`/`--auth` by itself.
+//! No command looks at the store or at `--apihost`/`--auth` by itself.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use sluice_core::Credentials;
-use sluice_openwhisk::{CredentialStore, Selection};
+use sluice_openwhisk::{Client, CredentialStore, Selection, TransportOptions};
 
 use super::render::CliError;
 use super::setup;
+
+/// Where to connect: the same flags as `deploy`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TargetArgs {
+    /// OpenWhisk API host (with --auth the credential store is not used)
+    #[arg(long, value_name = "HOST")]
+    pub apihost: Option<String>,
+    /// OpenWhisk API key (`uuid:key`)
+    #[arg(long, value_name = "KEY")]
+    pub auth: Option<String>,
+    /// Skip TLS certificate checks
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+
+impl TargetArgs {
+    /// The options these flags give, with the project's `targetNamespace` when there is one.
+    pub fn options(&self, target_namespace: Option<String>) -> TargetOptions {
+        TargetOptions {
+            apihost: self.apihost.clone(),
+            auth: self.auth.clone(),
+            insecure: self.insecure,
+            target_namespace,
+        }
+    }
+}
 
 /// What the command line (and the project) say about the target.
 #[derive(Debug, Clone, Default)]
@@ -122,3 +150,52 @@ fn local_target(env: &BTreeMap<String, String>) -> Result<ResolvedTarget, CliErr
         guard: Some(Box::new(server)),
     })
 }
+
+/// A live connection to the target namespace (and, for the local one, its in-process server).
+pub struct Connection {
+    pub client: Client,
+    pub api_key: String,
+    pub apihost: String,
+    /// The namespace's name, when known.
+    pub namespace: Option<String>,
+    /// The DigitalOcean token (for the triggers API), when there is one.
+    pub do_token: Option<String>,
+    /// The embedded local namespace, served by this process.
+    pub local: bool,
+    pub runtime: tokio::runtime::Runtime,
+    // Declared last: dropped after the runtime has finished everything.
+    _guard: Option<Box<dyn std::any::Any>>,
+}
+
+/// Resolves the target and opens a client on it.
+pub fn connect(args: &TargetArgs) -> Result<Connection, CliError> {
+    let env = setup::env_snapshot();
+    let resolved = resolve(&args.options(None), &env)?;
+    let creds = &resolved.credentials;
+    let transport = TransportOptions {
+        insecure: args.insecure || creds.ow.ignore_certs,
+        ..TransportOptions::default()
+    };
+    let client = Client::new(&creds.ow.apihost, &creds.ow.api_key, &transport)
+        .map_err(|e| CliError::from_core(&e.into_core(None), None))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::other)?;
+    Ok(Connection {
+        client,
+        api_key: creds.ow.api_key.clone(),
+        apihost: creds.ow.apihost.clone(),
+        namespace: creds.namespace.clone(),
+        do_token: creds.do_token.clone(),
+        local: resolved.local,
+        runtime,
+        _guard: resolved.guard,
+    })
+}
+
+/// Renders a client error the CLI way.
+pub fn ow_error(e: sluice_openwhisk::OwError) -> CliError {
+    CliError::from_core(&e.into_core(None), None)
+}
+
