@@ -7,11 +7,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
-use sluice_openwhisk::{Client, InvokeOptions, InvokeOutcome, TransportOptions};
+use sluice_openwhisk::{InvokeOptions, InvokeOutcome};
 
 use super::render::CliError;
-use super::setup;
-use super::connection::{TargetArgs, connect};
+use super::connection::{Connection, TargetArgs, connect, ow_error};
+use super::render::print_json;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
