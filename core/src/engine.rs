@@ -14,7 +14,7 @@ use crate::model::{
 };
 use crate::plugin::{
     BuildContext, BuildJob, BuildTarget, Builder, DeployContext, Deployer, Detection, ReadContext,
-    Target,
+    Target, UndeployRequest,
 };
 use crate::registry::Registry;
 
@@ -338,6 +338,21 @@ impl Engine {
             });
         }
         Ok(response)
+    }
+}
+
+impl Engine {
+    /// Undeploy phase: the deployer deletes what `request` names; a failure of the whole
+    /// request reaches the `error` hooks.
+    pub async fn undeploy(
+        &self,
+        deployer: &dyn Deployer,
+        ctx: &DeployContext,
+        target: &Target,
+        request: &UndeployRequest,
+    ) -> Result<DeployResponse> {
+        let result = deployer.undeploy(ctx, target, request).await;
+        self.report(result)
     }
 }
 

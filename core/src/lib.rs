@@ -18,6 +18,7 @@ pub mod finder;
 pub mod hooks;
 pub mod includer;
 pub mod model;
+pub mod ops;
 pub mod plugin;
 pub mod registry;
 pub mod runtimes;

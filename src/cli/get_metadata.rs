@@ -1,13 +1,16 @@
-//! `sluice get-metadata <project>`: read only, print the project structure as JSON.
+//! `sluice get-metadata <project>`: run [`ops::metadata`] (read only) and print the project
+//! structure as JSON, as the original deployer does (`--json` is accepted: JSON is the only
+//! output).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use sluice_core::{Engine, Excluder, Flags, ReadContext};
+use sluice_core::Flags;
+use sluice_core::ops::{self, MetadataOptions};
 
 use super::render::{CliError, StderrFeedback};
-use super::setup;
+use super::session;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -25,7 +28,7 @@ pub struct Args {
     /// Treat any `triggers` clause as an error (for platforms without triggers)
     #[arg(long)]
     no_triggers: bool,
-    /// Print JSON (the default; accepted for compatibility)
+    /// Print JSON (the only output; accepted for compatibility with the original)
     #[arg(long)]
     json: bool,
     #[command(flatten)]
@@ -41,38 +44,20 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         no_triggers: args.no_triggers,
         ..Flags::default()
     };
-    let home = setup::home_dir();
-    let mut ctx = ReadContext::new(flags);
-    ctx.env = setup::env_snapshot();
-    let (excluder, bad_patterns) = Excluder::with_user_file(home.as_deref());
-    ctx.excluder = excluder;
-    ctx.home = home;
-    let feedback = Arc::new(StderrFeedback);
-    for warning in bad_patterns {
-        sluice_core::Feedback::warn(feedback.as_ref(), &warning);
-    }
-    ctx.feedback = feedback.clone();
-
-    let engine = Engine::new(args.plugins.registry(&args.project)?);
-    let project_dir = PathBuf::from(&args.project);
-    let mut structure = engine
-        .read(&args.project, &ctx)
-        .map_err(|e| CliError::from_core(&e, Some(&project_dir)))?;
-    match &structure.unresolved_variables {
-        // Printed with exit 0: App Platform reads `unresolvedVariables` from the JSON.
-        Some(names) => {
-            let unresolved = sluice_core::Error::Unresolved {
-                names: names.clone(),
-            };
-            sluice_core::Feedback::warn(feedback.as_ref(), &format!("Warning: {unresolved}"));
-        }
-        None if project_dir.is_dir() => sluice_fs_reader::fill_runtimes(
+    let mut session = session::bare(Arc::new(StderrFeedback));
+    args.plugins.install(&mut session, Some(&args.project))?;
+    let options = MetadataOptions::new(&args.project, flags);
+    let mut structure = ops::metadata::metadata(&session, &options)
+        .map_err(|e| session::op_error(&e, &args.project))?;
+    // MERGE: moves into ops::metadata with the plan phase.
+    let project_dir = std::path::Path::new(&args.project);
+    if structure.unresolved_variables.is_none() && project_dir.is_dir() {
+        sluice_fs_reader::fill_runtimes(
             &mut structure,
-            &project_dir,
-            &ctx.runtimes,
-            &ctx.excluder,
-        ),
-        None => {}
+            project_dir,
+            &sluice_core::RuntimeTable::builtin(),
+            &session.excluder,
+        );
     }
     let json = serde_json::to_string_pretty(&structure).map_err(CliError::other)?;
     println!("{json}");

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use serde_json::Value;
+use sluice_core::ops::Session;
 use sluice_core::{Engine, Excluder, Feedback, Flags, ReadContext, Target};
 use sluice_hooks::{HookEnv, Invocation, Invoker, LuaHooks};
 use sluice_openwhisk::{Client, InvokeOptions, InvokeOutcome, TransportOptions};
@@ -25,17 +26,26 @@ pub struct HookArgs {
 
 impl HookArgs {
     /// Installs the project's hooks (project.yml `hooks:`, loaded when the project is read)
-    /// and the `--hook` files on `engine`.
-    pub fn install(
-        &self,
-        engine: Engine,
-        project_dir: &Path,
-        feedback: Arc<dyn Feedback>,
-        env: &BTreeMap<String, String>,
-    ) -> Result<Engine, CliError> {
-        let hooks = LuaHooks::for_project(project_dir, &self.hook, hook_env(feedback, env))
+    /// and the `--hook` files on the session's engine.
+    pub fn install(&self, session: &mut Session, project_dir: &Path) -> Result<(), CliError> {
+        let env = hook_env(session.feedback.clone(), &session.env);
+        let hooks = LuaHooks::for_project(project_dir, &self.hook, env)
             .map_err(|e| CliError::from_core(&e, Some(project_dir)))?;
-        Ok(engine.with_hooks(Arc::new(hooks)))
+        session.engine.hooks = Arc::new(hooks);
+        Ok(())
+    }
+
+    /// Installs only the `--hook` files, for commands that read no project (`undeploy`).
+    pub fn install_cli_only(&self, session: &mut Session) -> Result<(), CliError> {
+        if self.hook.is_empty() {
+            return Ok(());
+        }
+        let dir = std::env::current_dir().map_err(CliError::other)?;
+        let env = hook_env(session.feedback.clone(), &session.env);
+        let hooks = LuaHooks::load(&dir, &[], &self.hook, env)
+            .map_err(|e| CliError::from_core(&e, Some(&dir)))?;
+        session.engine.hooks = Arc::new(hooks);
+        Ok(())
     }
 }
 

@@ -5,11 +5,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use serde::Serialize;
-use sluice_core::{Excluder, Flags, Origin, ReadContext, Registry};
+use sluice_core::ops::Session;
+use sluice_core::{Flags, Origin};
 use sluice_plugin_abi::LoadedPlugin;
 
 use super::render::{CliError, StderrFeedback};
-use super::setup;
 
 /// The `--plugin` flag, for commands that read, build or deploy a project.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -22,23 +22,22 @@ pub struct PluginArgs {
 }
 
 impl PluginArgs {
-    /// The built-in registry plus every plugin for `project` (home, `--plugin`, project.yml).
-    pub fn registry(&self, project: &str) -> Result<Registry, CliError> {
-        self.load(Some(project)).map(|(registry, _)| registry)
-    }
-
-    fn load(&self, project: Option<&str>) -> Result<(Registry, Vec<LoadedPlugin>), CliError> {
-        let mut registry = setup::builtin_registry();
-        let home = setup::home_dir();
-        let mut ctx = ReadContext::new(Flags::default());
-        ctx.env = setup::env_snapshot();
-        ctx.excluder = Excluder::with_user_file(home.as_deref()).0;
-        ctx.home = home;
+    /// Loads every plugin for `project` into the session's registry: those in
+    /// `$SLUICE_HOME/plugins/`, `--plugin`, then the project's `plugins:`.
+    pub fn install(
+        &self,
+        session: &mut Session,
+        project: Option<&str>,
+    ) -> Result<Vec<LoadedPlugin>, CliError> {
+        let mut ctx = session.read_context(&Flags::default());
         ctx.feedback = Arc::new(StderrFeedback);
-        let loaded =
-            sluice_plugin_abi::load_for_project(&mut registry, &self.plugin, project, &ctx)
-                .map_err(|e| CliError::from_core(&e, None))?;
-        Ok((registry, loaded))
+        sluice_plugin_abi::load_for_project(
+            &mut session.engine.registry,
+            &self.plugin,
+            project,
+            &ctx,
+        )
+        .map_err(|e| CliError::from_core(&e, None))
     }
 }
 
@@ -53,14 +52,11 @@ pub struct DeployPluginArgs {
 }
 
 impl DeployPluginArgs {
-    /// See [`PluginArgs::registry`].
-    pub fn registry(&self, project: &str) -> Result<Registry, CliError> {
-        self.plugins.registry(project)
-    }
-
-    /// The deployer's name: `--target`, else `default`.
-    pub fn deployer<'a>(&'a self, default: &'a str) -> &'a str {
-        self.target.as_deref().unwrap_or(default)
+    /// The deployer's name: `--target`, else the OpenWhisk deployer.
+    pub fn deployer(&self) -> String {
+        self.target
+            .clone()
+            .unwrap_or_else(|| sluice_openwhisk::deployer::NAME.to_string())
     }
 }
 
@@ -117,7 +113,11 @@ struct Library {
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let PluginsCommand::List(list) = args.command;
-    let (registry, loaded) = list.plugins.load(list.project.as_deref())?;
+    let mut session = super::session::bare(Arc::new(StderrFeedback));
+    let loaded = list
+        .plugins
+        .install(&mut session, list.project.as_deref())?;
+    let registry = &session.engine.registry;
     let listing = Listing {
         components: registry
             .describe()

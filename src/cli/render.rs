@@ -74,6 +74,15 @@ impl CliError {
         self
     }
 
+    /// The error as a core credentials error (message and help kept), for errors that must
+    /// cross into an op, such as those of resolving the target.
+    pub fn into_core(self) -> Error {
+        Error::Credentials {
+            message: self.0.message,
+            help: self.0.help,
+        }
+    }
+
     /// Converts a core error, pointing at the file and line it names when `base` (the
     /// project directory) lets us find the file.
     pub fn from_core(e: &Error, base: Option<&std::path::Path>) -> Self {

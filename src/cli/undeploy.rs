@@ -1,13 +1,18 @@
-//! `sluice undeploy`: deletes exactly the named functions, packages (functions first) or
-//! triggers, or everything with `--all`.
+//! `sluice undeploy`: parse the names into an [`UndeployRequest`] and run [`ops::undeploy`],
+//! which deletes exactly the named functions, packages (functions first) or triggers, or
+//! everything with `--all`, through the selected deployer (`--target`) and the engine (so
+//! `--hook` files see failures in their `error` handlers).
 
 use std::process::ExitCode;
 
-use sluice_core::{DeployContext, Engine, EntityKind, Flags, UndeployRequest};
+use std::sync::Arc;
 
-use super::render::CliError;
-use super::setup;
-use super::connection::{self, TargetOptions};
+use sluice_core::ops::{self, UndeployOptions};
+use sluice_core::{EntityKind, Flags, UndeployRequest};
+
+use super::connection::TargetArgs;
+use super::render::{CliError, StderrFeedback};
+use super::session::{self, CliTargets};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -22,15 +27,12 @@ pub struct Args {
     /// Delete every function and package of the namespace
     #[arg(long, conflicts_with = "packages")]
     all: bool,
-    /// OpenWhisk API host (with --auth the credential store is not used)
-    #[arg(long, value_name = "HOST")]
-    apihost: Option<String>,
-    /// OpenWhisk API key (`uuid:key`)
-    #[arg(long, value_name = "KEY")]
-    auth: Option<String>,
-    /// Skip TLS certificate checks
-    #[arg(long)]
-    insecure: bool,
+    #[command(flatten)]
+    target: TargetArgs,
+    #[command(flatten)]
+    plugins: super::plugins::DeployPluginArgs,
+    #[command(flatten)]
+    hooks: super::hooks::HookArgs,
     /// Print the outcome as JSON
     #[arg(long)]
     json: bool,
@@ -54,32 +56,19 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         (false, false) => request.actions = args.names,
     }
 
-    let env = setup::env_snapshot();
-    let options = TargetOptions {
-        apihost: args.apihost,
-        auth: args.auth,
-        insecure: args.insecure,
-        target_namespace: None,
-    };
-    let resolved = connection::resolve(&options, &env)?;
-    let engine = Engine::new(setup::builtin_registry());
-    let deployer = engine
-        .registry
-        .deployer(sluice_openwhisk::deployer::NAME)
-        .map_err(|e| CliError::from_core(&e, None))?;
+    let mut session = session::bare(Arc::new(StderrFeedback));
+    args.plugins.plugins.install(&mut session, None)?;
+    args.hooks.install_cli_only(&mut session)?;
     let flags = Flags {
-        insecure: args.insecure,
+        insecure: args.target.insecure,
         ..Flags::default()
     };
-    let mut ctx = DeployContext::new(flags, Some(resolved.credentials.clone()));
-    ctx.local = resolved.local;
+    let options = UndeployOptions::new(request, flags, args.plugins.deployer());
+    let targets = CliTargets::new(&args.target, &session);
     let runtime = tokio::runtime::Runtime::new().map_err(CliError::other)?;
-    let response = runtime.block_on(async {
-        let target = engine.prepare(deployer.as_ref(), &ctx).await?;
-        deployer.undeploy(&ctx, &target, &request).await
-    });
-    drop(resolved.guard);
-    let response = response.map_err(|e| CliError::from_core(&e, None))?;
+    let response = runtime
+        .block_on(ops::undeploy::undeploy(&session, &options, &targets))
+        .map_err(CliError::from)?;
     let failed = !response.failures.is_empty();
     if args.json {
         println!(

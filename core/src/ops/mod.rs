@@ -1,0 +1,21 @@
+//! The use-cases, one module each, as cargo's `ops`: every command of the CLI parses its
+//! arguments into an options struct, calls one function here and renders the report it gets
+//! back. Nothing here parses flags, prints or exits; everything a run needs besides its
+//! options comes from the [`Session`] (plugins, hooks, environment, home, feedback) and, for
+//! the ops that talk to a namespace, from the caller's [`Targets`].
+//!
+//! Planned beside these: `plan` (a deploy that compares instead of sending), `watch` (a
+//! deploy per batch of changes) and `promote` (the artifacts of one namespace sent to
+//! another); each will take the same session and targets.
+
+pub mod build;
+pub mod deploy;
+pub mod metadata;
+mod session;
+pub mod undeploy;
+
+pub use build::{BuildOptions, BuildSummary, BuiltFunction};
+pub use deploy::{DeployOptions, DeployOutcome};
+pub use metadata::MetadataOptions;
+pub use session::{ResolvedTarget, Session, Targets};
+pub use undeploy::UndeployOptions;
