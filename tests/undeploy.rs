@@ -128,3 +128,42 @@ fn nothing_named_is_a_usage_error() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to undeploy"));
 }
+
+#[test]
+fn an_unknown_target_deployer_is_refused_with_the_known_ones() {
+    let test = ProjectTest::empty();
+    let out = test
+        .command(["undeploy", "--all", "--target", "nosuch"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no deployer named 'nosuch'"), "{stderr}");
+    assert!(stderr.contains("known deployers: openwhisk"), "{stderr}");
+}
+
+#[test]
+fn a_failed_undeploy_reaches_the_error_hooks() {
+    // Nothing listens on port 1: the deployer's prepare fails, and the `--hook` file's
+    // `error` handler sees it, as it would for a failed deploy.
+    let test = ProjectTest::empty().write(
+        "on_error.lua",
+        "local sluice = require('sluice')\nsluice.on('error', function(e) sluice.log.warn('hook saw: ' .. e.message) end)\n",
+    );
+    let out = test
+        .command([
+            "undeploy",
+            "hello",
+            "--apihost",
+            "http://127.0.0.1:1",
+            "--auth",
+            "user:key",
+            "--hook",
+            "on_error.lua",
+        ])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("hook saw: "), "{stderr}");
+}
