@@ -424,11 +424,20 @@ impl ProjectTest {
     }
 }
 
-/// Copies a directory tree (files keep their permissions, so build scripts stay executable).
+/// What sluice itself writes into a project: deploy records and build outputs. None of it
+/// is in the repository, so a copy leaves it out and a test never sees what an earlier run
+/// (the README's main command, another test) left in `examples/` or a fixture.
+const RUN_STATE: &[&str] = &[".deployed", "__deployer__.zip", ".built"];
+
+/// Copies a directory tree (files keep their permissions, so build scripts stay executable),
+/// without sluice's own run state.
 pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
+        if RUN_STATE.iter().any(|n| entry.file_name() == *n) {
+            continue;
+        }
         let target = to.join(entry.file_name());
         if entry.path().is_dir() {
             copy_tree(&entry.path(), &target)?;
