@@ -90,6 +90,7 @@ pub fn record(
     if created {
         std::fs::create_dir_all(&dir).map_err(|e| OwError::io(&dir, e))?;
     }
+    ignore_in_git(&dir)?;
     let path = versions_file(project_dir);
     // A file we cannot parse is replaced, as the original replaces a non-array one.
     let mut entries = read_entries(&path).unwrap_or_default();
@@ -118,6 +119,20 @@ pub fn record(
     })?;
     write_atomically(&path, text.as_bytes())?;
     Ok(created.then_some(dir))
+}
+
+/// Deploy state is per machine and per namespace: `.deployed/` carries a `.gitignore` of its
+/// own (`*`), so a project stays clean in git without the user ignoring it. One the user
+/// wrote is kept.
+fn ignore_in_git(dir: &Path) -> Result<()> {
+    let path = dir.join(".gitignore");
+    if path.exists() {
+        return Ok(());
+    }
+    write_atomically(
+        &path,
+        b"# Written by sluice: deploy records stay out of git.\n*\n",
+    )
 }
 
 /// Writes through a temporary file in the same directory and renames it into place, so a
@@ -199,6 +214,20 @@ mod tests {
         let text =
             std::fs::read_to_string(versions_file(dir.path())).map_err(|e| OwError::io("f", e))?;
         assert!(text.trim_start().starts_with('['), "{text}");
+        Ok(())
+    }
+
+    #[test]
+    fn the_deploy_records_ignore_themselves_in_git() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| OwError::io("tmp", e))?;
+        record(dir.path(), "https://h", &response("p", "p/a"), false)?;
+        let ignore = deployed_dir(dir.path()).join(".gitignore");
+        let text = std::fs::read_to_string(&ignore).map_err(|e| OwError::io("f", e))?;
+        assert!(text.lines().any(|l| l == "*"), "{text}");
+        std::fs::write(&ignore, "mine\n").map_err(|e| OwError::io("f", e))?;
+        record(dir.path(), "https://h", &response("p", "p/b"), true)?;
+        let kept = std::fs::read_to_string(&ignore).map_err(|e| OwError::io("f", e))?;
+        assert_eq!(kept, "mine\n");
         Ok(())
     }
 }
