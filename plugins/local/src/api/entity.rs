@@ -21,6 +21,13 @@ use crate::request::{ListParams, bool_param};
 use crate::state::AppState;
 use crate::store::KeyValue;
 
+/// The store's read of one entity: `(conn, namespace, name)`.
+pub(super) type Get<E> = fn(&Connection, &str, &str) -> Result<Option<E>, LocalError>;
+/// The store's count of a namespace's entities.
+pub(super) type Count = fn(&Connection, &str) -> Result<u64, LocalError>;
+/// The store's page of entities: `(conn, namespace, public, skip, limit)`.
+pub(super) type List<E> = fn(&Connection, &str, bool, u64, u64) -> Result<Vec<E>, LocalError>;
+
 /// An entity kept by `(namespace, name)` in its own collection, whose list, get and delete
 /// follow the controller's common rules (paging, `count`, 404 for what is not there).
 pub(super) trait Entity: Sized + Send + 'static {
@@ -31,18 +38,13 @@ pub(super) trait Entity: Sized + Send + 'static {
     /// Whether a delete honours `force=true` (packages: with the actions they hold).
     const DELETES_FORCED: bool = false;
 
-    /// The stored entity `name` of `ns`.
-    fn get(conn: &Connection, ns: &str, name: &str) -> Result<Option<Self>, LocalError>;
-    /// How many `ns` holds.
-    fn count(conn: &Connection, ns: &str) -> Result<u64, LocalError>;
-    /// One page of `ns` (or, with `public`, of everything published).
-    fn list(
-        conn: &Connection,
-        ns: &str,
-        public: bool,
-        skip: u64,
-        limit: u64,
-    ) -> Result<Vec<Self>, LocalError>;
+    /// Reads the entity `name` of `ns` (the store's `get`).
+    const GET: Get<Self>;
+    /// How many `ns` holds (the store's `count`).
+    const COUNT: Count;
+    /// One page (`skip`, `limit`) of `ns`, or with `public` of everything published.
+    const LIST: List<Self>;
+
     /// The form of a list item.
     fn summary(&self) -> Value;
     /// What `GET` answers for `name`; `None` is a 404.
@@ -72,8 +74,8 @@ pub(super) async fn list<E: Entity>(
             page(
                 p,
                 E::COLLECTION,
-                || E::count(c, &ns),
-                |skip, limit| E::list(c, &ns, public, skip, limit),
+                || (E::COUNT)(c, &ns),
+                |skip, limit| (E::LIST)(c, &ns, public, skip, limit),
                 E::summary,
             )
         })
@@ -104,7 +106,7 @@ pub(super) async fn delete<E: Entity>(
     let answer = state
         .store
         .write(move |tx| {
-            let Some(old) = E::get(tx, &ns, &name)? else {
+            let Some(old) = (E::GET)(tx, &ns, &name)? else {
                 return Ok(Err(ApiError::not_found()));
             };
             E::remove(tx, old, force)

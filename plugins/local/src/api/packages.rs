@@ -13,7 +13,7 @@ use rusqlite::Connection;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::entity::{self, Entity, check_put, check_sizes, scope};
+use super::entity::{self, Count, Entity, Get, List, check_put, check_sizes, scope};
 use super::fqn;
 use crate::auth::Subject;
 use crate::error::LocalError;
@@ -66,23 +66,9 @@ impl Entity for Package {
     const LISTS_PUBLIC: bool = true;
     const DELETES_FORCED: bool = true;
 
-    fn get(conn: &Connection, ns: &str, name: &str) -> Result<Option<Self>, LocalError> {
-        packages::get(conn, ns, name)
-    }
-
-    fn count(conn: &Connection, ns: &str) -> Result<u64, LocalError> {
-        packages::count(conn, ns)
-    }
-
-    fn list(
-        conn: &Connection,
-        ns: &str,
-        public: bool,
-        skip: u64,
-        limit: u64,
-    ) -> Result<Vec<Self>, LocalError> {
-        packages::list(conn, ns, public, skip, limit)
-    }
+    const GET: Get<Self> = packages::get;
+    const COUNT: Count = packages::count;
+    const LIST: List<Self> = packages::list;
 
     /// `binding` is `false` for a plain package.
     fn summary(&self) -> Value {

@@ -13,7 +13,7 @@ use rusqlite::Connection;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::entity::{self, Entity, check_put, scope};
+use super::entity::{self, Count, Entity, Get, List, check_put, scope};
 use super::fqn;
 use crate::auth::Subject;
 use crate::error::LocalError;
@@ -99,23 +99,9 @@ fn link(conn: &Connection, r: &Rule, status: Option<&str>) -> Result<bool, Local
 impl Entity for Rule {
     const COLLECTION: &'static str = "rules";
 
-    fn get(conn: &Connection, ns: &str, name: &str) -> Result<Option<Self>, LocalError> {
-        rules::get(conn, ns, name)
-    }
-
-    fn count(conn: &Connection, ns: &str) -> Result<u64, LocalError> {
-        rules::count(conn, ns)
-    }
-
-    fn list(
-        conn: &Connection,
-        ns: &str,
-        _public: bool,
-        skip: u64,
-        limit: u64,
-    ) -> Result<Vec<Self>, LocalError> {
-        rules::list(conn, ns, skip, limit)
-    }
+    const GET: Get<Self> = rules::get;
+    const COUNT: Count = rules::count;
+    const LIST: List<Self> = |c, ns, _public, skip, limit| rules::list(c, ns, skip, limit);
 
     fn summary(&self) -> Value {
         json!(self)

@@ -13,7 +13,7 @@ use rusqlite::Connection;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::entity::{self, Entity, check_put, check_sizes, scope};
+use super::entity::{self, Count, Entity, Get, List, check_put, check_sizes, scope};
 use super::fqn;
 use crate::auth::Subject;
 use crate::error::LocalError;
@@ -68,23 +68,9 @@ fn full(t: &Trigger) -> Value {
 impl Entity for Trigger {
     const COLLECTION: &'static str = "triggers";
 
-    fn get(conn: &Connection, ns: &str, name: &str) -> Result<Option<Self>, LocalError> {
-        triggers::get(conn, ns, name)
-    }
-
-    fn count(conn: &Connection, ns: &str) -> Result<u64, LocalError> {
-        triggers::count(conn, ns)
-    }
-
-    fn list(
-        conn: &Connection,
-        ns: &str,
-        _public: bool,
-        skip: u64,
-        limit: u64,
-    ) -> Result<Vec<Self>, LocalError> {
-        triggers::list(conn, ns, skip, limit)
-    }
+    const GET: Get<Self> = triggers::get;
+    const COUNT: Count = triggers::count;
+    const LIST: List<Self> = |c, ns, _public, skip, limit| triggers::list(c, ns, skip, limit);
 
     fn summary(&self) -> Value {
         json!({
