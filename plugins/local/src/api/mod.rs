@@ -4,7 +4,7 @@
 //! It builds on the bottom layer ([`crate::state`], [`crate::auth`], [`crate::http_error`],
 //! [`crate::request`], [`crate::paths`]) and the store, and knows nothing of running
 //! actions: [`crate::server`] merges [`router`] with [`crate::run::router`]. Packages,
-//! triggers and rules share their list, get and delete handlers ([`entity`]).
+//! triggers and rules share their list, get and delete handlers (`entity`).
 
 mod action_put;
 mod actions;

@@ -1,7 +1,7 @@
 //! Web actions (openwhisk-api.md §7): `/api/v1/web/{ns}/{pkg}/{action}.{ext}/{rest}` runs an
 //! exported action with the HTTP request as its argument (`__ow_*` members, query and body
 //! merged, or raw) and turns its result into the HTTP response the extension asks for
-//! ([`crate::run::web_response`]).
+//! (`web_response`).
 
 use std::time::Duration;
 
