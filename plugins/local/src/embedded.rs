@@ -10,9 +10,9 @@ use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
 
-use crate::LocalError;
-use crate::api::AppState;
+use crate::error::LocalError;
 use crate::server::{self, Prepared};
+use crate::state::AppState;
 
 /// A running embedded server. Dropping it shuts the server down.
 pub struct EmbeddedServer {

@@ -2,7 +2,7 @@
 //! `exec.binary` (§3.2). Written by hand: each is a one-line grammar and pulling in a regex
 //! engine for two patterns is not worth it.
 
-use crate::api::ApiError;
+use crate::http_error::ApiError;
 
 /// Longest name segment the controller accepts.
 pub const MAX_NAME: usize = 256;

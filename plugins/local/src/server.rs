@@ -1,5 +1,9 @@
-//! Running the API: the data directory, the `local` namespace and its key file, and a
-//! listener served until a shutdown signal (for `sluice serve` and [`crate::embedded`]).
+//! Running the API: the whole router ([`api_router`]: the entity routes of [`crate::api`]
+//! merged with the run-time routes of [`crate::run`], under one fallback and middleware), the
+//! data directory, the `local` namespace and its key file, and a listener served until a
+//! shutdown signal (for `sluice serve` and [`crate::embedded`]).
+//!
+//! This is the top of the crate: it is the one module that sees both halves of the API.
 
 use std::future::Future;
 use std::io::Write;
@@ -7,11 +11,15 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use tokio::net::TcpListener;
 
-use crate::api::{AppState, api_router};
-use crate::store::{Store, namespaces};
-use crate::{LocalError, store};
+use crate::error::LocalError;
+use crate::http_error::ApiError;
+use crate::middleware::{MAX_BODY, request_context};
+use crate::state::AppState;
+use crate::store::{self, Store, namespaces};
 
 /// The namespace sluice creates in its data directory.
 pub const LOCAL_NAMESPACE: &str = "local";
@@ -24,6 +32,18 @@ pub const DEFAULT_PORT: u16 = 3233;
 
 /// How long in-flight requests may run after shutdown was asked for.
 const GRACE: Duration = Duration::from_secs(5);
+
+/// The whole API: the entity routes, the run-time routes (axum merges the methods of the
+/// paths both serve), a 404 for anything else, the body limit and the middleware.
+pub fn api_router(state: AppState) -> Router {
+    Router::new()
+        .merge(crate::api::router())
+        .merge(crate::run::router())
+        .fallback(|| async { ApiError::not_found() })
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(request_context))
+        .with_state(state)
+}
 
 /// The data directory: `$SLUICE_LOCAL_DIR`, else `$XDG_DATA_HOME/sluice`, else
 /// `~/.local/share/sluice`, read from the process environment.
@@ -106,7 +126,7 @@ pub async fn serve(
         source,
     })?;
     let _ = state.api_host.set(api_host_of(addr));
-    crate::run_api::start(&state);
+    crate::run::start(&state);
     let app = api_router(state);
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {

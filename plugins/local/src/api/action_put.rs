@@ -6,9 +6,13 @@ use rusqlite::Connection;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::entity::check_sizes;
 use super::fqn::{self, FIRST_VERSION};
-use super::{ApiError, AppState, resolve_kind};
+use super::info::resolve_kind;
+use crate::error::LocalError;
+use crate::http_error::ApiError;
 use crate::names;
+use crate::state::AppState;
 use crate::store::{
     Action, ActionLimits, Exec, KeyValue, actions, kv_dedup, kv_set, now_ms, packages,
 };
@@ -70,17 +74,11 @@ pub fn check_request(state: &AppState, ns: &str, put: ActionPut) -> Result<Check
             return Err(ApiError::too_large("exec", size, limits.max_code));
         }
     }
-    for (what, kvs) in [
-        ("parameters", &put.parameters),
-        ("annotations", &put.annotations),
-    ] {
-        if let Some(kvs) = kvs {
-            let size = serde_json::to_string(kvs).map_or(0, |s| s.len());
-            if size > limits.max_parameters {
-                return Err(ApiError::too_large(what, size, limits.max_parameters));
-            }
-        }
-    }
+    check_sizes(
+        limits.max_parameters,
+        put.parameters.as_ref(),
+        put.annotations.as_ref(),
+    )?;
     let l = put.limits.unwrap_or_default();
     let range = |what: &str, unit: &str, v: Option<u64>, min: u64, max: u64| match v {
         Some(v) if v < min => Err(ApiError::bad_request(format!(
@@ -225,7 +223,7 @@ pub fn check_components(conn: &Connection, checked: &Checked, fqn: &str) -> Resu
     Ok(())
 }
 
-fn component_exists(conn: &Connection, fqn: &str) -> Result<bool, crate::LocalError> {
+fn component_exists(conn: &Connection, fqn: &str) -> Result<bool, LocalError> {
     // Components were normalised by check_exec, so this parse cannot fail.
     let Some(r) = fqn::parse(fqn, "_") else {
         return Ok(false);

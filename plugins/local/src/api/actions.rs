@@ -1,6 +1,8 @@
 //! `GET|PUT|DELETE /namespaces/{ns}/actions/[{pkg}/]{name}`, the actions list and a
 //! package's action list (`actions/{pkg}/`). The merge rules of an update live in
-//! [`super::action_put`].
+//! [`super::action_put`]. Actions are no [`super::entity::Entity`] (their paths carry a
+//! package and follow bindings) but share its list answer and `PUT` checks. Invoking (`POST`)
+//! is [`crate::run`]'s.
 
 use std::collections::HashMap;
 
@@ -13,8 +15,13 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::action_put::{self, ActionPut};
-use super::{ACTION_PATH, ApiError, AppState, ListParams, Subject, bool_param, read_json};
+use super::entity::{check_put, page};
+use crate::auth::Subject;
+use crate::http_error::ApiError;
 use crate::names;
+use crate::paths::ACTION_PATH;
+use crate::request::{ListParams, bool_param, read_json};
+use crate::state::AppState;
 use crate::store::{self, Action, actions, packages};
 
 pub fn routes() -> Router<AppState> {
@@ -103,12 +110,15 @@ async fn list_in(
                     Some(r) => (r.target.namespace, Some(r.target.name)),
                 },
             };
-            if p.count {
-                let n = actions::count(c, &list_ns, list_pkg.as_deref())?;
-                return Ok(Ok(json!({ "actions": n })));
-            }
-            let items = actions::list(c, &list_ns, list_pkg.as_deref(), p.skip, p.limit)?;
-            Ok(Ok(Value::Array(items.iter().map(summary).collect())))
+            let pkg = list_pkg.as_deref();
+            page(
+                p,
+                "actions",
+                || actions::count(c, &list_ns, pkg),
+                |skip, limit| actions::list(c, &list_ns, pkg, skip, limit),
+                summary,
+            )
+            .map(Ok)
         })
         .await??;
     Ok(Json(result))
@@ -175,16 +185,13 @@ async fn put(
                 }
             }
             let old = actions::get(tx, &ns, &pkg, &name, true)?;
-            if old.is_some() && !overwrite {
-                return Ok(Err(ApiError::exists()));
-            }
-            if old.is_none()
-                && package.is_none()
-                && store::taken_by_other_collection(tx, &ns, &name, "actions")?
-            {
-                return Ok(Err(ApiError::conflict(
-                    "Resource by this name exists but is not in this collection.",
-                )));
+            // Packaged actions live under their package's name, so only top-level ones can
+            // collide with another collection.
+            if let Err(e) = check_put(old.is_some(), overwrite, || {
+                Ok(package.is_none()
+                    && store::taken_by_other_collection(tx, &ns, &name, "actions")?)
+            })? {
+                return Ok(Err(e));
             }
             let namespace = match &package {
                 Some(p) => format!("{ns}/{p}"),

@@ -16,8 +16,10 @@ use chrono::{SecondsFormat, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{AppState, RequestId};
+use crate::error::LocalError;
+use crate::middleware::RequestId;
 use crate::names;
+use crate::state::AppState;
 use crate::store::{DoTrigger, ScheduledDetails, ScheduledRuns, actions, do_triggers};
 
 pub fn routes() -> Router<AppState> {
@@ -93,7 +95,7 @@ async fn authorize(
     Ok(subject.namespace)
 }
 
-fn store_err(rid: &RequestId, e: crate::LocalError) -> DoError {
+fn store_err(rid: &RequestId, e: LocalError) -> DoError {
     err(
         rid,
         StatusCode::INTERNAL_SERVER_ERROR,

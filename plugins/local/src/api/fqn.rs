@@ -69,6 +69,12 @@ pub fn bump(version: &str) -> String {
 /// The first version of a new entity.
 pub const FIRST_VERSION: &str = "0.0.1";
 
+/// The version a `PUT` stores: the one requested, else the old entity's bumped, else the
+/// first.
+pub fn next_version(requested: Option<String>, old: Option<&str>) -> String {
+    requested.unwrap_or_else(|| old.map_or_else(|| FIRST_VERSION.to_string(), bump))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +102,12 @@ mod tests {
         assert_eq!(bump("0.0.1"), "0.0.2");
         assert_eq!(bump("1.2.9"), "1.2.10");
         assert_eq!(bump("junk"), "0.0.1");
+    }
+
+    #[test]
+    fn puts_keep_a_requested_version_else_bump_the_old_one() {
+        assert_eq!(next_version(None, None), FIRST_VERSION);
+        assert_eq!(next_version(None, Some("0.0.4")), "0.0.5");
+        assert_eq!(next_version(Some("2.0.0".into()), Some("0.0.4")), "2.0.0");
     }
 }

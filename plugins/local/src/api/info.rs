@@ -1,43 +1,15 @@
 //! `GET /`, `GET /api/v1`, `GET /api/v1/namespaces`, `GET /namespaces/{ns}/limits`, the
-//! runtimes manifest and kind resolution.
+//! runtimes manifest and kind resolution. The limits themselves are
+//! [`crate::state::SystemLimits`].
 
 use axum::Json;
 use axum::extract::{Path, State};
 use serde_json::{Value, json};
 use sluice_core::RuntimeTable;
 
-use super::{ApiError, AppState, Subject};
-
-/// The limits this server enforces. Ranges are DigitalOcean's where they are wider than
-/// Apache's (openwhisk-api.md §13.4), so a project valid for DigitalOcean deploys locally.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SystemLimits {
-    pub min_timeout: u64,
-    pub max_timeout: u64,
-    pub min_memory: u64,
-    pub max_memory: u64,
-    pub min_logs: u64,
-    pub max_logs: u64,
-    pub max_code: usize,
-    pub max_parameters: usize,
-    pub sequence_length: usize,
-}
-
-impl Default for SystemLimits {
-    fn default() -> Self {
-        SystemLimits {
-            min_timeout: 100,
-            max_timeout: 900_000,
-            min_memory: 128,
-            max_memory: 1024,
-            min_logs: 0,
-            max_logs: 10,
-            max_code: 48 * 1024 * 1024,
-            max_parameters: 1024 * 1024,
-            sequence_length: 50,
-        }
-    }
-}
+use crate::auth::Subject;
+use crate::http_error::ApiError;
+use crate::state::{AppState, SystemLimits};
 
 const MB: u64 = 1024 * 1024;
 

@@ -1,5 +1,6 @@
 //! `GET|PUT|DELETE /namespaces/{ns}/packages/{name}` and the packages list
-//! (openwhisk-api.md §3.3): bindings, replace-all updates, `force` delete.
+//! (openwhisk-api.md §3.3): bindings, replace-all updates, `force` delete. List, get and
+//! delete run through [`super::entity`].
 
 use std::collections::HashMap;
 
@@ -12,17 +13,27 @@ use rusqlite::Connection;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::fqn::{self, FIRST_VERSION};
-use super::{ApiError, AppState, ListParams, Subject, bool_param, read_json};
+use super::entity::{self, Count, Entity, Get, List, check_put, check_sizes, scope};
+use super::fqn;
+use crate::auth::Subject;
+use crate::error::LocalError;
+use crate::http_error::ApiError;
 use crate::names;
+use crate::request::{bool_param, read_json};
+use crate::state::AppState;
 use crate::store::{self, BindingRef, KeyValue, Package, actions, kv_dedup, now_ms, packages};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/namespaces/{ns}/packages", get(list))
+        .route(
+            "/api/v1/namespaces/{ns}/packages",
+            get(entity::list::<Package>),
+        )
         .route(
             "/api/v1/namespaces/{ns}/packages/{name}",
-            get(get_one).put(put).delete(delete),
+            get(entity::get_one::<Package>)
+                .put(put)
+                .delete(entity::delete::<Package>),
         )
 }
 
@@ -50,66 +61,65 @@ fn full(p: &Package) -> Value {
     })
 }
 
-fn summary(p: &Package) -> Value {
-    json!({
-        "namespace": p.namespace,
-        "name": p.name,
-        "version": p.version,
-        "publish": p.publish,
-        "annotations": p.annotations,
-        "binding": p.binding.as_ref().map_or(Value::Bool(false), |b| json!(b)),
-        "updated": p.updated,
-    })
-}
+impl Entity for Package {
+    const COLLECTION: &'static str = "packages";
+    const LISTS_PUBLIC: bool = true;
+    const DELETES_FORCED: bool = true;
 
-async fn list(
-    State(state): State<AppState>,
-    subject: Subject,
-    Path(ns): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    let ns = subject.namespace_for(&ns, "/packages")?;
-    let p = ListParams::parse(&query, "packages")?;
-    let public = bool_param(&query, "public")?.unwrap_or(false);
-    let value = state
-        .store
-        .call(move |c| {
-            if p.count {
-                return Ok(json!({ "packages": packages::count(c, &ns)? }));
+    const GET: Get<Self> = packages::get;
+    const COUNT: Count = packages::count;
+    const LIST: List<Self> = packages::list;
+
+    /// `binding` is `false` for a plain package.
+    fn summary(&self) -> Value {
+        json!({
+            "namespace": self.namespace,
+            "name": self.name,
+            "version": self.version,
+            "publish": self.publish,
+            "annotations": self.annotations,
+            "binding": self.binding.as_ref().map_or(Value::Bool(false), |b| json!(b)),
+            "updated": self.updated,
+        })
+    }
+
+    /// The package with its binding followed: the merged parameters, and the actions and
+    /// feeds of the package it resolves to.
+    fn show(conn: &Connection, ns: &str, name: &str) -> Result<Option<Value>, LocalError> {
+        let Some(r) = packages::resolve(conn, ns, name)? else {
+            return Ok(None);
+        };
+        let contents = actions::list(conn, &r.target.namespace, Some(&r.target.name), 0, u64::MAX)?;
+        let mut v = full(&r.requested);
+        v["parameters"] = json!(r.parameters);
+        let brief = |a: &store::Action| json!({"name": a.name, "version": a.version, "annotations": a.annotations});
+        let is_feed = |a: &&store::Action| store::kv_get(&a.annotations, "feed").is_some();
+        v["actions"] = contents.iter().map(brief).collect();
+        v["feeds"] = contents.iter().filter(is_feed).map(brief).collect();
+        Ok(Some(v))
+    }
+
+    /// A package that holds actions goes only with `force`, and takes them along; a
+    /// binding holds none of its own.
+    fn remove(
+        conn: &Connection,
+        old: Self,
+        force: bool,
+    ) -> Result<Result<Value, ApiError>, LocalError> {
+        let (ns, name) = (&old.namespace, &old.name);
+        if old.binding.is_none() {
+            let n = actions::count(conn, ns, Some(name))?;
+            if n > 0 && !force {
+                let noun = if n == 1 { "entity" } else { "entities" };
+                return Ok(Err(ApiError::conflict(format!(
+                    "Package not empty (contains {n} {noun}). Set force param or delete package contents."
+                ))));
             }
-            let items = packages::list(c, &ns, public, p.skip, p.limit)?;
-            Ok(Value::Array(items.iter().map(summary).collect()))
-        })
-        .await?;
-    Ok(Json(value))
-}
-
-async fn get_one(
-    State(state): State<AppState>,
-    subject: Subject,
-    Path((ns, name)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
-    let ns = subject.namespace_for(&ns, &format!("/packages/{name}"))?;
-    names::check_entity(&name)?;
-    let value = state
-        .store
-        .call(move |c| {
-            let Some(r) = packages::resolve(c, &ns, &name)? else {
-                return Ok(None);
-            };
-            let contents = actions::list(c, &r.target.namespace, Some(&r.target.name), 0, u64::MAX)?;
-            let mut v = full(&r.requested);
-            v["parameters"] = json!(r.parameters);
-            let brief = |a: &store::Action| {
-                json!({"name": a.name, "version": a.version, "annotations": a.annotations})
-            };
-            let is_feed = |a: &&store::Action| store::kv_get(&a.annotations, "feed").is_some();
-            v["actions"] = contents.iter().map(brief).collect();
-            v["feeds"] = contents.iter().filter(is_feed).map(brief).collect();
-            Ok(Some(v))
-        })
-        .await?;
-    value.map(Json).ok_or_else(ApiError::not_found)
+            actions::delete_package_contents(conn, ns, name)?;
+        }
+        packages::delete(conn, ns, name)?;
+        Ok(Ok(full(&old)))
+    }
 }
 
 async fn put(
@@ -120,37 +130,26 @@ async fn put(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let ns = subject.namespace_for(&ns, &format!("/packages/{name}"))?;
-    names::check_entity(&name)?;
+    let ns = scope(&subject, &ns, Package::COLLECTION, &name)?;
     if name == "default" {
         return Err(ApiError::bad_request("Package name 'default' is reserved."));
     }
     let overwrite = bool_param(&query, "overwrite")?.unwrap_or(false);
     let req: PackagePut = read_json(&headers, &body)?;
-    let max = state.limits.max_parameters;
-    for (what, kvs) in [
-        ("parameters", &req.parameters),
-        ("annotations", &req.annotations),
-    ] {
-        if let Some(kvs) = kvs {
-            let size = serde_json::to_string(kvs).map_or(0, |s| s.len());
-            if size > max {
-                return Err(ApiError::too_large(what, size, max));
-            }
-        }
-    }
+    check_sizes(
+        state.limits.max_parameters,
+        req.parameters.as_ref(),
+        req.annotations.as_ref(),
+    )?;
     let binding = parse_binding(req.binding.as_ref(), &ns)?;
     let package = state
         .store
         .write(move |tx| {
             let old = packages::get(tx, &ns, &name)?;
-            if old.is_some() && !overwrite {
-                return Ok(Err(ApiError::exists()));
-            }
-            if old.is_none() && store::taken_by_other_collection(tx, &ns, &name, "packages")? {
-                return Ok(Err(ApiError::conflict(
-                    "Resource by this name exists but is not in this collection.",
-                )));
+            if let Err(e) = check_put(old.is_some(), overwrite, || {
+                store::taken_by_other_collection(tx, &ns, &name, Package::COLLECTION)
+            })? {
+                return Ok(Err(e));
             }
             if let Some(b) = &binding {
                 if let Some(o) = &old
@@ -186,10 +185,7 @@ async fn put(
             let package = Package {
                 namespace: ns.clone(),
                 name: name.clone(),
-                version: req.version.unwrap_or_else(|| {
-                    old.as_ref()
-                        .map_or_else(|| FIRST_VERSION.to_string(), |o| fqn::bump(&o.version))
-                }),
+                version: fqn::next_version(req.version, old.as_ref().map(|o| o.version.as_str())),
                 publish: req
                     .publish
                     .unwrap_or_else(|| old.as_ref().is_some_and(|o| o.publish)),
@@ -239,7 +235,7 @@ fn check_binding_target(
     conn: &Connection,
     caller: &str,
     b: &BindingRef,
-) -> Result<Result<(), ApiError>, crate::LocalError> {
+) -> Result<Result<(), ApiError>, LocalError> {
     match packages::get(conn, &b.namespace, &b.name)? {
         // Another namespace's package is visible only when published.
         Some(t) if t.namespace != caller && !t.publish => Ok(Err(ApiError::bad_request(
@@ -258,36 +254,4 @@ fn check_binding_target(
             "Binding references a package that does not exist.",
         ))),
     }
-}
-
-async fn delete(
-    State(state): State<AppState>,
-    subject: Subject,
-    Path((ns, name)): Path<(String, String)>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    let ns = subject.namespace_for(&ns, &format!("/packages/{name}"))?;
-    names::check_entity(&name)?;
-    let force = bool_param(&query, "force")?.unwrap_or(false);
-    let deleted = state
-        .store
-        .write(move |tx| {
-            let Some(old) = packages::get(tx, &ns, &name)? else {
-                return Ok(Err(ApiError::not_found()));
-            };
-            if old.binding.is_none() {
-                let n = actions::count(tx, &ns, Some(&name))?;
-                if n > 0 && !force {
-                    let noun = if n == 1 { "entity" } else { "entities" };
-                    return Ok(Err(ApiError::conflict(format!(
-                        "Package not empty (contains {n} {noun}). Set force param or delete package contents."
-                    ))));
-                }
-                actions::delete_package_contents(tx, &ns, &name)?;
-            }
-            packages::delete(tx, &ns, &name)?;
-            Ok(Ok(old))
-        })
-        .await??;
-    Ok(Json(full(&deleted)))
 }

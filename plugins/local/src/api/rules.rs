@@ -1,5 +1,6 @@
 //! `GET|PUT|DELETE|POST /namespaces/{ns}/rules/{name}` and the rules list
-//! (openwhisk-api.md §3.5). A rule's status lives in its trigger's `rules` map.
+//! (openwhisk-api.md §3.5); list, get and delete are [`super::entity`]'s. A rule's status
+//! lives in its trigger's `rules` map.
 
 use std::collections::HashMap;
 
@@ -12,20 +13,26 @@ use rusqlite::Connection;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::fqn::{self, FIRST_VERSION};
-use super::{ApiError, AppState, ListParams, Subject, bool_param, read_json};
-use crate::LocalError;
-use crate::names;
+use super::entity::{self, Count, Entity, Get, List, check_put, scope};
+use super::fqn;
+use crate::auth::Subject;
+use crate::error::LocalError;
+use crate::http_error::ApiError;
+use crate::request::{bool_param, read_json};
+use crate::state::AppState;
 use crate::store::{
     self, KeyValue, PathName, Rule, RuleLink, actions, kv_dedup, now_ms, packages, rules, triggers,
 };
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/namespaces/{ns}/rules", get(list))
+        .route("/api/v1/namespaces/{ns}/rules", get(entity::list::<Rule>))
         .route(
             "/api/v1/namespaces/{ns}/rules/{name}",
-            get(get_one).put(put).delete(delete).post(set_state),
+            get(entity::get_one::<Rule>)
+                .put(put)
+                .delete(entity::delete::<Rule>)
+                .post(set_state),
         )
 }
 
@@ -89,44 +96,36 @@ fn link(conn: &Connection, r: &Rule, status: Option<&str>) -> Result<bool, Local
     Ok(true)
 }
 
-async fn list(
-    State(state): State<AppState>,
-    subject: Subject,
-    Path(ns): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    let ns = subject.namespace_for(&ns, "/rules")?;
-    let p = ListParams::parse(&query, "rules")?;
-    let value = state
-        .store
-        .call(move |c| {
-            if p.count {
-                return Ok(json!({ "rules": rules::count(c, &ns)? }));
-            }
-            Ok(json!(rules::list(c, &ns, p.skip, p.limit)?))
-        })
-        .await?;
-    Ok(Json(value))
-}
+impl Entity for Rule {
+    const COLLECTION: &'static str = "rules";
 
-async fn get_one(
-    State(state): State<AppState>,
-    subject: Subject,
-    Path((ns, name)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
-    let ns = subject.namespace_for(&ns, &format!("/rules/{name}"))?;
-    names::check_entity(&name)?;
-    let found = state
-        .store
-        .call(move |c| {
-            let Some(r) = rules::get(c, &ns, &name)? else {
-                return Ok(None);
-            };
-            let status = status_of(c, &r)?;
-            Ok(Some(with_status(&r, &status)))
-        })
-        .await?;
-    found.map(Json).ok_or_else(ApiError::not_found)
+    const GET: Get<Self> = rules::get;
+    const COUNT: Count = rules::count;
+    const LIST: List<Self> = |c, ns, _public, skip, limit| rules::list(c, ns, skip, limit);
+
+    fn summary(&self) -> Value {
+        json!(self)
+    }
+
+    /// The rule with the status its trigger records.
+    fn show(conn: &Connection, ns: &str, name: &str) -> Result<Option<Value>, LocalError> {
+        let Some(r) = rules::get(conn, ns, name)? else {
+            return Ok(None);
+        };
+        let status = status_of(conn, &r)?;
+        Ok(Some(with_status(&r, &status)))
+    }
+
+    /// Unlinks the rule from its trigger first; the answer shows it `inactive`.
+    fn remove(
+        conn: &Connection,
+        old: Self,
+        _force: bool,
+    ) -> Result<Result<Value, ApiError>, LocalError> {
+        link(conn, &old, None)?;
+        rules::delete(conn, &old.namespace, &old.name)?;
+        Ok(Ok(with_status(&old, INACTIVE)))
+    }
 }
 
 /// Resolves a rule's trigger reference: `/ns/name` (no package), in the caller's namespace.
@@ -165,8 +164,7 @@ async fn put(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let ns = subject.namespace_for(&ns, &format!("/rules/{name}"))?;
-    names::check_entity(&name)?;
+    let ns = scope(&subject, &ns, Rule::COLLECTION, &name)?;
     let overwrite = bool_param(&query, "overwrite")?.unwrap_or(false);
     let req: RulePut = read_json(&headers, &body)?;
     let invalid = || ApiError::bad_request("rule requires a valid trigger and a valid action");
@@ -184,13 +182,10 @@ async fn put(
         .store
         .write(move |tx| {
             let old = rules::get(tx, &ns, &name)?;
-            if old.is_some() && !overwrite {
-                return Ok(Err(ApiError::exists()));
-            }
-            if old.is_none() && store::taken_by_other_collection(tx, &ns, &name, "rules")? {
-                return Ok(Err(ApiError::conflict(
-                    "Resource by this name exists but is not in this collection.",
-                )));
+            if let Err(e) = check_put(old.is_some(), overwrite, || {
+                store::taken_by_other_collection(tx, &ns, &name, Rule::COLLECTION)
+            })? {
+                return Ok(Err(e));
             }
             let (Some(trigger), Some(action)) = (
                 trigger.or_else(|| old.as_ref().map(|o| o.trigger.clone())),
@@ -226,10 +221,7 @@ async fn put(
             let rule = Rule {
                 namespace: ns.clone(),
                 name: name.clone(),
-                version: req.version.unwrap_or_else(|| {
-                    old.as_ref()
-                        .map_or_else(|| FIRST_VERSION.to_string(), |o| fqn::bump(&o.version))
-                }),
+                version: fqn::next_version(req.version, old.as_ref().map(|o| o.version.as_str())),
                 publish: req
                     .publish
                     .unwrap_or_else(|| old.as_ref().is_some_and(|o| o.publish)),
@@ -250,27 +242,6 @@ async fn put(
     Ok(Json(value))
 }
 
-async fn delete(
-    State(state): State<AppState>,
-    subject: Subject,
-    Path((ns, name)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
-    let ns = subject.namespace_for(&ns, &format!("/rules/{name}"))?;
-    names::check_entity(&name)?;
-    let deleted = state
-        .store
-        .write(move |tx| {
-            let Some(old) = rules::get(tx, &ns, &name)? else {
-                return Ok(None);
-            };
-            link(tx, &old, None)?;
-            rules::delete(tx, &ns, &name)?;
-            Ok(Some(with_status(&old, INACTIVE)))
-        })
-        .await?;
-    deleted.map(Json).ok_or_else(ApiError::not_found)
-}
-
 async fn set_state(
     State(state): State<AppState>,
     subject: Subject,
@@ -278,8 +249,7 @@ async fn set_state(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<&'static str, ApiError> {
-    let ns = subject.namespace_for(&ns, &format!("/rules/{name}"))?;
-    names::check_entity(&name)?;
+    let ns = scope(&subject, &ns, Rule::COLLECTION, &name)?;
     let req: RuleState = read_json(&headers, &body)?;
     let status = req.status.unwrap_or_default();
     if status != ACTIVE && status != INACTIVE {

@@ -1,5 +1,6 @@
 //! `GET|PUT|DELETE /namespaces/{ns}/triggers/{name}` and the triggers list
-//! (openwhisk-api.md §3.4). Firing (`POST`) is the runner's.
+//! (openwhisk-api.md §3.4); list, get and delete are [`super::entity`]'s. Firing (`POST`)
+//! is [`crate::run`]'s.
 
 use std::collections::HashMap;
 
@@ -8,18 +9,32 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::{Json, Router};
+use rusqlite::Connection;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::fqn::{self, FIRST_VERSION};
-use super::{ApiError, AppState, ListParams, Subject, TRIGGER_PATH, bool_param, read_json};
-use crate::names;
+use super::entity::{self, Count, Entity, Get, List, check_put, check_sizes, scope};
+use super::fqn;
+use crate::auth::Subject;
+use crate::error::LocalError;
+use crate::http_error::ApiError;
+use crate::paths::TRIGGER_PATH;
+use crate::request::{bool_param, read_json};
+use crate::state::AppState;
 use crate::store::{self, KeyValue, Trigger, kv_dedup, kv_get, now_ms, triggers};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/namespaces/{ns}/triggers", get(list))
-        .route(TRIGGER_PATH, get(get_one).put(put).delete(delete))
+        .route(
+            "/api/v1/namespaces/{ns}/triggers",
+            get(entity::list::<Trigger>),
+        )
+        .route(
+            TRIGGER_PATH,
+            get(entity::get_one::<Trigger>)
+                .put(put)
+                .delete(entity::delete::<Trigger>),
+        )
 }
 
 /// The body of a trigger `PUT`.
@@ -50,49 +65,36 @@ fn full(t: &Trigger) -> Value {
     v
 }
 
-fn summary(t: &Trigger) -> Value {
-    json!({
-        "namespace": t.namespace,
-        "name": t.name,
-        "version": t.version,
-        "publish": t.publish,
-        "annotations": t.annotations,
-        "updated": t.updated,
-    })
-}
+impl Entity for Trigger {
+    const COLLECTION: &'static str = "triggers";
 
-async fn list(
-    State(state): State<AppState>,
-    subject: Subject,
-    Path(ns): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    let ns = subject.namespace_for(&ns, "/triggers")?;
-    let p = ListParams::parse(&query, "triggers")?;
-    let value = state
-        .store
-        .call(move |c| {
-            if p.count {
-                return Ok(json!({ "triggers": triggers::count(c, &ns)? }));
-            }
-            let items = triggers::list(c, &ns, p.skip, p.limit)?;
-            Ok(Value::Array(items.iter().map(summary).collect()))
+    const GET: Get<Self> = triggers::get;
+    const COUNT: Count = triggers::count;
+    const LIST: List<Self> = |c, ns, _public, skip, limit| triggers::list(c, ns, skip, limit);
+
+    fn summary(&self) -> Value {
+        json!({
+            "namespace": self.namespace,
+            "name": self.name,
+            "version": self.version,
+            "publish": self.publish,
+            "annotations": self.annotations,
+            "updated": self.updated,
         })
-        .await?;
-    Ok(Json(value))
-}
+    }
 
-async fn get_one(
-    State(state): State<AppState>,
-    subject: Subject,
-    Path((ns, name)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
-    let ns = subject.namespace_for(&ns, &format!("/triggers/{name}"))?;
-    names::check_entity(&name)?;
-    let found = state.store.get_trigger(&ns, &name).await?;
-    found
-        .map(|t| Json(full(&t)))
-        .ok_or_else(ApiError::not_found)
+    fn show(conn: &Connection, ns: &str, name: &str) -> Result<Option<Value>, LocalError> {
+        Ok(triggers::get(conn, ns, name)?.map(|t| full(&t)))
+    }
+
+    fn remove(
+        conn: &Connection,
+        old: Self,
+        _force: bool,
+    ) -> Result<Result<Value, ApiError>, LocalError> {
+        triggers::delete(conn, &old.namespace, &old.name)?;
+        Ok(Ok(full(&old)))
+    }
 }
 
 async fn put(
@@ -103,22 +105,14 @@ async fn put(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let ns = subject.namespace_for(&ns, &format!("/triggers/{name}"))?;
-    names::check_entity(&name)?;
+    let ns = scope(&subject, &ns, Trigger::COLLECTION, &name)?;
     let overwrite = bool_param(&query, "overwrite")?.unwrap_or(false);
     let req: TriggerPut = read_json(&headers, &body)?;
-    let max = state.limits.max_parameters;
-    for (what, kvs) in [
-        ("parameters", &req.parameters),
-        ("annotations", &req.annotations),
-    ] {
-        if let Some(kvs) = kvs {
-            let size = serde_json::to_string(kvs).map_or(0, |s| s.len());
-            if size > max {
-                return Err(ApiError::too_large(what, size, max));
-            }
-        }
-    }
+    check_sizes(
+        state.limits.max_parameters,
+        req.parameters.as_ref(),
+        req.annotations.as_ref(),
+    )?;
     if let Some(feed) = req.annotations.as_deref().and_then(|a| kv_get(a, "feed")) {
         let valid = feed.as_str().and_then(|f| fqn::parse(f, &ns)).is_some();
         if !valid {
@@ -129,22 +123,16 @@ async fn put(
         .store
         .write(move |tx| {
             let old = triggers::get(tx, &ns, &name)?;
-            if old.is_some() && !overwrite {
-                return Ok(Err(ApiError::exists()));
-            }
-            if old.is_none() && store::taken_by_other_collection(tx, &ns, &name, "triggers")? {
-                return Ok(Err(ApiError::conflict(
-                    "Resource by this name exists but is not in this collection.",
-                )));
+            if let Err(e) = check_put(old.is_some(), overwrite, || {
+                store::taken_by_other_collection(tx, &ns, &name, Trigger::COLLECTION)
+            })? {
+                return Ok(Err(e));
             }
             let keep = |f: fn(&Trigger) -> Vec<KeyValue>| old.as_ref().map(f).unwrap_or_default();
             let trigger = Trigger {
                 namespace: ns.clone(),
                 name: name.clone(),
-                version: req.version.unwrap_or_else(|| {
-                    old.as_ref()
-                        .map_or_else(|| FIRST_VERSION.to_string(), |o| fqn::bump(&o.version))
-                }),
+                version: fqn::next_version(req.version, old.as_ref().map(|o| o.version.as_str())),
                 publish: req
                     .publish
                     .unwrap_or_else(|| old.as_ref().is_some_and(|o| o.publish)),
@@ -168,26 +156,4 @@ async fn put(
         })
         .await??;
     Ok(Json(full(&trigger)))
-}
-
-async fn delete(
-    State(state): State<AppState>,
-    subject: Subject,
-    Path((ns, name)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
-    let ns = subject.namespace_for(&ns, &format!("/triggers/{name}"))?;
-    names::check_entity(&name)?;
-    let deleted = state
-        .store
-        .write(move |tx| {
-            let Some(old) = triggers::get(tx, &ns, &name)? else {
-                return Ok(None);
-            };
-            triggers::delete(tx, &ns, &name)?;
-            Ok(Some(old))
-        })
-        .await?;
-    deleted
-        .map(|t| Json(full(&t)))
-        .ok_or_else(ApiError::not_found)
 }

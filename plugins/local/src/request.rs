@@ -1,11 +1,14 @@
 //! Query parameters and request bodies, with the controller's validation messages.
+//!
+//! Shared by the entity API ([`crate::api`]) and the run-time API ([`crate::run`]), so it
+//! lives below both and imports neither.
 
 use std::collections::HashMap;
 
 use axum::http::HeaderMap;
 use serde::de::DeserializeOwned;
 
-use super::ApiError;
+use crate::http_error::ApiError;
 
 /// Largest `limit` of a list.
 pub const MAX_LIST: u64 = 200;

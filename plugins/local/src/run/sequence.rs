@@ -2,13 +2,17 @@
 //! own activation caused by the sequence; the output of one (object or array, else `{}`) is
 //! the input of the next; the first non-success stops the sequence and becomes its response.
 //! Nested sequences run inline with their own activation.
+//!
+//! Components run through [`crate::run::code`] directly (not through invoke), so invoke can
+//! call this module without this module calling invoke back.
 
 use serde_json::{Value, json};
 
-use crate::AppState;
-use crate::activations::{RunContext, base_annotations, response};
-use crate::invoke::{Resolved, execute, resolve_fqn};
+use crate::run::code;
+use crate::run::record::{self, RunContext, base_annotations, response};
+use crate::run::resolve::{Resolved, resolve_fqn};
 use crate::runner::{ActivationStatus, now_ms};
+use crate::state::AppState;
 use crate::store::{Activation, KeyValue};
 
 /// Application error for a component that cannot be found.
@@ -74,10 +78,12 @@ async fn run_nested(
                 break;
             }
             *budget -= 1;
-            execute(state, &component, input, child_ctx).await
+            let activation = code::run(state, &component, input, &child_ctx).await;
+            record::store(state, &activation).await;
+            activation
         };
         if component.action.exec.is_sequence() {
-            // Nested sequences are stored here; code components are stored by `execute`.
+            // Nested sequences are stored here, after their components.
             if let Err(e) = state.store.put_activation(activation.clone()).await {
                 tracing::error!(error = %e, "storing a nested sequence activation failed");
             }

@@ -1,12 +1,17 @@
 //! HTTP Basic authentication against the namespaces table, and the `_` namespace alias.
+//!
+//! [`Subject`] is the extractor every authenticated handler takes, in [`crate::api`] and
+//! [`crate::run`] alike (web actions call [`AppState::authenticate`] themselves), so it lives
+//! below both, over [`crate::state`] and the store.
 
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use base64::Engine;
 
-use super::{ApiError, AppState};
+use crate::http_error::ApiError;
 use crate::names;
+use crate::state::AppState;
 use crate::store::namespaces;
 
 /// The authenticated caller: the namespace its key belongs to.

@@ -1,21 +1,24 @@
 //! Web actions (openwhisk-api.md §7): `/api/v1/web/{ns}/{pkg}/{action}.{ext}/{rest}` runs an
 //! exported action with the HTTP request as its argument (`__ow_*` members, query and body
-//! merged, or raw) and turns its result into the HTTP response the extension asks for.
+//! merged, or raw) and turns its result into the HTTP response the extension asks for
+//! (`web_response`).
 
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Path, Query, RawQuery, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
-use crate::activations::RunContext;
-use crate::api::{ApiError, AppState};
-use crate::invoke::{
-    MAX_PAYLOAD, MAX_WAIT_MS, RESERVED_PARAMS, Resolved, resolve, spawn, with_activation_header,
-};
+use crate::http_error::ApiError;
+use crate::middleware::{CORS_HEADERS, allow_cors};
+use crate::run::invoke::{MAX_WAIT_MS, spawn, with_activation_header};
+use crate::run::record::RunContext;
+use crate::run::resolve::{MAX_PAYLOAD, RESERVED_PARAMS, Resolved, resolve};
+use crate::run::web_response::shape;
+use crate::state::AppState;
 use crate::store::kv_get;
 
 const EXTENSIONS: &[&str] = &["http", "json", "html", "svg", "text"];
@@ -28,8 +31,6 @@ const RESERVED: &[&str] = &[
     "__ow_body",
 ];
 const CORS_METHODS: &str = "OPTIONS, GET, DELETE, POST, PUT, HEAD, PATCH";
-const CORS_HEADERS: &str =
-    "Authorization, Origin, X-Requested-With, Content-Type, Accept, User-Agent";
 const PROCESSING_ERROR: &str = "There was an error processing your request.";
 
 /// Where a web request points.
@@ -267,212 +268,19 @@ fn is_text(content_type: &str, body: &[u8]) -> bool {
     texty && std::str::from_utf8(body).is_ok()
 }
 
-fn is_binary_type(content_type: &str) -> bool {
-    let ct = content_type.to_ascii_lowercase();
-    ["image/", "audio/", "video/", "font/"]
-        .iter()
-        .any(|p| ct.starts_with(p))
-        || [
-            "application/octet-stream",
-            "application/pdf",
-            "application/zip",
-        ]
-        .iter()
-        .any(|t| ct.starts_with(t))
-}
-
-fn typed(status: StatusCode, content_type: &str, body: impl Into<Body>) -> Response {
-    let mut resp = (status, body.into()).into_response();
-    if let Ok(v) = HeaderValue::from_str(content_type) {
-        resp.headers_mut().insert(header::CONTENT_TYPE, v);
-    }
-    resp
-}
-
-/// The response an extension makes of a result (or of a projected `error`).
-fn shape(extension: &str, result: &Value) -> Result<Response, ApiError> {
-    let property = |names: &[&str]| names.iter().find_map(|n| result.get(*n)).cloned();
-    match extension {
-        "json" => match result {
-            Value::Object(_) | Value::Array(_) => Ok(typed(
-                StatusCode::OK,
-                "application/json",
-                result.to_string(),
-            )),
-            _ => Err(ApiError::bad_request(
-                "Response is not valid 'application/json'.",
-            )),
-        },
-        "html" | "svg" => {
-            let (names, ct): (&[&str], _) = if extension == "html" {
-                (&["body", "html"], "text/html; charset=UTF-8")
-            } else {
-                (&["body", "svg"], "image/svg+xml")
-            };
-            match property(names) {
-                Some(Value::String(s)) => Ok(typed(StatusCode::OK, ct, s)),
-                _ if extension == "html" => {
-                    Err(ApiError::bad_request("Response is not valid 'text/html'."))
-                }
-                _ => Err(ApiError::bad_request(
-                    "Response is not valid 'image/svg+xml'.",
-                )),
-            }
-        }
-        "text" => match property(&["body", "text"]) {
-            Some(Value::String(s)) => Ok(typed(StatusCode::OK, "text/plain; charset=UTF-8", s)),
-            Some(v @ (Value::Object(_) | Value::Array(_))) => Ok(typed(
-                StatusCode::OK,
-                "text/plain; charset=UTF-8",
-                serde_json::to_string_pretty(&v).unwrap_or_default(),
-            )),
-            Some(Value::Null) | None => Err(ApiError::not_found_with(
-                "Response does not include requested property.",
-            )),
-            Some(v) => Ok(typed(
-                StatusCode::OK,
-                "text/plain; charset=UTF-8",
-                v.to_string(),
-            )),
-        },
-        _ => http_response(result),
-    }
-}
-
-trait NotFoundWith {
-    fn not_found_with(message: &str) -> ApiError;
-}
-
-impl NotFoundWith for ApiError {
-    fn not_found_with(message: &str) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, message)
-    }
-}
-
-const NOT_HTTP: &str = "Response is not valid 'message/http'.";
-
-/// `.http`: `headers`, `statusCode`, `body` of the result.
-fn http_response(result: &Value) -> Result<Response, ApiError> {
-    let fields = result
-        .as_object()
-        .ok_or_else(|| ApiError::bad_request(NOT_HTTP))?;
-    let mut header_list: Vec<(HeaderName, HeaderValue)> = Vec::new();
-    let mut content_type: Option<String> = None;
-    if let Some(h) = fields.get("headers") {
-        let h = h
-            .as_object()
-            .ok_or_else(|| ApiError::bad_request(NOT_HTTP))?;
-        for (name, value) in h {
-            let values: Vec<&Value> = match value {
-                Value::Array(items) => items.iter().collect(),
-                other => vec![other],
-            };
-            for v in values {
-                let text = match v {
-                    Value::String(s) => s.clone(),
-                    Value::Number(n) => n.to_string(),
-                    Value::Bool(b) => b.to_string(),
-                    _ => return Err(ApiError::bad_request(NOT_HTTP)),
-                };
-                let hn = HeaderName::from_bytes(name.as_bytes())
-                    .map_err(|_| ApiError::bad_request(NOT_HTTP))?;
-                let hv =
-                    HeaderValue::from_str(&text).map_err(|_| ApiError::bad_request(NOT_HTTP))?;
-                if hn == header::CONTENT_TYPE {
-                    content_type = Some(text.clone());
-                }
-                header_list.push((hn, hv));
-            }
-        }
-    }
-    let explicit_status = match fields.get("statusCode") {
-        None | Some(Value::Null) => None,
-        Some(Value::Number(n)) => n.as_u64(),
-        Some(Value::String(s)) => Some(
-            s.trim()
-                .parse::<u64>()
-                .map_err(|_| ApiError::bad_request(NOT_HTTP))?,
-        ),
-        Some(_) => return Err(ApiError::bad_request(NOT_HTTP)),
-    };
-    let explicit_status = match explicit_status {
-        Some(code) => Some(
-            u16::try_from(code)
-                .ok()
-                .and_then(|c| StatusCode::from_u16(c).ok())
-                .ok_or_else(|| ApiError::bad_request(NOT_HTTP))?,
-        ),
-        None => None,
-    };
-    let (bytes, generated_type): (Vec<u8>, Option<String>) = match fields.get("body") {
-        None | Some(Value::Null) => (Vec::new(), None),
-        Some(Value::String(s)) if s.is_empty() => (Vec::new(), None),
-        Some(Value::String(s)) => {
-            let ct = content_type
-                .clone()
-                .unwrap_or_else(|| "text/html".to_string());
-            if is_binary_type(&ct) {
-                let decoded = base64::engine::general_purpose::STANDARD
-                    .decode(s.trim())
-                    .map_err(|_| ApiError::bad_request(NOT_HTTP))?;
-                (decoded, Some(ct))
-            } else {
-                (s.clone().into_bytes(), Some(ct))
-            }
-        }
-        Some(v) => {
-            let ct = match &content_type {
-                Some(ct) if ct.contains("json") => ct.clone(),
-                Some(_) => {
-                    return Err(ApiError::bad_request(
-                        "Response type in header did not match generated content type.",
-                    ));
-                }
-                None => "application/json".to_string(),
-            };
-            (v.to_string().into_bytes(), Some(ct))
-        }
-    };
-    let status = explicit_status.unwrap_or(if bytes.is_empty() {
-        StatusCode::NO_CONTENT
-    } else {
-        StatusCode::OK
-    });
-    let mut resp = (status, Body::from(bytes)).into_response();
-    for (n, v) in header_list {
-        resp.headers_mut().append(n, v);
-    }
-    if let Some(ct) = generated_type
-        && let Ok(v) = HeaderValue::from_str(&ct)
-    {
-        resp.headers_mut().insert(header::CONTENT_TYPE, v);
-    }
-    Ok(resp)
-}
-
 /// Adds the web CORS headers (not with `web-custom-options`).
 fn cors(mut resp: Response, request: &HeaderMap) -> Response {
     let allow_headers = request
         .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
         .cloned()
         .unwrap_or_else(|| HeaderValue::from_static(CORS_HEADERS));
-    let h = resp.headers_mut();
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static(CORS_METHODS),
-    );
-    h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, allow_headers);
+    allow_cors(resp.headers_mut(), CORS_METHODS, allow_headers);
     resp
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn targets_parse_extensions_and_rest() {
@@ -495,37 +303,5 @@ mod tests {
         let t = parse_target("local/demo/v1.2").expect("target");
         assert_eq!((t.action, t.extension), ("v1.2", "http"));
         assert!(parse_target("local/demo").is_none());
-    }
-
-    #[test]
-    fn http_results_become_responses() {
-        let r = http_response(
-            &json!({"statusCode": 201, "headers": {"x-a": ["1", 2]}, "body": {"ok": true}}),
-        )
-        .expect("valid");
-        assert_eq!(r.status(), StatusCode::CREATED);
-        assert_eq!(r.headers().get_all("x-a").iter().count(), 2);
-        assert_eq!(r.headers()[header::CONTENT_TYPE], "application/json");
-        let empty = http_response(&json!({})).expect("valid");
-        assert_eq!(empty.status(), StatusCode::NO_CONTENT);
-        let html = http_response(&json!({"body": "<p>hi</p>"})).expect("valid");
-        assert_eq!(html.headers()[header::CONTENT_TYPE], "text/html");
-        let err = http_response(&json!({"statusCode": "abc"})).expect_err("bad status");
-        assert_eq!(err.message, NOT_HTTP);
-        assert!(http_response(&json!([1])).is_err());
-    }
-
-    #[test]
-    fn extensions_check_their_shapes() {
-        assert!(shape("json", &json!({"a": 1})).is_ok());
-        assert_eq!(
-            shape("json", &json!("x")).expect_err("scalar").message,
-            "Response is not valid 'application/json'."
-        );
-        assert_eq!(
-            shape("text", &json!({})).expect_err("missing").status,
-            StatusCode::NOT_FOUND
-        );
-        assert!(shape("html", &json!({"html": "<b>x</b>"})).is_ok());
     }
 }

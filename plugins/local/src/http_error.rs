@@ -1,5 +1,8 @@
 //! Error responses: `{"error": <message>, "code": <request id>}`.
 //!
+//! At the bottom of the crate: the entity API, the run-time API and the name rules all answer
+//! with [`ApiError`], so it imports nothing of theirs.
+//!
 //! Handlers return [`ApiError`] without knowing the request id; the response carries the
 //! message in an extension and the request-id middleware writes the body, so every error
 //! (including the runner's) gets the same shape and the same `code` as the `X-Request-ID`.

@@ -20,10 +20,14 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::activations::{RunContext, response};
-use crate::api::{ApiError, AppState, Subject, read_json};
-use crate::invoke::{accepted, now, resolve, split_action_path};
+use crate::auth::Subject;
+use crate::http_error::{ApiError, NOT_FOUND};
+use crate::request::read_json;
+use crate::run::invoke::{self, accepted};
+use crate::run::record::{RunContext, now, response};
+use crate::run::resolve::{resolve, split_action_path};
 use crate::runner::ActivationStatus;
+use crate::state::AppState;
 use crate::store::{Activation, DoTrigger, KeyValue};
 
 /// How often the trigger table is looked at.
@@ -156,7 +160,7 @@ async fn fire(state: &AppState, trigger: &DoTrigger) -> Option<String> {
     };
     let ctx = RunContext::new(&trigger.namespace);
     let id = ctx.activation_id.clone();
-    drop(crate::invoke::spawn(state, resolved, body, ctx));
+    drop(invoke::spawn(state, resolved, body, ctx));
     Some(id)
 }
 
@@ -206,12 +210,12 @@ pub async fn fire_handler(
             Some(resolved) => {
                 let run = RunContext::new(&namespace);
                 let id = run.activation_id.clone();
-                drop(crate::invoke::spawn(&state, resolved, args.clone(), run));
+                drop(invoke::spawn(&state, resolved, args.clone(), run));
                 json!({"statusCode": 0, "success": true, "activationId": id,
                        "rule": rule, "action": action_path})
             }
             None => json!({"statusCode": 1, "success": false,
-                           "error": crate::api::NOT_FOUND, "rule": rule, "action": action_path}),
+                           "error": NOT_FOUND, "rule": rule, "action": action_path}),
         };
         logs.push(line.to_string());
     }

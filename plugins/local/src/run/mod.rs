@@ -1,0 +1,58 @@
+//! The run-time half of the API: invoke (`POST` on [`crate::paths::ACTION_PATH`]), trigger
+//! fire (`POST` on [`crate::paths::TRIGGER_PATH`]), activations, web actions, and background
+//! tasks such as the scheduler.
+//!
+//! It builds on the bottom layer ([`crate::state`], [`crate::auth`], [`crate::http_error`],
+//! [`crate::request`]), the store and the runner, never on [`crate::api`]; [`crate::server`]
+//! merges [`router`] into its router and calls [`start`] once it listens. Inside, the modules
+//! form a ladder with no way back up: [`resolve`] → [`record`] → [`code`] → [`sequence`] →
+//! [`invoke`] → [`web`], [`scheduler`]; [`activations`] (the read API) needs only the store.
+
+pub mod activations;
+pub mod code;
+pub mod invoke;
+pub mod record;
+pub mod resolve;
+pub mod scheduler;
+pub mod sequence;
+pub mod web;
+mod web_response;
+
+use axum::Router;
+use axum::routing::{any, get, post};
+
+use crate::paths::{ACTION_PATH, TRIGGER_PATH};
+use crate::state::AppState;
+
+/// The run-time routes. Paths that the entity API also serves are spelled with the same
+/// [`crate::paths`] constants (axum merges methods of identical paths).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(ACTION_PATH, post(invoke::handle))
+        .route(TRIGGER_PATH, post(scheduler::fire_handler))
+        .route(
+            "/api/v1/namespaces/{ns}/activations",
+            get(activations::list),
+        )
+        .route(
+            "/api/v1/namespaces/{ns}/activations/{id}",
+            get(activations::get),
+        )
+        .route(
+            "/api/v1/namespaces/{ns}/activations/{id}/logs",
+            get(activations::logs),
+        )
+        .route(
+            "/api/v1/namespaces/{ns}/activations/{id}/result",
+            get(activations::result),
+        )
+        .route("/api/v1/web/{*path}", any(web::handle))
+}
+
+/// Called once, inside the server's runtime, after the listener is bound and
+/// `state.api_host` is set: starts the scheduler of DigitalOcean-style triggers.
+pub fn start(state: &AppState) {
+    if state.runner.first_start() {
+        scheduler::spawn(state.clone());
+    }
+}
