@@ -5,10 +5,9 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
-use super::activations::render_rows;
 use super::connection::{TargetArgs, connect, ow_error};
-use super::render::print_json;
-use super::render::CliError;
+use super::render::{CliError, print_json};
+use super::table::Table;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -88,7 +87,7 @@ fn list(args: ListArgs) -> Result<ExitCode, CliError> {
         print_json(&Value::Array(items))?;
         return Ok(ExitCode::SUCCESS);
     }
-    let mut rows = vec![["FUNCTION", "KIND", "VERSION", "WEB"].map(str::to_string)];
+    let mut table = Table::new(&["FUNCTION", "KIND", "VERSION", "WEB"]);
     for a in &items {
         let kind = annotation(a, "exec").and_then(Value::as_str).unwrap_or("-");
         let web = match annotation(a, "web-export") {
@@ -98,14 +97,14 @@ fn list(args: ListArgs) -> Result<ExitCode, CliError> {
             Some(Value::Bool(true)) => "yes",
             _ => "no",
         };
-        rows.push([
-            qualified(a),
-            kind.to_string(),
-            a["version"].as_str().unwrap_or("").to_string(),
-            web.to_string(),
+        table.row([
+            qualified(a).as_str(),
+            kind,
+            a["version"].as_str().unwrap_or(""),
+            web,
         ]);
     }
-    print!("{}", render_rows(&rows));
+    table.print();
     Ok(ExitCode::SUCCESS)
 }
 
