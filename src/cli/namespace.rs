@@ -75,7 +75,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                 insecure: target.insecure,
                 ..Default::default()
             };
-            let client = Client::new(&apihost, &auth, &options).map_err(ow_error)?;
+            let client = Client::new(&apihost, auth, &options).map_err(ow_error)?;
             let runtime = tokio::runtime::Runtime::new().map_err(CliError::other)?;
             let namespaces = runtime.block_on(client.namespaces()).map_err(ow_error)?;
             let Some(namespace) = namespaces.first() else {

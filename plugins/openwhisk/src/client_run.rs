@@ -33,8 +33,8 @@ pub enum InvokeOutcome {
     Finished {
         /// HTTP status of the answer.
         status: u16,
-        /// The full activation record.
-        activation: Activation,
+        /// The full activation record (boxed: it is much larger than the other answers).
+        activation: Box<Activation>,
     },
     /// The function returned an array: the controller answers with the bare array.
     ArrayResult {
@@ -125,7 +125,9 @@ impl Client {
         if body.get("activationId").is_some() && body.get("response").is_some() {
             return Ok(InvokeOutcome::Finished {
                 status: code,
-                activation: serde_json::from_value(body).map_err(|e| decode_err(&url, e))?,
+                activation: Box::new(
+                    serde_json::from_value(body).map_err(|e| decode_err(&url, e))?,
+                ),
             });
         }
         if status.is_success() && body.is_array() {
