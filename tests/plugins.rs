@@ -480,7 +480,7 @@ fn deployed_entities(
             .expect("invoke");
         let answer = match outcome {
             sluice_openwhisk::InvokeOutcome::Finished { activation, .. } => {
-                activation["response"]["result"].clone()
+                activation.result().clone()
             }
             other => json!(format!("{other:?}")),
         };

@@ -9,6 +9,7 @@
 //! runtime table, the system exclusion list, include/exclude filtering, and the default
 //! builder (the finder and its autozip).
 
+pub mod activation;
 pub mod engine;
 pub mod error;
 pub mod exclude;
@@ -23,6 +24,7 @@ pub mod plugin;
 pub mod registry;
 pub mod runtimes;
 
+pub use activation::{Activation, ActivationResponse, Annotation, Outcome, RunLimits};
 pub use engine::{BuildOutcome, BuildReport, Engine};
 pub use error::{Error, Result};
 pub use exclude::Excluder;

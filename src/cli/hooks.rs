@@ -11,9 +11,10 @@ use serde_json::Value;
 use sluice_core::ops::Session;
 use sluice_core::{Engine, Excluder, Feedback, Flags, ReadContext, Target};
 use sluice_hooks::{HookEnv, Invocation, Invoker, LuaHooks};
-use sluice_openwhisk::{Client, InvokeOptions, InvokeOutcome, TransportOptions};
+use sluice_openwhisk::{InvokeOptions, InvokeOutcome};
 
-use super::render::{CliError, StderrFeedback};
+use super::connection::open_client;
+use super::render::{CliError, StderrFeedback, print_json};
 use super::setup;
 
 /// The `--hook` flag.
@@ -66,15 +67,7 @@ struct OwInvoker;
 impl Invoker for OwInvoker {
     fn invoke(&self, target: &Target, action: &str, params: &Value) -> Result<Invocation, String> {
         let ow = &target.credentials.ow;
-        let options = TransportOptions {
-            insecure: ow.ignore_certs,
-            ..TransportOptions::default()
-        };
-        let client = Client::new(&ow.apihost, &ow.api_key, &options).map_err(|e| e.to_string())?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?;
+        let (client, runtime) = open_client(ow, false).map_err(|e| e.to_string())?;
         let blocking = InvokeOptions {
             blocking: true,
             timeout_ms: None,
@@ -84,9 +77,9 @@ impl Invoker for OwInvoker {
             .map_err(|e| e.to_string())?;
         match outcome {
             InvokeOutcome::Finished { activation, .. } => Ok(Invocation {
-                ok: activation["response"]["success"].as_bool().unwrap_or(false),
-                result: activation["response"]["result"].clone(),
-                activation_id: activation["activationId"].as_str().map(str::to_string),
+                ok: activation.is_success(),
+                result: activation.result().clone(),
+                activation_id: Some(activation.activation_id).filter(|id| !id.is_empty()),
             }),
             InvokeOutcome::ArrayResult {
                 activation_id,
@@ -158,11 +151,7 @@ fn run_list(args: ListArgs) -> Result<ExitCode, CliError> {
         .listing()
         .map_err(|e| CliError::from_core(&e, Some(&project_dir)))?;
     if args.json {
-        let doc = serde_json::json!({ "events": listing });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&doc).map_err(CliError::other)?
-        );
+        print_json(&serde_json::json!({ "events": listing }))?;
         return Ok(ExitCode::SUCCESS);
     }
     for event in &listing {

@@ -5,10 +5,11 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use sluice_local::AppState;
 use sluice_local::server::{self, DEFAULT_PORT};
-use sluice_local::{AppState, LocalError};
 
 use super::CliError;
+use super::connection::local_error;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -24,16 +25,12 @@ pub struct Args {
     data_dir: Option<PathBuf>,
 }
 
-fn local_err(e: LocalError) -> CliError {
-    CliError::from_core(&e.into(), None)
-}
-
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let data_dir = match args.data_dir {
         Some(d) => d,
-        None => server::default_data_dir().map_err(local_err)?,
+        None => server::default_data_dir().map_err(local_error)?,
     };
-    let prepared = server::prepare(&data_dir).map_err(local_err)?;
+    let prepared = server::prepare(&data_dir).map_err(local_error)?;
     let runtime = tokio::runtime::Runtime::new().map_err(CliError::other)?;
     runtime.block_on(async move {
         let addr = SocketAddr::new(args.host, args.port);
@@ -65,7 +62,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await
-        .map_err(local_err)?;
+        .map_err(local_error)?;
         eprintln!("sluice: stopped");
         Ok(ExitCode::SUCCESS)
     })
