@@ -66,12 +66,14 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             };
             sluice_core::Feedback::warn(feedback.as_ref(), &format!("Warning: {unresolved}"));
         }
-        None if project_dir.is_dir() => sluice_fs_reader::fill_runtimes(
-            &mut structure,
-            &project_dir,
-            &ctx.runtimes,
-            &ctx.excluder,
-        ),
+        None if project_dir.is_dir() => {
+            let files = engine
+                .registry
+                .reader_for(&args.project)
+                .map_err(|e| CliError::from_core(&e, Some(&project_dir)))?
+                .files(&args.project);
+            engine.fill_runtimes(&mut structure, files.as_ref(), &ctx);
+        }
         None => {}
     }
     let json = serde_json::to_string_pretty(&structure).map_err(CliError::other)?;
