@@ -114,7 +114,8 @@ pub trait ProjectReader: Send + Sync {
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub struct BuildTarget<'a> {
-    /// The action directory, or `lib/` (absolute).
+    /// The action directory, or `lib/` (absolute; project-relative when the project's files
+    /// are not on disk).
     pub dir: &'a Path,
     /// The same, relative to the project (`packages/p/a`, `lib`).
     pub rel_dir: &'a str,

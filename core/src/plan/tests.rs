@@ -427,3 +427,26 @@ fn the_tree_lists_files_first_then_subdirectories_and_excludes() -> std::io::Res
     assert_eq!(listing.file_names("a", &excluder).expect("lists"), ["z.js"]);
     Ok(())
 }
+
+#[test]
+fn a_project_off_disk_is_planned_but_not_built() {
+    let mut mem = MemFiles::default();
+    mem.0
+        .insert("packages/p/script/build.sh".into(), Vec::new());
+    let mut script = dir_action("p", "script");
+    script.local_build = Some(true);
+    let engine = engine(builders());
+    let mut p = project(vec![script]);
+    engine
+        .plan(&mut p, &mem, &ReadContext::new(Flags::default()))
+        .expect("plans");
+    let mut ctx = BuildContext::new("/nowhere", Flags::default());
+    ctx.files = Arc::new(mem);
+    let reports = engine.build(&mut p, &ctx).expect("builds");
+    assert_eq!(
+        reports[0].outcome,
+        crate::BuildOutcome::Failed(
+            "Function 'p/script' has a 'build.sh' build, but its project is not in a directory on this machine; builders work in a directory, so the project's reader must give a local copy (ProjectReader::files returning DiskFiles)".into()
+        )
+    );
+}

@@ -169,6 +169,7 @@ fn check_file(mut action: ActionSpec, dir: &Path, ctx: &ReadContext) -> Result<A
     };
     let meta = std::fs::metadata(&path).map_err(|_| missing())?;
     if meta.is_dir() {
+        // A directory: the engine asks the host's builders which one owns it.
         action.build = Some(build_kind::IDENTIFY.to_string());
     } else {
         let base = path
