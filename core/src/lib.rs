@@ -9,6 +9,7 @@
 //! runtime table, the system exclusion list, include/exclude filtering, and the default
 //! builder (the finder and its autozip).
 
+pub mod annotation;
 pub mod engine;
 pub mod error;
 pub mod exclude;
