@@ -391,11 +391,12 @@ fn files_directly_in_packages_are_strays_by_bare_name() {
 #[test]
 fn unresolved_file_substitution_keeps_its_marker() {
     // `badVars.push(envar)` with the `<` kept, and the placeholder `<${envar}>`.
-    let test = ProjectTest::empty().write(
-        "project.yml",
-        "environment:\n  SETTINGS: ${<missing.env}\npackages:\n  - name: p\n    functions:\n      - name: f\n        parameters: ${<empty.env}\n",
-    )
-    .write("empty.env", "# no properties\n");
+    let test = ProjectTest::empty()
+        .write(
+            "project.yml",
+            "environment:\n  SETTINGS: ${<missing.env}\n  OTHER: ${<empty.env}\n",
+        )
+        .write("empty.env", "# no properties\n");
     let output = sluice_snapshot!(get_metadata(&test));
     let json = metadata_json(&output);
     assert_eq!(
