@@ -2,8 +2,9 @@
 //! single-file functions and 5 directory functions, half of them npm), with a project.yml that
 //! configures every package and a tenth of the functions.
 //!
-//! Two measurements: the library call (`read_project` + the runtime filling of get-metadata),
-//! and the whole `sluice get-metadata` process (start-up, JSON printing included).
+//! Three measurements: the library calls `get-metadata` makes (the reader's manifest for the
+//! plugin loader, the full read, the runtime filling), the same plus the pretty JSON it
+//! prints, and the whole `sluice get-metadata` process (start-up and printing included).
 //!
 //! Run: `cargo bench --bench get_metadata`.
 
@@ -13,7 +14,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use sluice_core::{Builder, Flags, ReadContext};
+use sluice_core::{Builder, DeployStructure, Flags, ProjectReader, ReadContext};
 
 const PACKAGES: usize = 20;
 const FILES_PER_PACKAGE: usize = 45;
@@ -85,11 +86,22 @@ fn bench(c: &mut Criterion) {
     let check = sluice_fs_reader::read_project(&location, &ctx).expect("the project reads");
     assert_eq!(check.actions().count(), 1000);
 
-    c.bench_function("read_project 1000 functions", |b| {
+    // What `get-metadata` calls, in its order: the manifest (plugins:, hooks:) through the
+    // plugin loader, then the engine's read, then the runtime filling.
+    let reader = sluice_fs_reader::FsReader;
+    let get_metadata = || -> DeployStructure {
+        let manifest = reader.manifest(&location, &ctx).expect("manifest");
+        assert!(manifest.plugins.is_empty());
+        let mut s = reader.read(&location, &ctx).expect("reads");
+        sluice_fs_reader::fill_runtimes(&mut s, &root, &ctx.runtimes, &ctx.excluder);
+        s
+    };
+    c.bench_function("get-metadata read 1000 functions", |b| b.iter(get_metadata));
+    c.bench_function("get-metadata read + JSON 1000 functions", |b| {
         b.iter(|| {
-            let mut s = sluice_fs_reader::read_project(&location, &ctx).expect("reads");
-            sluice_fs_reader::fill_runtimes(&mut s, &root, &ctx.runtimes, &ctx.excluder);
-            s
+            serde_json::to_string_pretty(&get_metadata())
+                .expect("JSON")
+                .len()
         });
     });
 

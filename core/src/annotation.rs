@@ -43,10 +43,31 @@ pub fn local_annotation(absolute: &Path, env: &BTreeMap<String, String>) -> Depl
     DeployerAnnotation {
         user: ["USER", "LOGNAME", "USERNAME"]
             .iter()
-            .find_map(|k| env.get(*k).filter(|v| !v.is_empty()).cloned()),
+            .find_map(|k| env.get(*k).filter(|v| !v.is_empty()).cloned())
+            .or_else(os_user_name),
         project_path: absolute.display().to_string(),
         ..DeployerAnnotation::default()
     }
+}
+
+/// The account name of this process's user (node's `os.userInfo().username`), for when the
+/// environment names none.
+#[cfg(target_os = "linux")]
+fn os_user_name() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let id: u32 = fields.nth(1)?.parse().ok()?;
+        (id == uid).then(|| name.to_string())
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn os_user_name() -> Option<String> {
+    None
 }
 
 /// Node's `path.resolve`: absolute, `.` and `..` folded lexically, symlinks left alone.
@@ -187,6 +208,13 @@ mod tests {
         env.insert("GIT_CONFIG_GLOBAL".into(), "/dev/null".into());
         env.insert("GIT_CONFIG_NOSYSTEM".into(), "1".into());
         env
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn without_user_variables_the_account_name() {
+        let a = local_annotation(Path::new("/p"), &BTreeMap::new());
+        assert!(a.user.is_some_and(|u| !u.is_empty()));
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! the top-level layout and the `packages/` scan, file name → runtime, the `project.yml`
 //! pipeline (substitution, tabs, YAML, validation with the original's messages), the merge of
 //! config and file system, `--include`/`--exclude`, build planning (by asking the registered
-//! builders' `detect`) and the deployer annotation.
+//! builders' `detect`), and it records the deployer annotation (computed by
+//! `sluice_core::annotation`, once per read, unless the config brings one).
 //!
 //! It must not build, deploy, print or exit: warnings go through the context's `Feedback`,
 //! errors come back as values. All YAML goes through [`yaml`], so the YAML crate can be
@@ -12,8 +13,7 @@
 //!
 //! [`FsReader::manifest`](ProjectReader::manifest) finds `plugins:`/`hooks:` with steps 1–5
 //! of the pipeline alone (no listing, no git, no validation) and leaves the bytes it read in
-//! [`source_cache`], so the full read that follows opens no file a second time. The deployer
-//! annotation is `sluice_core::annotation`'s, computed once per read.
+//! [`source_cache`], so the full read that follows opens no file a second time.
 
 pub mod config;
 pub mod error;
@@ -230,6 +230,7 @@ pub fn read_project(location: &str, ctx: &ReadContext) -> Result<DeployStructure
     // The original concatenates the `packages/` strays first, then the top level's.
     structure.strays = package_strays;
     structure.strays.extend(top.strays);
+    listings.hand_over(&dir);
     Ok(structure)
 }
 

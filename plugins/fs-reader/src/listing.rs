@@ -25,9 +25,34 @@ pub struct Listings {
     trees: RefCell<HashMap<PathBuf, Rc<Vec<String>>>>,
 }
 
+thread_local! {
+    /// The listings of the last read on this thread, for the runtime filling that
+    /// `get-metadata` runs right after it (see [`Listings::hand_over`]).
+    static LAST_READ: RefCell<Option<(PathBuf, Listings)>> = const { RefCell::new(None) };
+}
+
 impl Listings {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Keeps a read's listings for the next [`Listings::take_over`] of the same project on
+    /// this thread, replacing any kept before. `get-metadata` fills runtimes right after the
+    /// read; without this it listed every directory function a second time.
+    pub fn hand_over(self, project_dir: &Path) {
+        LAST_READ.with(|slot| *slot.borrow_mut() = Some((project_dir.to_path_buf(), self)));
+    }
+
+    /// The listings the last read of `project_dir` on this thread handed over (taken, so
+    /// used once), else fresh ones. Only for work that follows that read at once.
+    pub fn take_over(project_dir: &Path) -> Self {
+        LAST_READ.with(|slot| {
+            let mut slot = slot.borrow_mut();
+            match slot.take() {
+                Some((dir, listings)) if dir == project_dir => listings,
+                _ => Listings::new(),
+            }
+        })
     }
 
     /// The entries of `dir`, sorted by name (for stable output across file systems).
@@ -38,7 +63,12 @@ impl Listings {
         let mut entries = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(|e| ReadError::io(dir, e))? {
             let entry = entry.map_err(|e| ReadError::io(dir, e))?;
-            let is_dir = std::fs::metadata(entry.path()).is_ok_and(|m| m.is_dir());
+            // The entry's own type costs nothing (readdir has it); only a symlink needs a
+            // `stat` to follow it.
+            let is_dir = match entry.file_type() {
+                Ok(t) if !t.is_symlink() => t.is_dir(),
+                _ => std::fs::metadata(entry.path()).is_ok_and(|m| m.is_dir()),
+            };
             entries.push(Entry {
                 name: entry.file_name().to_string_lossy().into_owned(),
                 is_dir,
@@ -75,8 +105,7 @@ impl Listings {
         let mut seen = HashSet::new();
         let mut stack = vec![(dir.to_path_buf(), rel_dir.to_string())];
         while let Some((path, rel)) = stack.pop() {
-            let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
-            if !seen.insert(canonical) {
+            if !seen.insert(identity(&path)) {
                 continue;
             }
             let Ok(entries) = self.list(&path) else {
@@ -97,6 +126,26 @@ impl Listings {
             .insert(dir.to_path_buf(), out.clone());
         out
     }
+}
+
+/// What makes a directory the same one when reached twice (through a symlink). On Unix the
+/// device and inode: one `stat`, where `canonicalize` reads every component's link.
+#[cfg(unix)]
+fn identity(path: &Path) -> (u64, u64, PathBuf) {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::metadata(path) {
+        Ok(m) => (m.dev(), m.ino(), PathBuf::new()),
+        Err(_) => (0, 0, path.to_path_buf()),
+    }
+}
+
+#[cfg(not(unix))]
+fn identity(path: &Path) -> (u64, u64, PathBuf) {
+    (
+        0,
+        0,
+        path.canonicalize().unwrap_or_else(|_| path.to_path_buf()),
+    )
 }
 
 /// `a/b` + `c` → `a/b/c`; an empty base gives the name alone.

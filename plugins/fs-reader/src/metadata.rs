@@ -18,7 +18,8 @@ pub fn fill_runtimes(
     runtimes: &RuntimeTable,
     excluder: &Excluder,
 ) {
-    let listings = Listings::new();
+    // The read that just ran listed these directories already.
+    let listings = Listings::take_over(&std::path::absolute(project_dir).unwrap_or_default());
     for package in &mut structure.packages {
         for action in &mut package.actions {
             if action.runtime.is_some() {
