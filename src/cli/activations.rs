@@ -11,8 +11,8 @@ use serde_json::Value;
 use sluice_openwhisk::ActivationFilter;
 
 use super::connection::{Connection, TargetArgs, connect, ow_error};
-use super::render::CliError;
 use super::render::print_json;
+use super::render::CliError;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

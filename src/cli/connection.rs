@@ -28,6 +28,7 @@ pub struct TargetArgs {
     pub insecure: bool,
 }
 
+
 impl TargetArgs {
     /// The options these flags give, with the project's `targetNamespace` when there is one.
     pub fn options(&self, target_namespace: Option<String>) -> TargetOptions {
@@ -197,3 +198,4 @@ pub fn connect(args: &TargetArgs) -> Result<Connection, CliError> {
 pub fn ow_error(e: sluice_openwhisk::OwError) -> CliError {
     CliError::from_core(&e.into_core(None), None)
 }
+

@@ -12,9 +12,9 @@ use sluice_core::{
     ReadContext, Recorder, RuntimeTable, TargetNamespace,
 };
 
-use super::connection::{self, TargetOptions};
 use super::render::{CliError, ConsoleFeedback};
 use super::setup;
+use super::connection::{self, TargetOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::activations::render_rows;
 use super::connection::{TargetArgs, connect, ow_error};
-use super::render::CliError;
 use super::render::print_json;
+use super::render::CliError;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

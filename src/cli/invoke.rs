@@ -9,8 +9,8 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 use sluice_openwhisk::{InvokeOptions, InvokeOutcome};
 
-use super::connection::{Connection, TargetArgs, connect, ow_error};
 use super::render::CliError;
+use super::connection::{Connection, TargetArgs, connect, ow_error};
 use super::render::print_json;
 
 #[derive(Debug, clap::Args)]

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use serde_json::json;
 use sluice_openwhisk::{Client, CredentialStore, TransportOptions, expand_apihost};
 
-use super::connection;
 use super::render::CliError;
 use super::setup;
+use super::connection;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -8,8 +8,8 @@ use sluice_openwhisk::{DEFAULT_DO_API_URL, DO_API_URL_ENV, TriggersApi};
 
 use super::activations::render_rows;
 use super::connection::{Connection, TargetArgs, connect, ow_error};
-use super::render::CliError;
 use super::render::print_json;
+use super::render::CliError;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

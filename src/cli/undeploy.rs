@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use sluice_core::{DeployContext, Engine, EntityKind, Flags, UndeployRequest};
 
-use super::connection::{self, TargetOptions};
 use super::render::CliError;
 use super::setup;
+use super::connection::{self, TargetOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
