@@ -94,7 +94,7 @@ fn top_level_files(rel_dir: &str, ctx: &BuildContext) -> Vec<String> {
         .map(|entries| {
             entries
                 .into_iter()
-                .filter(|e| !e.is_dir && !ctx.excluder.is_excluded(&e.name))
+                .filter(|e| !e.is_dir && !ctx.system_ignore.is_excluded(&e.name))
                 .map(|e| e.name)
                 .collect()
         })

@@ -12,29 +12,28 @@
 pub mod activation;
 pub mod annotation;
 pub mod engine;
+pub mod entity_filter;
 pub mod error;
-pub mod exclude;
 pub mod feedback;
 pub mod files;
 pub mod finder;
 pub mod hooks;
-pub mod includer;
 pub mod model;
 pub mod ops;
 pub mod plan;
 pub mod plugin;
 pub mod registry;
 pub mod runtimes;
+pub mod system_ignore;
 
 pub use activation::{Activation, ActivationResponse, Annotation, Outcome, RunLimits};
 pub use engine::{BuildOutcome, BuildReport, Engine};
+pub use entity_filter::EntityFilter;
 pub use error::{Error, Result};
-pub use exclude::Excluder;
 pub use feedback::{Feedback, Recorder, Silent, Step};
 pub use files::{DiskFiles, ProjectFiles};
 pub use finder::{Finder, identify};
 pub use hooks::{BuildDecision, Hooks, NoHooks};
-pub use includer::Includer;
 pub use model::*;
 pub use plugin::{
     BuildContext, BuildJob, BuildTarget, Builder, DeployContext, Deployer, Detection, HOST_VERSION,
@@ -42,3 +41,4 @@ pub use plugin::{
 };
 pub use registry::{Origin, Registry};
 pub use runtimes::{FileParts, RuntimeKind, RuntimeTable};
+pub use system_ignore::SystemIgnore;

@@ -11,13 +11,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::entity_filter::EntityFilter;
 use crate::error::{Error, Result};
-use crate::exclude::Excluder;
 use crate::feedback::{Feedback, Silent};
 use crate::files::{DiskFiles, ProjectFiles};
-use crate::includer::Includer;
 use crate::model::{ActionSpec, Artifact, Credentials, DeployResponse, DeployStructure, Flags};
 use crate::runtimes::RuntimeTable;
+use crate::system_ignore::SystemIgnore;
 
 /// sluice's version, handed to plugins so they can adapt.
 pub const HOST_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -28,8 +28,8 @@ pub const HOST_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub struct ReadContext {
     pub host_version: &'static str,
     pub flags: Flags,
-    pub includer: Includer,
-    pub excluder: Excluder,
+    pub entity_filter: EntityFilter,
+    pub system_ignore: SystemIgnore,
     pub runtimes: RuntimeTable,
     /// The process environment (a snapshot, so tests can supply their own).
     pub env: BTreeMap<String, String>,
@@ -42,7 +42,7 @@ impl std::fmt::Debug for ReadContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ReadContext")
             .field("flags", &self.flags)
-            .field("includer", &self.includer)
+            .field("entity_filter", &self.entity_filter)
             .finish_non_exhaustive()
     }
 }
@@ -51,12 +51,12 @@ impl ReadContext {
     /// A context with no filters, the built-in runtime table, an empty environment and
     /// silent feedback.
     pub fn new(flags: Flags) -> Self {
-        let includer = Includer::new(flags.include.as_deref(), flags.exclude.as_deref());
+        let entity_filter = EntityFilter::new(flags.include.as_deref(), flags.exclude.as_deref());
         ReadContext {
             host_version: HOST_VERSION,
             flags,
-            includer,
-            excluder: Excluder::default(),
+            entity_filter,
+            system_ignore: SystemIgnore::default(),
             runtimes: RuntimeTable::builtin(),
             env: BTreeMap::new(),
             home: None,
@@ -189,7 +189,7 @@ pub struct BuildContext {
     /// `--build-env` entries; they override the process environment in build subprocesses.
     pub build_env: BTreeMap<String, String>,
     pub runtimes: RuntimeTable,
-    pub excluder: Excluder,
+    pub system_ignore: SystemIgnore,
     /// Used in display paths (`<best name>/packages/p/a`).
     pub best_project_name: String,
     pub files: Arc<dyn ProjectFiles>,
@@ -216,7 +216,7 @@ impl BuildContext {
             flags,
             build_env: BTreeMap::new(),
             runtimes: RuntimeTable::builtin(),
-            excluder: Excluder::default(),
+            system_ignore: SystemIgnore::default(),
             feedback: Arc::new(Silent),
         }
     }
@@ -276,7 +276,7 @@ pub struct DeployContext {
     /// The project's directory (for `.deployed/` and git), when deploying a project.
     pub project_dir: Option<PathBuf>,
     pub flags: Flags,
-    pub includer: Includer,
+    pub entity_filter: EntityFilter,
     /// The credentials chosen by the caller (store, flags, or the local namespace).
     pub credentials: Option<Credentials>,
     /// True when `credentials` are the embedded local namespace's.
@@ -298,12 +298,12 @@ impl std::fmt::Debug for DeployContext {
 
 impl DeployContext {
     pub fn new(flags: Flags, credentials: Option<Credentials>) -> Self {
-        let includer = Includer::new(flags.include.as_deref(), flags.exclude.as_deref());
+        let entity_filter = EntityFilter::new(flags.include.as_deref(), flags.exclude.as_deref());
         DeployContext {
             host_version: HOST_VERSION,
             project_dir: None,
             flags,
-            includer,
+            entity_filter,
             credentials,
             local: false,
             runtimes: RuntimeTable::builtin(),

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use ignore::gitignore::GitignoreBuilder;
 
 use crate::error::{Error, Result};
-use crate::exclude::Excluder;
+use crate::system_ignore::SystemIgnore;
 
 use super::walk::{Source, list_files};
 
@@ -30,7 +30,7 @@ const ALWAYS_IGNORED: &[&str] = &[
 pub(crate) fn listed_files(
     action_dir: &Path,
     rel_dir: &str,
-    excluder: &Excluder,
+    system_ignore: &SystemIgnore,
 ) -> Result<Vec<Source>> {
     let mut builder = GitignoreBuilder::new(action_dir);
     let ignore_file = action_dir.join(".ignore");
@@ -54,5 +54,5 @@ pub(crate) fn listed_files(
         message: format!("{rel_dir}/.ignore: {e}"),
         help: Some("use gitignore pattern syntax (https://git-scm.com/docs/gitignore)".to_string()),
     })?;
-    list_files(action_dir, "", excluder, Some(Arc::new(matcher)))
+    list_files(action_dir, "", system_ignore, Some(Arc::new(matcher)))
 }

@@ -9,7 +9,7 @@
 
 mod autozip;
 mod command;
-mod include;
+mod include_list;
 mod listing;
 mod walk;
 
@@ -213,8 +213,13 @@ fn gather(located: &Located, ctx: &BuildContext) -> Result<(Vec<Source>, Vec<Pat
         .find(|p| p.is_file());
     match include {
         Some(file) => {
-            let sources =
-                include::included_files(&file, dir, rel_dir, &ctx.project_dir, &ctx.excluder)?;
+            let sources = include_list::included_files(
+                &file,
+                dir,
+                rel_dir,
+                &ctx.project_dir,
+                &ctx.system_ignore,
+            )?;
             if sources.is_empty() {
                 let name = file
                     .file_name()
@@ -225,7 +230,7 @@ fn gather(located: &Located, ctx: &BuildContext) -> Result<(Vec<Source>, Vec<Pat
             Ok((sources, vec![file]))
         }
         None => {
-            let sources = listing::listed_files(dir, rel_dir, &ctx.excluder)?;
+            let sources = listing::listed_files(dir, rel_dir, &ctx.system_ignore)?;
             if sources.is_empty() {
                 return Err(Error::project(format!(
                     "Action '{qualified}' has no included files"

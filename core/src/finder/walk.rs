@@ -9,7 +9,7 @@ use ignore::WalkBuilder;
 use ignore::gitignore::Gitignore;
 
 use crate::error::{Error, Result};
-use crate::exclude::Excluder;
+use crate::system_ignore::SystemIgnore;
 
 /// One file to deploy: where it is on disk and what it is called in the artifact.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,12 +33,12 @@ pub(crate) fn slash_path(rel: &Path) -> String {
 pub(crate) fn list_files(
     dir: &Path,
     prefix: &str,
-    excluder: &Excluder,
+    system_ignore: &SystemIgnore,
     ignore: Option<Arc<Gitignore>>,
 ) -> Result<Vec<Source>> {
     let root = dir.to_path_buf();
     let filter_root = root.clone();
-    let filter_excluder = excluder.clone();
+    let ignore_in_filter = system_ignore.clone();
     let mut walker = WalkBuilder::new(&root);
     walker
         .standard_filters(false)
@@ -52,7 +52,7 @@ pub(crate) fn list_files(
                 return true;
             }
             let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-            if filter_excluder.is_excluded(&slash_path(rel)) {
+            if ignore_in_filter.is_excluded(&slash_path(rel)) {
                 return false;
             }
             ignore

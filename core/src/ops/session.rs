@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use crate::engine::Engine;
 use crate::error::Result;
-use crate::exclude::Excluder;
 use crate::feedback::Feedback;
 use crate::model::{Credentials, DeployStructure, Flags};
 use crate::plugin::{BuildContext, DeployContext, ProjectManifest, ReadContext};
 use crate::runtimes::RuntimeTable;
+use crate::system_ignore::SystemIgnore;
 
 /// The credentials of the namespace a run talks to, and what keeps it served.
 pub struct ResolvedTarget {
@@ -48,7 +48,7 @@ pub struct Session {
     /// sluice's home directory (credentials, `.exclude`, installed plugins).
     pub home: Option<PathBuf>,
     /// The system exclusion list, with the user's `.exclude` from the home directory.
-    pub excluder: Excluder,
+    pub system_ignore: SystemIgnore,
     pub feedback: Arc<dyn Feedback>,
 }
 
@@ -70,7 +70,7 @@ impl Session {
         home: Option<PathBuf>,
         feedback: Arc<dyn Feedback>,
     ) -> Self {
-        let (excluder, bad_patterns) = Excluder::with_user_file(home.as_deref());
+        let (system_ignore, bad_patterns) = SystemIgnore::with_user_file(home.as_deref());
         for warning in bad_patterns {
             feedback.warn(&warning);
         }
@@ -78,7 +78,7 @@ impl Session {
             engine,
             env,
             home,
-            excluder,
+            system_ignore,
             feedback,
         }
     }
@@ -87,7 +87,7 @@ impl Session {
     pub fn read_context(&self, flags: &Flags) -> ReadContext {
         let mut ctx = ReadContext::new(flags.clone());
         ctx.env = self.env.clone();
-        ctx.excluder = self.excluder.clone();
+        ctx.system_ignore = self.system_ignore.clone();
         ctx.home = self.home.clone();
         ctx.feedback = self.feedback.clone();
         ctx
@@ -125,7 +125,7 @@ impl Session {
         let mut ctx = BuildContext::new(project_dir, flags.clone());
         ctx.build_env = project.build_env.clone().unwrap_or_default();
         ctx.runtimes = runtimes.clone();
-        ctx.excluder = self.excluder.clone();
+        ctx.system_ignore = self.system_ignore.clone();
         ctx.feedback = self.feedback.clone();
         ctx.best_project_name = project
             .deployer_annotation

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::rc::Rc;
 
 use crate::error::Result;
-use crate::exclude::Excluder;
 use crate::files::{Entry, ProjectFiles};
+use crate::system_ignore::SystemIgnore;
 
 /// Deeper than this, a project that is not on disk (where symlink loops cannot be told
 /// apart by their canonical path) is assumed to loop.
@@ -48,11 +48,15 @@ impl<'a> Listing<'a> {
 
     /// Names of the files (not directories) of `rel_dir`, less the exclusion list (matched
     /// against the bare name, as the original's `filterFiles` did).
-    pub(crate) fn file_names(&self, rel_dir: &str, excluder: &Excluder) -> Result<Vec<String>> {
+    pub(crate) fn file_names(
+        &self,
+        rel_dir: &str,
+        system_ignore: &SystemIgnore,
+    ) -> Result<Vec<String>> {
         Ok(self
             .list(rel_dir)?
             .iter()
-            .filter(|e| !e.is_dir && !excluder.is_excluded(&e.name))
+            .filter(|e| !e.is_dir && !system_ignore.is_excluded(&e.name))
             .map(|e| e.name.clone())
             .collect())
     }
@@ -61,7 +65,7 @@ impl<'a> Listing<'a> {
     /// the directory's own files first, then its subdirectories depth-first, last discovered
     /// first (the original's order, which decides runtime agreement). Symlinked directories
     /// are followed once.
-    pub(crate) fn tree(&self, rel_dir: &str, excluder: &Excluder) -> Vec<String> {
+    pub(crate) fn tree(&self, rel_dir: &str, system_ignore: &SystemIgnore) -> Vec<String> {
         let mut out = Vec::new();
         let mut seen: HashSet<(u64, u64, PathBuf)> = HashSet::new();
         let mut stack = vec![(rel_dir.to_string(), 0usize)];
@@ -81,7 +85,7 @@ impl<'a> Listing<'a> {
                 let child = join_rel(&rel, &e.name);
                 if e.is_dir {
                     stack.push((child, depth + 1));
-                } else if !excluder.is_excluded(&child) {
+                } else if !system_ignore.is_excluded(&child) {
                     out.push(child);
                 }
             }

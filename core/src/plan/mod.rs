@@ -160,7 +160,7 @@ impl<'a> Planner<'a> {
 
     /// The builders' choice for `rel_dir`; the reader's `kind` when none claims it.
     fn detect(&self, rel_dir: &str, action: Option<&ActionSpec>, kind: String) -> Result<String> {
-        let files = self.listing.file_names(rel_dir, &self.ctx.excluder)?;
+        let files = self.listing.file_names(rel_dir, &self.ctx.system_ignore)?;
         let dir = self.root.join(rel_dir);
         let target = BuildTarget::new(&dir, rel_dir, &files, action, &self.ctx.flags);
         Ok(best_detection(&self.builders, &target).map_or(kind, |d| d.kind))
@@ -185,7 +185,7 @@ impl<'a> Planner<'a> {
 fn file_runtime(a: &ActionSpec, listing: &Listing<'_>, ctx: &ReadContext) -> Option<String> {
     let file = a.file.as_deref()?;
     if listing.is_dir(file) {
-        let tree = listing.tree(file, &ctx.excluder);
+        let tree = listing.tree(file, &ctx.system_ignore);
         return match agree_on_runtime(tree.iter().map(String::as_str), &ctx.runtimes) {
             Agreement::Agreed(r) => Some(r),
             Agreement::None | Agreement::Conflict { .. } => None,

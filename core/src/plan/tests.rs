@@ -419,12 +419,15 @@ fn the_tree_lists_files_first_then_subdirectories_and_excludes() -> std::io::Res
     ])?;
     let files = DiskFiles::new(t.path());
     let listing = Listing::new(&files);
-    let excluder = crate::Excluder::default();
+    let system_ignore = crate::SystemIgnore::default();
     assert_eq!(
-        listing.tree("a", &excluder),
+        listing.tree("a", &system_ignore),
         ["a/z.js", "a/sub2/y.go", "a/sub1/x.py"]
     );
-    assert_eq!(listing.file_names("a", &excluder).expect("lists"), ["z.js"]);
+    assert_eq!(
+        listing.file_names("a", &system_ignore).expect("lists"),
+        ["z.js"]
+    );
     Ok(())
 }
 

@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sluice_core::{
     Artifact, BuildContext, Builder, DeployContext, DeployResponse, DeployStructure, Deployer,
-    Error, Excluder, Feedback, ProjectReader, ReadContext, RuntimeTable, Step,
+    Error, Feedback, ProjectReader, ReadContext, RuntimeTable, Step, SystemIgnore,
 };
 
 use crate::abi::{
@@ -180,15 +180,15 @@ fn static_version(version: &str) -> &'static str {
     v
 }
 
-fn excluder(patterns: &[String]) -> Excluder {
-    Excluder::new(patterns).0
+fn system_ignore(patterns: &[String]) -> SystemIgnore {
+    SystemIgnore::new(patterns).0
 }
 
 fn read_context(w: ReadContextWire, scope: &Arc<CallScope>) -> ReadContext {
     let mut ctx = ReadContext::new(w.flags);
     ctx.host_version = static_version(&w.host_version);
     ctx.runtimes = w.runtimes;
-    ctx.excluder = excluder(&w.exclude_patterns);
+    ctx.system_ignore = system_ignore(&w.exclude_patterns);
     ctx.env = w.env;
     ctx.home = w.home;
     ctx.feedback = Arc::new(HostFeedback(scope.clone()));
@@ -200,7 +200,7 @@ fn build_context(w: BuildContextWire, scope: &Arc<CallScope>) -> BuildContext {
     ctx.host_version = static_version(&w.host_version);
     ctx.build_env = w.build_env;
     ctx.runtimes = w.runtimes;
-    ctx.excluder = excluder(&w.exclude_patterns);
+    ctx.system_ignore = system_ignore(&w.exclude_patterns);
     ctx.best_project_name = w.best_project_name;
     ctx.feedback = Arc::new(HostFeedback(scope.clone()));
     ctx

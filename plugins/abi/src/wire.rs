@@ -331,7 +331,7 @@ impl ReadContextWire {
             host_version: ctx.host_version.to_string(),
             flags: ctx.flags.clone(),
             runtimes: ctx.runtimes.clone(),
-            exclude_patterns: ctx.excluder.extra_patterns().to_vec(),
+            exclude_patterns: ctx.system_ignore.extra_patterns().to_vec(),
             env: ctx.env.clone(),
             home: ctx.home.clone(),
         }
@@ -467,7 +467,7 @@ impl BuildContextWire {
             flags: ctx.flags.clone(),
             build_env: ctx.build_env.clone(),
             runtimes: ctx.runtimes.clone(),
-            exclude_patterns: ctx.excluder.extra_patterns().to_vec(),
+            exclude_patterns: ctx.system_ignore.extra_patterns().to_vec(),
             best_project_name: ctx.best_project_name.clone(),
         }
     }

@@ -1,5 +1,5 @@
 //! The `project.yml` pipeline (spec §3): read, substitute, reject tabs, parse, rename
-//! `actions` → `functions`, validate, convert to the model, filter with the includer.
+//! `actions` → `functions`, validate, convert to the model, filter with the entity_filter.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -7,7 +7,8 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use sluice_core::{
-    ActionSpec, BindingSpec, DeployStructure, Includer, PackageSpec, RuntimeTable, TargetNamespace,
+    ActionSpec, BindingSpec, DeployStructure, EntityFilter, PackageSpec, RuntimeTable,
+    TargetNamespace,
 };
 
 use crate::error::{ReadError, Result};
@@ -37,7 +38,7 @@ pub struct ConfigInputs<'a> {
     pub props: &'a Properties,
     pub runtimes: &'a RuntimeTable,
     pub no_triggers: bool,
-    pub includer: &'a Includer,
+    pub entity_filter: &'a EntityFilter,
     /// Whether the files read are remembered for a later read (the manifest) or taken.
     pub cache: CacheUse,
 }
@@ -143,7 +144,7 @@ pub fn load_config(inputs: ConfigInputs<'_>) -> Result<LoadedConfig> {
         config_error(&inputs, line, invalid.message)
     })?;
     let mut structure = to_structure(&config);
-    filter(&mut structure, inputs.includer);
+    filter(&mut structure, inputs.entity_filter);
     Ok(LoadedConfig {
         structure,
         unresolved,
@@ -165,16 +166,16 @@ fn rename_actions(config: &mut Map<String, Value>) {
     }
 }
 
-/// Step 10: the includer applies to the config's packages and functions too.
-fn filter(structure: &mut DeployStructure, includer: &Includer) {
+/// Step 10: the entity_filter applies to the config's packages and functions too.
+fn filter(structure: &mut DeployStructure, entity_filter: &EntityFilter) {
     structure
         .packages
-        .retain(|p| includer.is_package_included(&p.name));
+        .retain(|p| entity_filter.is_package_included(&p.name));
     for package in &mut structure.packages {
         let name = package.name.clone();
         package
             .actions
-            .retain(|a| includer.is_action_included(&name, &a.name));
+            .retain(|a| entity_filter.is_action_included(&name, &a.name));
     }
 }
 
@@ -303,7 +304,7 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         let table = RuntimeTable::builtin();
-        let includer = Includer::default();
+        let entity_filter = EntityFilter::default();
         load_config(ConfigInputs {
             project_dir: t.path(),
             file_name: "project.yml",
@@ -311,7 +312,7 @@ mod tests {
             props: &Properties::new(),
             runtimes: &table,
             no_triggers: false,
-            includer: &includer,
+            entity_filter: &entity_filter,
             cache: CacheUse::Take,
         })
     }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use sluice_core::model::build_kind;
 use sluice_core::runtimes::file_parts;
-use sluice_core::{ActionSpec, Excluder, Includer, PackageSpec, RuntimeTable};
+use sluice_core::{ActionSpec, EntityFilter, PackageSpec, RuntimeTable, SystemIgnore};
 
 use crate::error::{ReadError, Result};
 use crate::listing::{Listings, join_rel};
@@ -27,7 +27,7 @@ pub struct TopLevel {
 pub fn scan_top_level(
     dir: &Path,
     env_flag_given: bool,
-    excluder: &Excluder,
+    system_ignore: &SystemIgnore,
     listings: &Listings,
 ) -> Result<TopLevel> {
     let mut top = TopLevel::default();
@@ -44,7 +44,7 @@ pub fn scan_top_level(
             }
             continue;
         }
-        if excluder.is_excluded(name) {
+        if system_ignore.is_excluded(name) {
             continue;
         }
         match name {
@@ -77,8 +77,8 @@ pub fn scan_top_level(
 #[derive(Debug, Clone, Copy)]
 pub struct ScanContext<'a> {
     pub project_dir: &'a Path,
-    pub includer: &'a Includer,
-    pub excluder: &'a Excluder,
+    pub entity_filter: &'a EntityFilter,
+    pub system_ignore: &'a SystemIgnore,
     pub runtimes: &'a RuntimeTable,
     /// Prefix of display paths (`<bestProjectName>`).
     pub display_base: &'a str,
@@ -93,13 +93,13 @@ pub fn scan_packages(ctx: ScanContext<'_>) -> Result<(Vec<PackageSpec>, Vec<Stri
     let mut strays = Vec::new();
     for entry in ctx.listings.list(&packages_dir)?.iter() {
         if !entry.is_dir {
-            if !ctx.excluder.is_excluded(&entry.name) {
+            if !ctx.system_ignore.is_excluded(&entry.name) {
                 // Recorded by its bare name, as the original does (`dirent.name`).
                 strays.push(entry.name.clone());
             }
             continue;
         }
-        if !ctx.includer.is_package_included(&entry.name) {
+        if !ctx.entity_filter.is_package_included(&entry.name) {
             continue;
         }
         packages.push(scan_package(&entry.name, ctx)?);
@@ -113,7 +113,7 @@ fn scan_package(name: &str, ctx: ScanContext<'_>) -> Result<PackageSpec> {
     // Name → how it was found, for the duplicate check.
     let mut seen: Vec<(String, String)> = Vec::new();
     for entry in ctx.listings.list(&dir)?.iter() {
-        if !entry.is_dir && ctx.excluder.is_excluded(&entry.name) {
+        if !entry.is_dir && ctx.system_ignore.is_excluded(&entry.name) {
             continue;
         }
         let rel = format!("packages/{name}/{}", entry.name);
@@ -145,7 +145,7 @@ fn scan_package(name: &str, ctx: ScanContext<'_>) -> Result<PackageSpec> {
             };
             (action, how)
         };
-        if !ctx.includer.is_action_included(name, &action.name) {
+        if !ctx.entity_filter.is_action_included(name, &action.name) {
             continue;
         }
         if let Some(how) = how {
@@ -163,7 +163,9 @@ fn scan_package(name: &str, ctx: ScanContext<'_>) -> Result<PackageSpec> {
         let mut action = action;
         if entry.is_dir {
             let rel_dir = action.file.clone().unwrap_or_default();
-            let files = ctx.listings.files(&dir.join(&entry.name), ctx.excluder)?;
+            let files = ctx
+                .listings
+                .files(&dir.join(&entry.name), ctx.system_ignore)?;
             action.build = Some(special_kind(&files, &rel_dir, true)?.to_string());
         }
         actions.push(action);

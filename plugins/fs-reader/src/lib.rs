@@ -80,7 +80,7 @@ impl ProjectReader for FsReader {
 pub fn read_manifest(location: &str, ctx: &ReadContext) -> Result<ProjectManifest> {
     let given = Path::new(location);
     let dir = std::path::absolute(given).map_err(|e| error::ReadError::io(given, e))?;
-    let is_config = |name: &str| !ctx.excluder.is_excluded(name) && dir.join(name).is_file();
+    let is_config = |name: &str| !ctx.system_ignore.is_excluded(name) && dir.join(name).is_file();
     let Some(file_name) = ["project.yml", "projectConfig.yml"]
         .into_iter()
         .find(|n| is_config(n))
@@ -90,7 +90,7 @@ pub fn read_manifest(location: &str, ctx: &ReadContext) -> Result<ProjectManifes
     let env_file = dir.join(".env");
     let props = match &ctx.flags.env {
         Some(file) => required_properties(file, CacheUse::Remember)?,
-        None if !ctx.excluder.is_excluded(".env") && env_file.is_file() => {
+        None if !ctx.system_ignore.is_excluded(".env") && env_file.is_file() => {
             load_properties_with(&env_file, CacheUse::Remember).unwrap_or_default()
         }
         None => Properties::new(),
@@ -102,7 +102,7 @@ pub fn read_manifest(location: &str, ctx: &ReadContext) -> Result<ProjectManifes
         props: &props,
         runtimes: &ctx.runtimes,
         no_triggers: ctx.flags.no_triggers,
-        includer: &ctx.includer,
+        entity_filter: &ctx.entity_filter,
         cache: CacheUse::Remember,
     })?;
     let (plugins, hooks) = manifest_lists(&parsed.config);
@@ -137,7 +137,7 @@ pub fn read_project(location: &str, ctx: &ReadContext) -> Result<DeployStructure
     let given = Path::new(location);
     let dir = std::path::absolute(given).map_err(|e| error::ReadError::io(given, e))?;
     let listings = Listings::new();
-    let top = scan_top_level(&dir, ctx.flags.env.is_some(), &ctx.excluder, &listings)?;
+    let top = scan_top_level(&dir, ctx.flags.env.is_some(), &ctx.system_ignore, &listings)?;
     for warning in &top.warnings {
         ctx.feedback.warn(warning);
     }
@@ -165,7 +165,7 @@ pub fn read_project(location: &str, ctx: &ReadContext) -> Result<DeployStructure
             props: &props,
             runtimes: &ctx.runtimes,
             no_triggers: ctx.flags.no_triggers,
-            includer: &ctx.includer,
+            entity_filter: &ctx.entity_filter,
             cache: CacheUse::Take,
         })
     });
@@ -185,8 +185,8 @@ pub fn read_project(location: &str, ctx: &ReadContext) -> Result<DeployStructure
     let (fs_packages, package_strays) = if top.has_packages {
         scan_packages(ScanContext {
             project_dir: &dir,
-            includer: &ctx.includer,
-            excluder: &ctx.excluder,
+            entity_filter: &ctx.entity_filter,
+            system_ignore: &ctx.system_ignore,
             runtimes: &ctx.runtimes,
             display_base: &display_base,
             listings: &listings,
@@ -196,7 +196,7 @@ pub fn read_project(location: &str, ctx: &ReadContext) -> Result<DeployStructure
     };
     // `lib/`'s checks are the scan's too: they come before config errors.
     let lib_build = if top.has_lib {
-        let files = listings.files(&dir.join("lib"), &ctx.excluder)?;
+        let files = listings.files(&dir.join("lib"), &ctx.system_ignore)?;
         Some(special_kind(&files, "lib", false)?.to_string())
     } else {
         None

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use sluice_core::Excluder;
+use sluice_core::SystemIgnore;
 
 use crate::error::{ReadError, Result};
 
@@ -101,11 +101,11 @@ impl Listings {
 
     /// Names of the files (not directories) of `dir`, less the exclusion list (matched
     /// against the bare name, as the original's `filterFiles` did).
-    pub fn files(&self, dir: &Path, excluder: &Excluder) -> Result<Vec<String>> {
+    pub fn files(&self, dir: &Path, system_ignore: &SystemIgnore) -> Result<Vec<String>> {
         Ok(self
             .list(dir)?
             .iter()
-            .filter(|e| !e.is_dir && !excluder.is_excluded(&e.name))
+            .filter(|e| !e.is_dir && !system_ignore.is_excluded(&e.name))
             .map(|e| e.name.clone())
             .collect())
     }
@@ -133,7 +133,7 @@ mod tests {
         std::fs::write(d.join("a/b.js~"), "")?;
         let l = Listings::new();
         assert_eq!(
-            l.files(&d.join("a"), &Excluder::default())
+            l.files(&d.join("a"), &SystemIgnore::default())
                 .expect("listing"),
             ["z.js"]
         );

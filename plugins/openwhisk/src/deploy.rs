@@ -125,7 +125,7 @@ impl Run<'_> {
         if self.project.slice == Some(true) {
             return;
         }
-        let merge = !self.ctx.includer.is_including_everything();
+        let merge = !self.ctx.entity_filter.is_including_everything();
         match versions::record(dir, &versions::recorded_host(self.target), response, merge) {
             Ok(Some(created)) => self.ctx.feedback.progress(&format!(
                 "Deployment status recorded in '{}'",

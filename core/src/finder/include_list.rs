@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::exclude::Excluder;
+use crate::system_ignore::SystemIgnore;
 
 use super::walk::{Source, list_files, normalize, slash_path};
 
@@ -20,7 +20,7 @@ pub(crate) fn included_files(
     action_dir: &Path,
     rel_dir: &str,
     project_dir: &Path,
-    excluder: &Excluder,
+    system_ignore: &SystemIgnore,
 ) -> Result<Vec<Source>> {
     let text = std::fs::read_to_string(include_file).map_err(|e| Error::io(include_file, e))?;
     let items: Vec<&str> = text
@@ -59,13 +59,13 @@ pub(crate) fn included_files(
         };
         let name = if name == "." { String::new() } else { name };
         if meta.is_dir() {
-            let mut expanded = list_files(&joined, &name, excluder, None)?;
+            let mut expanded = list_files(&joined, &name, system_ignore, None)?;
             if name.is_empty() {
                 expanded.retain(|s| s.name != super::ZIP_NAME);
             }
             dirs.extend(expanded);
         } else if meta.is_file() {
-            if excluder.is_excluded(&name) {
+            if system_ignore.is_excluded(&name) {
                 continue;
             }
             files.push(Source {

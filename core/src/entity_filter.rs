@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 /// Which packages and functions a command works on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Includer {
+pub struct EntityFilter {
     has_include: bool,
     included_packages: BTreeSet<String>,
     included_actions: BTreeSet<String>,
@@ -26,10 +26,10 @@ fn tokens(list: Option<&str>) -> impl Iterator<Item = (String, Option<String>)> 
         })
 }
 
-impl Includer {
+impl EntityFilter {
     /// Builds the filter from the comma-separated `--include` and `--exclude` lists.
     pub fn new(include: Option<&str>, exclude: Option<&str>) -> Self {
-        let mut me = Includer {
+        let mut me = EntityFilter {
             has_include: include.is_some_and(|i| !i.trim().is_empty()),
             ..Default::default()
         };
@@ -87,7 +87,7 @@ mod tests {
 
     #[test]
     fn no_filter_includes_everything() {
-        let i = Includer::new(None, None);
+        let i = EntityFilter::new(None, None);
         assert!(i.is_including_everything());
         assert!(i.is_package_included("p"));
         assert!(i.is_action_included("p", "a"));
@@ -95,7 +95,7 @@ mod tests {
 
     #[test]
     fn exclude_a_package() {
-        let i = Includer::new(None, Some("test-ie-admin"));
+        let i = EntityFilter::new(None, Some("test-ie-admin"));
         assert!(!i.is_including_everything());
         assert!(!i.is_package_included("test-ie-admin"));
         assert!(!i.is_action_included("test-ie-admin", "flush"));
@@ -104,7 +104,7 @@ mod tests {
 
     #[test]
     fn include_one_action() {
-        let i = Includer::new(Some("test-ie-printer/notify"), None);
+        let i = EntityFilter::new(Some("test-ie-printer/notify"), None);
         assert!(i.is_package_included("test-ie-printer"));
         assert!(!i.is_package_included("test-ie-admin"));
         assert!(i.is_action_included("test-ie-printer", "notify"));
@@ -113,7 +113,7 @@ mod tests {
 
     #[test]
     fn include_and_exclude_together() {
-        let i = Includer::new(
+        let i = EntityFilter::new(
             Some("test-ie-admin/,test-ie-printer"),
             Some("test-ie-printer/notify,test-ie-printer/update"),
         );
@@ -129,7 +129,7 @@ mod tests {
 
     #[test]
     fn default_package_is_addressed_by_name() {
-        let i = Includer::new(Some("default/hello"), None);
+        let i = EntityFilter::new(Some("default/hello"), None);
         assert!(i.is_action_included("default", "hello"));
         assert!(!i.is_action_included("default", "bye"));
     }

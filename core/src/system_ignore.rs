@@ -12,12 +12,12 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 
 /// Decides which files are excluded.
 #[derive(Debug, Clone, Default)]
-pub struct Excluder {
+pub struct SystemIgnore {
     extra: Option<GlobSet>,
     extra_patterns: Vec<String>,
 }
 
-impl Excluder {
+impl SystemIgnore {
     /// The system list plus extra glob patterns (one per entry; blank entries are ignored).
     /// Patterns that are not valid globs are returned as errors so the caller can warn.
     pub fn new<I, S>(extra: I) -> (Self, Vec<String>)
@@ -47,7 +47,7 @@ impl Excluder {
             builder.build().ok()
         };
         (
-            Excluder {
+            SystemIgnore {
                 extra,
                 extra_patterns: patterns,
             },
@@ -97,7 +97,7 @@ mod tests {
 
     #[test]
     fn system_patterns_match_anywhere() {
-        let (x, bad) = Excluder::new(Vec::<String>::new());
+        let (x, bad) = SystemIgnore::new(Vec::<String>::new());
         assert!(bad.is_empty());
         for p in [
             ".gitignore",
@@ -128,7 +128,7 @@ mod tests {
 
     #[test]
     fn user_patterns_are_added() {
-        let (x, bad) = Excluder::new(["*.log", "", "# comment", "[bad"]);
+        let (x, bad) = SystemIgnore::new(["*.log", "", "# comment", "[bad"]);
         assert_eq!(bad.len(), 1);
         assert!(x.is_excluded("debug.log"));
         assert!(x.is_excluded("packages/p/a/debug.log"));
