@@ -53,23 +53,9 @@ pub struct TargetOptions {
     pub target_namespace: Option<String>,
 }
 
-/// The credentials a command uses, and whether they are the embedded local namespace's.
-pub struct ResolvedTarget {
-    pub credentials: Credentials,
-    /// True when the credentials are those of the embedded local namespace.
-    pub local: bool,
-    /// Keeps whatever serves the target (the embedded server) alive while the command runs.
-    pub guard: Option<Box<dyn std::any::Any>>,
-}
-
-impl std::fmt::Debug for ResolvedTarget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResolvedTarget")
-            .field("credentials", &self.credentials)
-            .field("local", &self.local)
-            .finish_non_exhaustive()
-    }
-}
+/// The credentials a command uses, and whether they are the embedded local namespace's: the
+/// ops' own type, so a resolved target passes into an op as it is.
+pub use sluice_core::ops::ResolvedTarget;
 
 /// The credential store's directory: `$NIMBELLA_DIR` when set, else sluice's home.
 pub fn store_dir(env: &BTreeMap<String, String>) -> Result<PathBuf, CliError> {

@@ -64,11 +64,6 @@ impl CliTargets {
 impl Targets for CliTargets {
     fn resolve(&self, target_namespace: Option<&str>) -> sluice_core::Result<ResolvedTarget> {
         let options = self.args.options(target_namespace.map(str::to_string));
-        let resolved = connection::resolve(&options, &self.env).map_err(CliError::into_core)?;
-        Ok(ResolvedTarget {
-            credentials: resolved.credentials,
-            local: resolved.local,
-            guard: resolved.guard,
-        })
+        connection::resolve(&options, &self.env).map_err(CliError::into_core)
     }
 }
