@@ -126,27 +126,31 @@ pub fn resolve(
     })
 }
 
-/// No namespace configured: the embedded local namespace, served in-process on an ephemeral
-/// loopback port for as long as the returned guard lives, and driven through the same
-/// OpenWhisk client as a real namespace. Its key doubles as the token of its DigitalOcean
-/// triggers API.
+/// No namespace configured: the embedded local namespace, served by the background server
+/// of its data directory (started when none runs, see `sluice local`), and driven through the
+/// same OpenWhisk client as a real namespace. Its key doubles as the token of its
+/// DigitalOcean triggers API.
 fn local_target(env: &BTreeMap<String, String>) -> Result<ResolvedTarget, CliError> {
     let local_err = |e: sluice_local::LocalError| CliError::from_core(&e.into(), None);
     let dir = sluice_local::server::data_dir_from(|k| env.get(k).cloned()).map_err(local_err)?;
-    let server = sluice_local::EmbeddedServer::start(&dir).map_err(local_err)?;
+    let (file, _) = super::local::ensure_daemon(&dir).map_err(local_err)?;
+    let namespace = sluice_local::server::LOCAL_NAMESPACE;
+    let ns = sluice_local::daemon::client::namespace(&file, namespace)
+        .map_err(local_err)?
+        .ok_or_else(|| CliError::msg(format!("the local server has no '{namespace}' namespace")))?;
     let credentials = Credentials {
-        namespace: Some(server.namespace.clone()),
+        namespace: Some(ns.name),
         ow: sluice_core::OwOptions {
-            apihost: server.apihost.clone(),
-            api_key: server.auth().to_string(),
+            apihost: file.api_host.clone(),
+            api_key: ns.auth.clone(),
             ignore_certs: false,
         },
-        do_token: Some(server.auth().to_string()),
+        do_token: Some(ns.auth),
     };
     Ok(ResolvedTarget {
         credentials,
         local: true,
-        guard: Some(Box::new(server)),
+        guard: None,
     })
 }
 

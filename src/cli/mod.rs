@@ -10,6 +10,7 @@ mod functions;
 mod get_metadata;
 mod hooks;
 mod invoke;
+mod local;
 mod namespace;
 mod plugins;
 mod progress;
@@ -60,6 +61,8 @@ enum Command {
     Hooks(hooks::Args),
     /// Run a function and print its result
     Invoke(invoke::Args),
+    /// The local namespace's background server: status, stop, logs, namespaces
+    Local(local::Args),
     /// Manage stored namespaces (credentials)
     Namespace(namespace::Args),
     /// List the readers, builders and deployers (built-in and from plugin libraries)
@@ -86,6 +89,7 @@ pub fn main() -> ExitCode {
         Command::GetMetadata(args) => get_metadata::run(args),
         Command::Hooks(args) => hooks::run(args),
         Command::Invoke(args) => invoke::run(args),
+        Command::Local(args) => local::run(args),
         Command::Namespace(args) => namespace::run(args),
         Command::Plugins(args) => plugins::run(args),
         Command::Serve(args) => serve::run(args),

@@ -22,11 +22,13 @@
 
 pub mod api;
 pub mod auth;
+pub mod daemon;
 pub mod embedded;
 mod error;
 pub mod http_error;
 pub mod middleware;
 pub mod names;
+pub mod owner;
 pub mod paths;
 pub mod request;
 pub mod run;
