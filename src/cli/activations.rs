@@ -138,6 +138,13 @@ fn one(args: OneArgs, part: Part) -> Result<ExitCode, CliError> {
         (None, _) => newest(&conn, &args.function)?,
     };
     let record = fetch(&conn, &id)?;
+    if !matches!(part, Part::Record) && record["response"]["status"] == "running" {
+        return Err(
+            CliError::msg(format!("activation '{id}' is still running")).with_help(format!(
+                "`sluice activations get {id}` shows it; ask again when it ends"
+            )),
+        );
+    }
     show(&record, part, args.json)?;
     if args.follow {
         let mut seen = HashSet::from([id]);
@@ -158,9 +165,8 @@ fn fetch(conn: &Connection, id: &str) -> Result<Value, CliError> {
         .block_on(conn.client.activation(id))
         .map_err(|e| {
             if e.status() == Some(404) {
-                CliError::msg(format!("activation '{id}' does not exist (yet)")).with_help(
-                    "a function that is still running has no activation record; try again when it ends",
-                )
+                CliError::msg(format!("no activation with id '{id}'"))
+                    .with_help("list recent ones with `sluice activations list`")
             } else {
                 ow_error(e)
             }

@@ -116,9 +116,16 @@ pub fn resolve(
         && selection.target_namespace.is_none()
         && !store.has_current()
     {
-        return local_target(env);
+        return local_target(env, sluice_local::server::LOCAL_NAMESPACE);
     }
     let credentials = store.select(&selection).map_err(cli_error)?;
+    if credentials.ow.apihost == super::local::LOCAL_APIHOST {
+        let namespace = credentials.namespace.as_deref();
+        return local_target(
+            env,
+            namespace.unwrap_or(sluice_local::server::LOCAL_NAMESPACE),
+        );
+    }
     Ok(ResolvedTarget {
         credentials,
         local: false,
@@ -126,18 +133,25 @@ pub fn resolve(
     })
 }
 
-/// No namespace configured: the embedded local namespace, served by the background server
-/// of its data directory (started when none runs, see `sluice local`), and driven through the
-/// same OpenWhisk client as a real namespace. Its key doubles as the token of its
-/// DigitalOcean triggers API.
-fn local_target(env: &BTreeMap<String, String>) -> Result<ResolvedTarget, CliError> {
+/// No namespace configured, or a local one chosen with `sluice namespace use`: the embedded
+/// local namespace `namespace`, served by the background server of its data directory
+/// (started when none runs, see `sluice local`), and driven through the same OpenWhisk
+/// client as a real namespace. Its key doubles as the token of its DigitalOcean triggers
+/// API.
+fn local_target(
+    env: &BTreeMap<String, String>,
+    namespace: &str,
+) -> Result<ResolvedTarget, CliError> {
     let local_err = |e: sluice_local::LocalError| CliError::from_core(&e.into(), None);
     let dir = sluice_local::server::data_dir_from(|k| env.get(k).cloned()).map_err(local_err)?;
     let (file, _) = super::local::ensure_daemon(&dir).map_err(local_err)?;
-    let namespace = sluice_local::server::LOCAL_NAMESPACE;
     let ns = sluice_local::daemon::client::namespace(&file, namespace)
         .map_err(local_err)?
-        .ok_or_else(|| CliError::msg(format!("the local server has no '{namespace}' namespace")))?;
+        .ok_or_else(|| {
+            CliError::msg(format!("there is no local namespace '{namespace}'")).with_help(format!(
+                "create it with `sluice local namespace create {namespace}`"
+            ))
+        })?;
     let credentials = Credentials {
         namespace: Some(ns.name),
         ow: sluice_core::OwOptions {

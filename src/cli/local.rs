@@ -66,6 +66,26 @@ enum NamespaceCommand {
     Delete { name: String },
 }
 
+/// The API host the credential store records for a local namespace chosen with `sluice
+/// namespace use`: not a URL, a marker that sends commands to the background server (whose
+/// address and keys are looked up each time).
+pub const LOCAL_APIHOST: &str = "sluice-local";
+
+/// The placeholder key stored with [`LOCAL_APIHOST`] (the real key stays in the data dir).
+const LOCAL_KEY_PLACEHOLDER: &str = "local:kept-by-the-local-server";
+
+/// Whether the local server (started if needed) holds the namespace `name`.
+pub fn has_local_namespace(name: &str) -> Result<bool, CliError> {
+    let dir = data_dir(None)?;
+    let (file, _) = ensure_daemon(&dir).map_err(local_err)?;
+    Ok(client::namespace(&file, name).map_err(local_err)?.is_some())
+}
+
+/// Records the local namespace `name` in the credential store and makes it current.
+pub fn use_local_namespace(store: &mut sluice_openwhisk::CredentialStore, name: &str) {
+    store.add(LOCAL_APIHOST, name, LOCAL_KEY_PLACEHOLDER, Some("local"));
+}
+
 fn local_err(e: LocalError) -> CliError {
     CliError::from_core(&e.into(), None)
 }
