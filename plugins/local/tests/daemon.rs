@@ -162,15 +162,16 @@ async fn only_the_owner_of_the_data_dir_runs_the_scheduler() -> TestResult {
     let other = AppState::new(store.clone(), dir.path().to_path_buf());
     assert!(owner.claim_data_dir()?);
     assert!(!other.claim_data_dir()?, "one owner at a time");
-    assert!(sluice_local::run::start(&owner), "the owner schedules");
-    assert!(
-        !sluice_local::run::start(&other),
-        "the other server never does"
-    );
     // Once the owner is gone, the next server takes over.
     drop(owner);
     let next = AppState::new(store, dir.path().to_path_buf());
     assert!(next.claim_data_dir()?);
+    assert!(!other.claim_data_dir()?);
+    assert!(sluice_local::run::start(&next), "the owner schedules");
+    assert!(
+        !sluice_local::run::start(&other),
+        "the other server never does"
+    );
     Ok(())
 }
 
