@@ -47,7 +47,7 @@ fn pid_of(test: &ProjectTest) -> u64 {
 
 fn alive(pid: u64) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .is_ok_and(|s| !s.split_whitespace().nth(2).is_some_and(|st| st == "Z"))
+        .is_ok_and(|s| s.split_whitespace().nth(2).is_none_or(|st| st != "Z"))
 }
 
 fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
