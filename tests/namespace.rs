@@ -181,3 +181,27 @@ fn target_namespace_missing_from_the_store() {
         "{stderr}"
     );
 }
+
+#[test]
+fn list_lines_up_its_columns() {
+    let store = serde_json::json!({
+        "currentHost": "https://a.example",
+        "currentNamespace": "one",
+        "credentials": {
+            "https://a.example": {"one": {"api_key": "u1:k1", "label": "dev"},
+                                  "second-ns": {"api_key": "u2:k2"}},
+            "https://bb.example.com": {"two": {"api_key": "u3:k3"}}
+        }
+    });
+    let test = ProjectTest::empty().write_home(".nimbella/credentials.json", store.to_string());
+    sluice_snapshot!(test.command(["namespace", "list"]), @r"
+    success: true
+    exit_code: 0
+    ----- stdout -----
+    * one (dev)  https://a.example       ****
+      second-ns  https://a.example       ****
+      two        https://bb.example.com  ****
+
+    ----- stderr -----
+    ");
+}

@@ -4,15 +4,16 @@
 
 use std::collections::HashSet;
 use std::process::ExitCode;
-use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use serde_json::Value;
+use sluice_core::Activation;
 use sluice_openwhisk::ActivationFilter;
 
-use super::connection::{Connection, TargetArgs, connect, ow_error};
-use super::render::CliError;
-use super::render::print_json;
+use super::activation_reads::{fetch, follow, list as list_page, newest};
+use super::connection::{TargetArgs, connect};
+use super::render::{CliError, print_json};
+use listing::table;
+
+mod listing;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -108,22 +109,20 @@ fn list(args: ListArgs) -> Result<ExitCode, CliError> {
         skip: args.skip,
         docs: args.full,
     };
-    let items = conn
-        .runtime
-        .block_on(conn.client.activations(&filter))
-        .map_err(ow_error)?;
-    if args.json || args.full {
-        print_json(&Value::Array(items.clone()))?;
+    let items = list_page(&conn, &filter)?;
+    let json = args.json || args.full;
+    if json {
+        print_json(&items)?;
     } else {
-        print!("{}", table(&items, true));
+        table(&items, true).print();
     }
     if args.follow {
-        let mut seen: HashSet<String> = items.iter().filter_map(id_of).collect();
+        let mut seen: HashSet<String> = items.into_iter().map(|a| a.activation_id).collect();
         follow(&conn, &args.function, &mut seen, |a| {
-            if args.json || args.full {
+            if json {
                 print_json(a)
             } else {
-                print!("{}", table(std::slice::from_ref(a), false));
+                table(std::slice::from_ref(a), false).print();
                 Ok(())
             }
         })?;
@@ -133,12 +132,16 @@ fn list(args: ListArgs) -> Result<ExitCode, CliError> {
 
 fn one(args: OneArgs, part: Part) -> Result<ExitCode, CliError> {
     let conn = connect(&args.target)?;
-    let id = match (&args.id, args.last) {
-        (Some(id), _) => id.clone(),
-        (None, _) => newest(&conn, &args.function)?,
+    let id = match &args.id {
+        Some(id) => id.clone(),
+        None => newest(&conn, &args.function)?,
     };
     let record = fetch(&conn, &id)?;
-    if !matches!(part, Part::Record) && record["response"]["status"] == "running" {
+    let running = record
+        .response
+        .as_ref()
+        .is_some_and(|r| r.status == "running");
+    if !matches!(part, Part::Record) && running {
         return Err(
             CliError::msg(format!("activation '{id}' is still running")).with_help(format!(
                 "`sluice activations get {id}` shows it; ask again when it ends"
@@ -149,10 +152,9 @@ fn one(args: OneArgs, part: Part) -> Result<ExitCode, CliError> {
     if args.follow {
         let mut seen = HashSet::from([id]);
         follow(&conn, &args.function, &mut seen, |a| {
-            let id = id_of(a).unwrap_or_default();
-            let full = fetch(&conn, &id)?;
+            let full = fetch(&conn, &a.activation_id)?;
             if !args.json {
-                println!("── {} {}", path_of(&full), id);
+                println!("── {} {}", full.entity_path(), a.activation_id);
             }
             show(&full, part, args.json)
         })?;
@@ -160,208 +162,16 @@ fn one(args: OneArgs, part: Part) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn fetch(conn: &Connection, id: &str) -> Result<Value, CliError> {
-    conn.runtime
-        .block_on(conn.client.activation(id))
-        .map_err(|e| {
-            if e.status() == Some(404) {
-                CliError::msg(format!("no activation with id '{id}'"))
-                    .with_help("list recent ones with `sluice activations list`")
-            } else {
-                ow_error(e)
-            }
-        })
-}
-
-fn show(record: &Value, part: Part, json: bool) -> Result<(), CliError> {
+fn show(record: &Activation, part: Part, json: bool) -> Result<(), CliError> {
     match part {
         Part::Record => print_json(record),
-        Part::Result => print_json(&record["response"]["result"]),
+        Part::Result => print_json(record.result()),
+        Part::Logs if json => print_json(&serde_json::json!({ "logs": record.logs })),
         Part::Logs => {
-            let logs = record["logs"].as_array().cloned().unwrap_or_default();
-            if json {
-                print_json(&serde_json::json!({ "logs": logs }))
-            } else {
-                for line in logs {
-                    println!("{}", line.as_str().unwrap_or_default());
-                }
-                Ok(())
+            for line in &record.logs {
+                println!("{line}");
             }
+            Ok(())
         }
-    }
-}
-
-fn newest(conn: &Connection, function: &Option<String>) -> Result<String, CliError> {
-    let filter = ActivationFilter {
-        name: function.clone(),
-        limit: 1,
-        ..ActivationFilter::default()
-    };
-    let items = conn
-        .runtime
-        .block_on(conn.client.activations(&filter))
-        .map_err(ow_error)?;
-    items
-        .first()
-        .and_then(id_of)
-        .ok_or_else(|| CliError::msg("there are no activations yet"))
-}
-
-/// Polls for activations not in `seen`, oldest first, until interrupted.
-fn follow(
-    conn: &Connection,
-    function: &Option<String>,
-    seen: &mut HashSet<String>,
-    mut each: impl FnMut(&Value) -> Result<(), CliError>,
-) -> Result<(), CliError> {
-    let filter = ActivationFilter {
-        name: function.clone(),
-        limit: 50,
-        ..ActivationFilter::default()
-    };
-    loop {
-        std::thread::sleep(Duration::from_secs(1));
-        let items = conn
-            .runtime
-            .block_on(conn.client.activations(&filter))
-            .map_err(ow_error)?;
-        for a in items.iter().rev() {
-            if let Some(id) = id_of(a)
-                && seen.insert(id)
-            {
-                each(a)?;
-            }
-        }
-    }
-}
-
-fn id_of(a: &Value) -> Option<String> {
-    a["activationId"].as_str().map(str::to_string)
-}
-
-fn annotation<'a>(a: &'a Value, key: &str) -> Option<&'a Value> {
-    a["annotations"]
-        .as_array()?
-        .iter()
-        .find(|kv| kv["key"] == key)
-        .map(|kv| &kv["value"])
-}
-
-fn path_of(a: &Value) -> String {
-    let path = annotation(a, "path").and_then(Value::as_str).unwrap_or("");
-    // `ns/pkg/name` → `pkg/name`; fall back on the name.
-    match path.split_once('/') {
-        Some((_, rest)) => rest.to_string(),
-        None => a["name"].as_str().unwrap_or("").to_string(),
-    }
-}
-
-fn status_of(a: &Value) -> &'static str {
-    let code = a["statusCode"]
-        .as_u64()
-        .or_else(|| match a["response"]["status"].as_str() {
-            Some("success") => Some(0),
-            Some("application error") => Some(1),
-            Some("action developer error") => Some(2),
-            Some(_) => Some(3),
-            None => None,
-        });
-    match code {
-        Some(0) => "success",
-        Some(1) => "application error",
-        Some(2) => "developer error",
-        Some(3) => "internal error",
-        _ => "-",
-    }
-}
-
-/// A table of activations for people.
-fn table(items: &[Value], header: bool) -> String {
-    let mut rows: Vec<[String; 6]> = Vec::new();
-    if header {
-        rows.push(
-            [
-                "DATETIME",
-                "ACTIVATION ID",
-                "KIND",
-                "START",
-                "DURATION",
-                "STATUS",
-            ]
-            .map(str::to_string),
-        );
-    }
-    for a in items {
-        let start = a["start"].as_i64().unwrap_or(0);
-        let when = DateTime::<Utc>::from_timestamp_millis(start)
-            .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-            .unwrap_or_default();
-        let kind = annotation(a, "kind").and_then(Value::as_str).unwrap_or("-");
-        let temp = if annotation(a, "initTime").is_some() {
-            "cold"
-        } else if kind == "sequence" {
-            "-"
-        } else {
-            "warm"
-        };
-        let duration = a["duration"]
-            .as_i64()
-            .map(|d| format!("{d}ms"))
-            .unwrap_or_else(|| "-".into());
-        rows.push([
-            when,
-            id_of(a).unwrap_or_default(),
-            kind.to_string(),
-            temp.to_string(),
-            duration,
-            format!("{} {}", status_of(a), path_of(a)),
-        ]);
-    }
-    render_rows(&rows)
-}
-
-/// Left-aligned columns separated by two spaces; the last column is not padded.
-pub fn render_rows<const N: usize>(rows: &[[String; N]]) -> String {
-    let mut widths = [0usize; N];
-    for r in rows {
-        for (i, c) in r.iter().enumerate() {
-            widths[i] = widths[i].max(c.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for r in rows {
-        let mut line = String::new();
-        for (i, c) in r.iter().enumerate() {
-            if i + 1 == N {
-                line.push_str(c);
-            } else {
-                line.push_str(&format!("{c:<w$}  ", w = widths[i]));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn activations_render_as_a_table() {
-        let a = json!({
-            "activationId": "0123456789abcdef0123456789abcdef", "start": 1_709_287_200_000_i64,
-            "duration": 12, "statusCode": 0, "name": "greet",
-            "annotations": [{"key": "path", "value": "local/hello/greet"},
-                            {"key": "kind", "value": "nodejs:20"},
-                            {"key": "initTime", "value": 40}]
-        });
-        assert_eq!(
-            table(&[a], true),
-            "DATETIME             ACTIVATION ID                     KIND       START  DURATION  STATUS\n\
-             2024-03-01 10:00:00  0123456789abcdef0123456789abcdef  nodejs:20  cold   12ms      success hello/greet\n"
-        );
     }
 }

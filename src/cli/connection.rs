@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use sluice_core::Credentials;
+use sluice_core::{Credentials, OwOptions};
 use sluice_openwhisk::{Client, CredentialStore, Selection, TransportOptions};
 
 use super::render::CliError;
@@ -89,10 +89,6 @@ pub fn do_token(env: &BTreeMap<String, String>) -> Option<String> {
         .cloned()
 }
 
-fn cli_error(e: sluice_openwhisk::OwError) -> CliError {
-    CliError::from_core(&e.into_core(None), None)
-}
-
 /// Picks the credentials: `--apihost` with `--auth`; else the project's `targetNamespace`
 /// in the store; else the store's current namespace.
 pub fn resolve(
@@ -109,7 +105,7 @@ pub fn resolve(
     let store = if selection.apihost.is_some() && selection.auth.is_some() {
         CredentialStore::default()
     } else {
-        CredentialStore::load(&store_dir(env)?).map_err(cli_error)?
+        CredentialStore::load(&store_dir(env)?).map_err(ow_error)?
     };
     if selection.apihost.is_none()
         && selection.auth.is_none()
@@ -118,7 +114,7 @@ pub fn resolve(
     {
         return local_target(env, sluice_local::server::LOCAL_NAMESPACE);
     }
-    let credentials = store.select(&selection).map_err(cli_error)?;
+    let credentials = store.select(&selection).map_err(ow_error)?;
     if credentials.ow.apihost == super::local::LOCAL_APIHOST {
         let namespace = credentials.namespace.as_deref();
         return local_target(
@@ -142,11 +138,10 @@ fn local_target(
     env: &BTreeMap<String, String>,
     namespace: &str,
 ) -> Result<ResolvedTarget, CliError> {
-    let local_err = |e: sluice_local::LocalError| CliError::from_core(&e.into(), None);
-    let dir = sluice_local::server::data_dir_from(|k| env.get(k).cloned()).map_err(local_err)?;
-    let (file, _) = super::local::ensure_daemon(&dir).map_err(local_err)?;
+    let dir = sluice_local::server::data_dir_from(|k| env.get(k).cloned()).map_err(local_error)?;
+    let (file, _) = super::local::ensure_daemon(&dir).map_err(local_error)?;
     let ns = sluice_local::daemon::client::namespace(&file, namespace)
-        .map_err(local_err)?
+        .map_err(local_error)?
         .ok_or_else(|| {
             CliError::msg(format!("there is no local namespace '{namespace}'")).with_help(format!(
                 "create it with `sluice local namespace create {namespace}`"
@@ -154,7 +149,7 @@ fn local_target(
         })?;
     let credentials = Credentials {
         namespace: Some(ns.name),
-        ow: sluice_core::OwOptions {
+        ow: OwOptions {
             apihost: file.api_host.clone(),
             api_key: ns.auth.clone(),
             ignore_certs: false,
@@ -189,16 +184,7 @@ pub fn connect(args: &TargetArgs) -> Result<Connection, CliError> {
     let env = setup::env_snapshot();
     let resolved = resolve(&args.options(None), &env)?;
     let creds = &resolved.credentials;
-    let transport = TransportOptions {
-        insecure: args.insecure || creds.ow.ignore_certs,
-        ..TransportOptions::default()
-    };
-    let client = Client::new(&creds.ow.apihost, &creds.ow.api_key, &transport)
-        .map_err(|e| CliError::from_core(&e.into_core(None), None))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(CliError::other)?;
+    let (client, runtime) = open_client(&creds.ow, args.insecure)?;
     Ok(Connection {
         client,
         api_key: creds.ow.api_key.clone(),
@@ -211,7 +197,30 @@ pub fn connect(args: &TargetArgs) -> Result<Connection, CliError> {
     })
 }
 
+/// A client on `ow` (certificate checks off with `insecure` or the credentials' own
+/// setting) and the single-threaded runtime to drive it.
+pub fn open_client(
+    ow: &OwOptions,
+    insecure: bool,
+) -> Result<(Client, tokio::runtime::Runtime), CliError> {
+    let transport = TransportOptions {
+        insecure: insecure || ow.ignore_certs,
+        ..TransportOptions::default()
+    };
+    let client = Client::new(&ow.apihost, &ow.api_key, &transport).map_err(ow_error)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::other)?;
+    Ok((client, runtime))
+}
+
 /// Renders a client error the CLI way.
 pub fn ow_error(e: sluice_openwhisk::OwError) -> CliError {
     CliError::from_core(&e.into_core(None), None)
+}
+
+/// Renders an error of the embedded local namespace the CLI way.
+pub fn local_error(e: sluice_local::LocalError) -> CliError {
+    CliError::from_core(&e.into(), None)
 }

@@ -5,10 +5,9 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
-use super::activations::render_rows;
-use super::connection::{TargetArgs, connect, ow_error};
-use super::render::CliError;
-use super::render::print_json;
+use super::connection::{Connection, TargetArgs, connect, ow_error};
+use super::render::{CliError, print_json};
+use super::table::Table;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -88,7 +87,7 @@ fn list(args: ListArgs) -> Result<ExitCode, CliError> {
         print_json(&Value::Array(items))?;
         return Ok(ExitCode::SUCCESS);
     }
-    let mut rows = vec![["FUNCTION", "KIND", "VERSION", "WEB"].map(str::to_string)];
+    let mut table = Table::new(&["FUNCTION", "KIND", "VERSION", "WEB"]);
     for a in &items {
         let kind = annotation(a, "exec").and_then(Value::as_str).unwrap_or("-");
         let web = match annotation(a, "web-export") {
@@ -98,14 +97,14 @@ fn list(args: ListArgs) -> Result<ExitCode, CliError> {
             Some(Value::Bool(true)) => "yes",
             _ => "no",
         };
-        rows.push([
-            qualified(a),
-            kind.to_string(),
-            a["version"].as_str().unwrap_or("").to_string(),
-            web.to_string(),
+        table.row([
+            qualified(a).as_str(),
+            kind,
+            a["version"].as_str().unwrap_or(""),
+            web,
         ]);
     }
-    print!("{}", render_rows(&rows));
+    table.print();
     Ok(ExitCode::SUCCESS)
 }
 
@@ -122,19 +121,7 @@ fn get(args: GetArgs) -> Result<ExitCode, CliError> {
             }
         })?;
     if args.url {
-        let namespace = function["namespace"].as_str().unwrap_or("_");
-        let (ns, pkg) = namespace.split_once('/').unwrap_or((namespace, "default"));
-        let name = function["name"].as_str().unwrap_or(&args.function);
-        // The local namespace's background server keeps its port, so its URL stays valid.
-        let host = conn.apihost.trim_end_matches('/').to_string();
-        let url = if annotation(&function, "web-export") == Some(&Value::Bool(true)) {
-            format!("{host}/api/v1/web/{ns}/{pkg}/{name}")
-        } else if pkg == "default" {
-            format!("{host}/api/v1/namespaces/{ns}/actions/{name}")
-        } else {
-            format!("{host}/api/v1/namespaces/{ns}/actions/{pkg}/{name}")
-        };
-        println!("{url}");
+        println!("{}", url_of(&conn, &function, &args.function));
         return Ok(ExitCode::SUCCESS);
     }
     if args.code && !args.json {
@@ -165,6 +152,22 @@ fn get(args: GetArgs) -> Result<ExitCode, CliError> {
     }
     print_json(&function)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where `function` answers: its web address when it is a web function, else its REST URL.
+fn url_of(conn: &Connection, function: &Value, asked: &str) -> String {
+    let namespace = function["namespace"].as_str().unwrap_or("_");
+    let (ns, pkg) = namespace.split_once('/').unwrap_or((namespace, "default"));
+    let name = function["name"].as_str().unwrap_or(asked);
+    // The local namespace's background server keeps its port, so its URL stays valid.
+    let host = conn.apihost.trim_end_matches('/').to_string();
+    if annotation(function, "web-export") == Some(&Value::Bool(true)) {
+        format!("{host}/api/v1/web/{ns}/{pkg}/{name}")
+    } else if pkg == "default" {
+        format!("{host}/api/v1/namespaces/{ns}/actions/{name}")
+    } else {
+        format!("{host}/api/v1/namespaces/{ns}/actions/{pkg}/{name}")
+    }
 }
 
 #[cfg(test)]

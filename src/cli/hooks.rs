@@ -9,12 +9,12 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use sluice_core::ops::Session;
-use sluice_core::{Engine, Excluder, Feedback, Flags, ReadContext, Target};
+use sluice_core::{Feedback, Target};
 use sluice_hooks::{HookEnv, Invocation, Invoker, LuaHooks};
-use sluice_openwhisk::{Client, InvokeOptions, InvokeOutcome, TransportOptions};
+use sluice_openwhisk::{InvokeOptions, InvokeOutcome};
 
-use super::render::{CliError, StderrFeedback};
-use super::setup;
+use super::connection::open_client;
+use super::render::{CliError, StderrFeedback, print_json};
 
 /// The `--hook` flag.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -66,15 +66,7 @@ struct OwInvoker;
 impl Invoker for OwInvoker {
     fn invoke(&self, target: &Target, action: &str, params: &Value) -> Result<Invocation, String> {
         let ow = &target.credentials.ow;
-        let options = TransportOptions {
-            insecure: ow.ignore_certs,
-            ..TransportOptions::default()
-        };
-        let client = Client::new(&ow.apihost, &ow.api_key, &options).map_err(|e| e.to_string())?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?;
+        let (client, runtime) = open_client(ow, false).map_err(|e| e.to_string())?;
         let blocking = InvokeOptions {
             blocking: true,
             timeout_ms: None,
@@ -84,9 +76,9 @@ impl Invoker for OwInvoker {
             .map_err(|e| e.to_string())?;
         match outcome {
             InvokeOutcome::Finished { activation, .. } => Ok(Invocation {
-                ok: activation["response"]["success"].as_bool().unwrap_or(false),
-                result: activation["response"]["result"].clone(),
-                activation_id: activation["activationId"].as_str().map(str::to_string),
+                ok: activation.is_success(),
+                result: activation.result().clone(),
+                activation_id: Some(activation.activation_id).filter(|id| !id.is_empty()),
             }),
             InvokeOutcome::ArrayResult {
                 activation_id,
@@ -133,36 +125,20 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
 }
 
 fn run_list(args: ListArgs) -> Result<ExitCode, CliError> {
-    let home = setup::home_dir();
-    let env = setup::env_snapshot();
-    let mut ctx = ReadContext::new(Flags::default());
-    ctx.env = env.clone();
-    ctx.excluder = Excluder::with_user_file(home.as_deref()).0;
-    ctx.home = home;
-    let feedback: Arc<dyn Feedback> = Arc::new(StderrFeedback);
-    ctx.feedback = feedback.clone();
+    let session = super::session::bare(Arc::new(StderrFeedback));
     let project_dir = std::path::absolute(&args.project).map_err(CliError::other)?;
-    let engine = Engine::new(setup::builtin_registry());
-    let project = engine
-        .read(&args.project, &ctx)
+    // Only the `hooks:` list is needed: the manifest read, not a full read of the project.
+    let manifest = session
+        .manifest(&args.project)
         .map_err(|e| CliError::from_core(&e, Some(&project_dir)))?;
-    let files = project.hooks.clone().unwrap_or_default();
-    let hooks = LuaHooks::load(
-        &project_dir,
-        &files,
-        &args.hooks.hook,
-        hook_env(feedback, &env),
-    )
-    .map_err(|e| CliError::from_core(&e, Some(&project_dir)))?;
+    let env = hook_env(session.feedback.clone(), &session.env);
+    let hooks = LuaHooks::load(&project_dir, &manifest.hooks, &args.hooks.hook, env)
+        .map_err(|e| CliError::from_core(&e, Some(&project_dir)))?;
     let listing = hooks
         .listing()
         .map_err(|e| CliError::from_core(&e, Some(&project_dir)))?;
     if args.json {
-        let doc = serde_json::json!({ "events": listing });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&doc).map_err(CliError::other)?
-        );
+        print_json(&serde_json::json!({ "events": listing }))?;
         return Ok(ExitCode::SUCCESS);
     }
     for event in &listing {

@@ -11,6 +11,7 @@ use sluice_local::LocalError;
 use sluice_local::daemon::{self, DaemonOptions, client};
 
 use super::CliError;
+use super::connection::local_error;
 use super::render::print_json;
 
 #[derive(Debug, clap::Args)]
@@ -77,8 +78,10 @@ const LOCAL_KEY_PLACEHOLDER: &str = "local:kept-by-the-local-server";
 /// Whether the local server (started if needed) holds the namespace `name`.
 pub fn has_local_namespace(name: &str) -> Result<bool, CliError> {
     let dir = data_dir(None)?;
-    let (file, _) = ensure_daemon(&dir).map_err(local_err)?;
-    Ok(client::namespace(&file, name).map_err(local_err)?.is_some())
+    let (file, _) = ensure_daemon(&dir).map_err(local_error)?;
+    Ok(client::namespace(&file, name)
+        .map_err(local_error)?
+        .is_some())
 }
 
 /// Records the local namespace `name` in the credential store and makes it current.
@@ -86,15 +89,11 @@ pub fn use_local_namespace(store: &mut sluice_openwhisk::CredentialStore, name: 
     store.add(LOCAL_APIHOST, name, LOCAL_KEY_PLACEHOLDER, Some("local"));
 }
 
-fn local_err(e: LocalError) -> CliError {
-    CliError::from_core(&e.into(), None)
-}
-
 /// The data directory: `--data-dir`, `$SLUICE_LOCAL_DIR`, else the default.
 fn data_dir(given: Option<PathBuf>) -> Result<PathBuf, CliError> {
     match given {
         Some(d) => Ok(d),
-        None => sluice_local::server::default_data_dir().map_err(local_err),
+        None => sluice_local::server::default_data_dir().map_err(local_error),
     }
 }
 
@@ -147,7 +146,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let dir = data_dir(args.data_dir)?;
     match args.command {
         LocalCommand::Status { json } => status(&dir, json),
-        LocalCommand::Stop => match client::stop(&dir).map_err(local_err)? {
+        LocalCommand::Stop => match client::stop(&dir).map_err(local_error)? {
             Some(s) => {
                 println!(
                     "sluice: stopped the local namespace server (process {})",
@@ -178,7 +177,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                     ready.api_host,
                 );
             })
-            .map_err(local_err)?;
+            .map_err(local_error)?;
             println!(
                 "{} sluice: process {} stopped",
                 chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -245,23 +244,23 @@ fn logs(dir: &Path, lines: Option<usize>) -> Result<ExitCode, CliError> {
 }
 
 fn namespace(dir: &Path, cmd: NamespaceCommand) -> Result<ExitCode, CliError> {
-    let (file, _) = ensure_daemon(dir).map_err(local_err)?;
+    let (file, _) = ensure_daemon(dir).map_err(local_error)?;
     match cmd {
         NamespaceCommand::Create { name } => {
             let exists = client::namespace(&file, &name)
-                .map_err(local_err)?
+                .map_err(local_error)?
                 .is_some();
             if exists {
                 return Err(CliError::msg(format!(
                     "the local namespace '{name}' already exists"
                 )));
             }
-            client::create_namespace(&file, &name).map_err(local_err)?;
+            client::create_namespace(&file, &name).map_err(local_error)?;
             println!("sluice: created the local namespace '{name}'");
             println!("  target it with `sluice namespace use {name}`");
         }
         NamespaceCommand::List { json } => {
-            let names = client::namespaces(&file).map_err(local_err)?;
+            let names = client::namespaces(&file).map_err(local_error)?;
             if json {
                 print_json(&json!(names))?;
             } else {
@@ -271,7 +270,7 @@ fn namespace(dir: &Path, cmd: NamespaceCommand) -> Result<ExitCode, CliError> {
             }
         }
         NamespaceCommand::Delete { name } => {
-            client::delete_namespace(&file, &name).map_err(local_err)?;
+            client::delete_namespace(&file, &name).map_err(local_error)?;
             println!("sluice: deleted the local namespace '{name}' and everything in it");
         }
     }

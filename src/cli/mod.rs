@@ -1,6 +1,7 @@
 //! Command definitions and dispatch. One module per command; shared rendering in `render`,
 //! shared setup (registry, environment, home) in `setup`.
 
+mod activation_reads;
 mod activations;
 mod build;
 mod connection;
@@ -12,12 +13,15 @@ mod hooks;
 mod invoke;
 mod local;
 mod namespace;
+mod params;
 mod plugins;
 mod progress;
 mod render;
 mod serve;
 mod session;
 mod setup;
+mod table;
+mod time;
 mod triggers;
 mod undeploy;
 mod version;

@@ -7,10 +7,11 @@ use std::process::ExitCode;
 use serde_json::json;
 use sluice_openwhisk::{Client, CredentialStore, TransportOptions, expand_apihost};
 
-use super::connection;
+use super::connection::{self, TargetArgs, ow_error};
 use super::local;
-use super::render::CliError;
+use super::render::{CliError, print_json};
 use super::setup;
+use super::table::Table;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -21,20 +22,7 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum NamespaceCommand {
     /// Check a key against a controller and store it; the namespace becomes current
-    Add {
-        /// API host (`nyc1` → https://nyc1.doserverless.co)
-        #[arg(long, value_name = "HOST")]
-        apihost: String,
-        /// API key (`uuid:key`)
-        #[arg(long, value_name = "KEY")]
-        auth: String,
-        /// A label to remember the namespace by
-        #[arg(long)]
-        label: Option<String>,
-        /// Skip TLS certificate checks while checking the key
-        #[arg(long)]
-        insecure: bool,
-    },
+    Add(AddArgs),
     /// List the stored namespaces (the current one is marked with *)
     List {
         /// Print JSON
@@ -59,36 +47,45 @@ enum NamespaceCommand {
     Current,
 }
 
-fn core_err(e: sluice_openwhisk::OwError) -> CliError {
-    CliError::from_core(&e.into_core(None), None)
+/// `namespace add`: the connection flags, both of them required, and a label.
+#[derive(Debug, clap::Args)]
+#[command(
+    mut_arg("apihost", |a| a.required(true).help("API host (`nyc1` → https://nyc1.doserverless.co)")),
+    mut_arg("auth", |a| a.required(true).help("API key (`uuid:key`)")),
+    mut_arg("insecure", |a| a.help("Skip TLS certificate checks while checking the key")),
+)]
+struct AddArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// A label to remember the namespace by
+    #[arg(long)]
+    label: Option<String>,
 }
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let env = setup::env_snapshot();
     let dir = connection::store_dir(&env)?;
-    let mut store = CredentialStore::load(&dir).map_err(core_err)?;
+    let mut store = CredentialStore::load(&dir).map_err(ow_error)?;
     match args.command {
-        NamespaceCommand::Add {
-            apihost,
-            auth,
-            label,
-            insecure,
-        } => {
-            let apihost = expand_apihost(&apihost);
+        NamespaceCommand::Add(AddArgs { target, label }) => {
+            let (Some(apihost), Some(auth)) = (&target.apihost, &target.auth) else {
+                return Err(CliError::msg("namespace add needs --apihost and --auth"));
+            };
+            let apihost = expand_apihost(apihost);
             let options = TransportOptions {
-                insecure,
+                insecure: target.insecure,
                 ..Default::default()
             };
-            let client = Client::new(&apihost, &auth, &options).map_err(core_err)?;
+            let client = Client::new(&apihost, auth, &options).map_err(ow_error)?;
             let runtime = tokio::runtime::Runtime::new().map_err(CliError::other)?;
-            let namespaces = runtime.block_on(client.namespaces()).map_err(core_err)?;
+            let namespaces = runtime.block_on(client.namespaces()).map_err(ow_error)?;
             let Some(namespace) = namespaces.first() else {
                 return Err(CliError::msg(format!(
                     "the controller at {apihost} lists no namespace for this key"
                 )));
             };
-            store.add(&apihost, namespace, &auth, label.as_deref());
-            store.save(&dir).map_err(core_err)?;
+            store.add(&apihost, namespace, auth, label.as_deref());
+            store.save(&dir).map_err(ow_error)?;
             println!("Connected to namespace '{namespace}' on API host '{apihost}'");
         }
         NamespaceCommand::List { json } => {
@@ -101,23 +98,23 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                                "auth": n.masked_key, "current": n.current})
                     })
                     .collect();
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&items).map_err(CliError::other)?
-                );
+                print_json(&items)?;
             } else if list.is_empty() {
                 println!(
                     "No namespaces are stored; add one with 'sluice namespace add --apihost <host> --auth <key>'"
                 );
             } else {
+                let mut table = Table::headless();
                 for n in list {
                     let mark = if n.current { "*" } else { " " };
                     let label = n.label.map(|l| format!(" ({l})")).unwrap_or_default();
-                    println!(
-                        "{mark} {}{label}  {}  {}",
-                        n.namespace, n.apihost, n.masked_key
-                    );
+                    table.row([
+                        format!("{mark} {}{label}", n.namespace),
+                        n.apihost,
+                        n.masked_key,
+                    ]);
                 }
+                table.print();
             }
         }
         NamespaceCommand::Use { namespace, apihost } => {
@@ -128,13 +125,13 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                 Err(e) => {
                     let local = apihost.as_deref().is_none_or(|h| h == local::LOCAL_APIHOST);
                     if !(local && local::has_local_namespace(&namespace)?) {
-                        return Err(core_err(e));
+                        return Err(ow_error(e));
                     }
                     local::use_local_namespace(&mut store, &namespace);
                     local::LOCAL_APIHOST.to_string()
                 }
             };
-            store.save(&dir).map_err(core_err)?;
+            store.save(&dir).map_err(ow_error)?;
             if host == local::LOCAL_APIHOST {
                 println!("Now using the local namespace '{namespace}'");
             } else {
@@ -145,8 +142,8 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             let apihost = apihost.as_deref().map(expand_apihost);
             let host = store
                 .remove(&namespace, apihost.as_deref())
-                .map_err(core_err)?;
-            store.save(&dir).map_err(core_err)?;
+                .map_err(ow_error)?;
+            store.save(&dir).map_err(ow_error)?;
             println!("Removed namespace '{namespace}' on API host '{host}'");
         }
         NamespaceCommand::Current => match (&store.current_namespace, &store.current_host) {

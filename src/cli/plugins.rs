@@ -37,7 +37,8 @@ impl PluginArgs {
             project,
             &ctx,
         )
-        .map_err(|e| CliError::from_core(&e, None))
+        // A manifest error (project.yml's YAML) points into the project's files.
+        .map_err(|e| CliError::from_core(&e, project.map(std::path::Path::new)))
     }
 }
 
@@ -52,11 +53,9 @@ pub struct DeployPluginArgs {
 }
 
 impl DeployPluginArgs {
-    /// The deployer's name: `--target`, else the OpenWhisk deployer.
-    pub fn deployer(&self) -> String {
-        self.target
-            .clone()
-            .unwrap_or_else(|| sluice_openwhisk::deployer::NAME.to_string())
+    /// The deployer's name (`--target`); `None` leaves the choice to the registry's default.
+    pub fn deployer(&self) -> Option<String> {
+        self.target.clone()
     }
 }
 

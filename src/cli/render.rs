@@ -6,7 +6,6 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use miette::{Diagnostic, LabeledSpan, NamedSource, SourceSpan};
-use serde_json::Value;
 use sluice_core::{Error, Feedback};
 
 /// An error as the CLI shows it. Boxed, so `Result<_, CliError>` stays small.
@@ -158,8 +157,8 @@ impl Feedback for StderrFeedback {
     }
 }
 
-/// Prints a JSON value, pretty.
-pub fn print_json(v: &Value) -> Result<(), CliError> {
+/// Prints a value as pretty JSON (activation records as the namespace sent them).
+pub fn print_json<T: serde::Serialize + ?Sized>(v: &T) -> Result<(), CliError> {
     println!(
         "{}",
         serde_json::to_string_pretty(v).map_err(CliError::other)?

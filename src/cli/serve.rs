@@ -11,6 +11,7 @@ use sluice_local::daemon::{self, DaemonOptions};
 use sluice_local::server;
 
 use super::CliError;
+use super::connection::local_error;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -27,14 +28,10 @@ pub struct Args {
     data_dir: Option<PathBuf>,
 }
 
-fn local_err(e: LocalError) -> CliError {
-    CliError::from_core(&e.into(), None)
-}
-
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let data_dir = match args.data_dir {
         Some(d) => d,
-        None => server::default_data_dir().map_err(local_err)?,
+        None => server::default_data_dir().map_err(local_error)?,
     };
     let opts = DaemonOptions {
         host: args.host,
@@ -77,6 +74,6 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             Err(CliError::msg(format!("cannot listen on {addr}: {source}"))
                 .with_help("pick another port with --port (0 picks a free one)"))
         }
-        Err(e) => Err(local_err(e)),
+        Err(e) => Err(local_error(e)),
     }
 }

@@ -54,6 +54,11 @@ pub fn builtin_registry() -> Registry {
         Origin::BuiltIn,
         false,
     );
+    let _ = r.add_builder(
+        Arc::new(sluice_python_builder::PythonBuilder),
+        Origin::BuiltIn,
+        false,
+    );
     let _ = r.add_deployer(
         Arc::new(sluice_openwhisk::OpenWhiskDeployer::new()),
         Origin::BuiltIn,

@@ -3,13 +3,13 @@
 
 use std::process::ExitCode;
 
+use serde::Deserialize;
 use serde_json::Value;
 use sluice_openwhisk::{DEFAULT_DO_API_URL, DO_API_URL_ENV, TriggersApi};
 
-use super::activations::render_rows;
 use super::connection::{Connection, TargetArgs, connect, ow_error};
-use super::render::CliError;
-use super::render::print_json;
+use super::render::{CliError, print_json};
+use super::table::Table;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -51,13 +51,13 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             let conn = connect(&a.target)?;
             let mut triggers = fetch_all(&conn)?;
             if let Some(f) = &a.function {
-                triggers.retain(|t| t["function"].as_str() == Some(f.as_str()));
+                triggers.retain(|t| Shown::of(t).function.as_deref() == Some(f.as_str()));
             }
-            triggers.sort_by_key(|t| t["name"].as_str().unwrap_or("").to_string());
+            triggers.sort_by_key(|t| Shown::of(t).name.unwrap_or_default());
             if a.json {
-                print_json(&Value::Array(triggers))?;
+                print_json(&triggers)?;
             } else {
-                print!("{}", table(&triggers));
+                table(&triggers).print();
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -65,7 +65,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             let conn = connect(&a.target)?;
             let trigger = fetch_all(&conn)?
                 .into_iter()
-                .find(|t| t["name"].as_str() == Some(a.name.as_str()))
+                .find(|t| Shown::of(t).name.as_deref() == Some(a.name.as_str()))
                 .ok_or_else(|| {
                     CliError::msg(format!("trigger '{}' does not exist", a.name))
                         .with_help("list the triggers with 'sluice triggers list'")
@@ -97,27 +97,56 @@ fn fetch_all(conn: &Connection) -> Result<Vec<Value>, CliError> {
     conn.runtime.block_on(api.list(namespace)).map_err(ow_error)
 }
 
-fn table(triggers: &[Value]) -> String {
-    let mut rows = vec![
-        [
-            "TRIGGER", "FUNCTION", "CRON", "ENABLED", "LAST RUN", "NEXT RUN",
-        ]
-        .map(str::to_string),
-    ];
-    let text = |v: &Value| v.as_str().unwrap_or("-").to_string();
-    for t in triggers {
-        rows.push([
-            text(&t["name"]),
-            text(&t["function"]),
-            text(&t["scheduled_details"]["cron"]),
-            if t["is_enabled"].as_bool() == Some(true) {
-                "yes".into()
+/// What sluice reads of a trigger from the DigitalOcean API (which sends more; `--json`
+/// prints the trigger as sent). A field that is missing or not text shows as `-`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Shown {
+    name: Option<String>,
+    function: Option<String>,
+    is_enabled: Option<bool>,
+    scheduled_details: Details,
+    scheduled_runs: Runs,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Details {
+    cron: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Runs {
+    last_run_at: Option<String>,
+    next_run_at: Option<String>,
+}
+
+impl Shown {
+    fn of(trigger: &Value) -> Self {
+        Shown::deserialize(trigger).unwrap_or_default()
+    }
+}
+
+fn table(triggers: &[Value]) -> Table {
+    let mut table = Table::new(&[
+        "TRIGGER", "FUNCTION", "CRON", "ENABLED", "LAST RUN", "NEXT RUN",
+    ]);
+    let text = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+    for t in triggers.iter().map(Shown::of) {
+        table.row([
+            text(t.name),
+            text(t.function),
+            text(t.scheduled_details.cron),
+            (if t.is_enabled == Some(true) {
+                "yes"
             } else {
-                "no".into()
-            },
-            text(&t["scheduled_runs"]["last_run_at"]),
-            text(&t["scheduled_runs"]["next_run_at"]),
+                "no"
+            })
+            .to_string(),
+            text(t.scheduled_runs.last_run_at),
+            text(t.scheduled_runs.next_run_at),
         ]);
     }
-    render_rows(&rows)
+    table
 }

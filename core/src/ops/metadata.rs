@@ -30,7 +30,7 @@ pub fn metadata(session: &Session, options: &MetadataOptions) -> Result<DeploySt
     let runtimes = RuntimeTable::builtin();
     let mut ctx = session.read_context(&options.flags);
     ctx.runtimes = runtimes;
-    let structure = session.engine.read(&options.project, &ctx)?;
+    let mut structure = session.engine.read(&options.project, &ctx)?;
     match &structure.unresolved_variables {
         Some(names) => {
             let unresolved = crate::error::Error::Unresolved {
@@ -38,7 +38,16 @@ pub fn metadata(session: &Session, options: &MetadataOptions) -> Result<DeploySt
             };
             session.feedback.warn(&format!("Warning: {unresolved}"));
         }
-        None => {} // MERGE: Engine::fill_runtimes lands with the plan phase
+        None => {
+            let files = session
+                .engine
+                .registry
+                .reader_for(&options.project)?
+                .files(&options.project);
+            session
+                .engine
+                .fill_runtimes(&mut structure, files.as_ref(), &ctx);
+        }
     }
     Ok(structure)
 }

@@ -1,11 +1,12 @@
 //! Directory listings, cached for the length of one read (spec §16 item 23: the original
-//! listed every directory function again and again — at scan, at planning, for runtime
-//! agreement, and once more in `get-metadata`).
+//! listed every directory function again and again). The engine's build planning lists
+//! through the reader's `ProjectFiles`, with its own cache.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use sluice_core::Excluder;
 
@@ -22,12 +23,53 @@ pub struct Entry {
 #[derive(Debug, Default)]
 pub struct Listings {
     dirs: RefCell<HashMap<PathBuf, Rc<Vec<Entry>>>>,
-    trees: RefCell<HashMap<PathBuf, Rc<Vec<String>>>>,
 }
+
+thread_local! {
+    /// The listings of the last read on this thread, for the engine's planning and runtime
+    /// filling that run right after it through [`crate::files::ReadFiles`].
+    static LAST_READ: RefCell<Option<(PathBuf, Snapshot)>> = const { RefCell::new(None) };
+}
+
+/// A read's listings, frozen: directory (absolute) → its entries.
+pub type Snapshot = Arc<HashMap<PathBuf, Vec<sluice_core::files::Entry>>>;
 
 impl Listings {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Keeps a read's listings for [`Listings::last_read`] of the same project on this
+    /// thread, replacing any kept before: the engine plans the project and get-metadata fills
+    /// its runtimes right after the read, and without this they listed every directory
+    /// function a second and a third time.
+    pub fn hand_over(self, project_dir: &Path) {
+        let snapshot: HashMap<PathBuf, Vec<sluice_core::files::Entry>> = self
+            .dirs
+            .into_inner()
+            .into_iter()
+            .map(|(dir, entries)| {
+                let entries = entries
+                    .iter()
+                    .map(|e| sluice_core::files::Entry {
+                        name: e.name.clone(),
+                        is_dir: e.is_dir,
+                    })
+                    .collect();
+                (dir, entries)
+            })
+            .collect();
+        let kept = (project_dir.to_path_buf(), Arc::new(snapshot));
+        LAST_READ.with(|slot| *slot.borrow_mut() = Some(kept));
+    }
+
+    /// The listings the last read of `project_dir` on this thread handed over, if it was
+    /// the last read. Only for work that follows that read at once.
+    pub fn last_read(project_dir: &Path) -> Option<Snapshot> {
+        LAST_READ.with(|slot| match &*slot.borrow() {
+            Some((dir, snapshot)) if dir == project_dir => Some(snapshot.clone()),
+            _ => None,
+        })
     }
 
     /// The entries of `dir`, sorted by name (for stable output across file systems).
@@ -38,7 +80,12 @@ impl Listings {
         let mut entries = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(|e| ReadError::io(dir, e))? {
             let entry = entry.map_err(|e| ReadError::io(dir, e))?;
-            let is_dir = std::fs::metadata(entry.path()).is_ok_and(|m| m.is_dir());
+            // The entry's own type costs nothing (readdir has it); only a symlink needs a
+            // `stat` to follow it.
+            let is_dir = match entry.file_type() {
+                Ok(t) if !t.is_symlink() => t.is_dir(),
+                _ => std::fs::metadata(entry.path()).is_ok_and(|m| m.is_dir()),
+            };
             entries.push(Entry {
                 name: entry.file_name().to_string_lossy().into_owned(),
                 is_dir,
@@ -62,41 +109,6 @@ impl Listings {
             .map(|e| e.name.clone())
             .collect())
     }
-
-    /// Every file below `dir` as a project-relative path (`rel_dir` is `dir` relative to the
-    /// project), less the exclusion list. Order: the directory's own files first, then its
-    /// subdirectories depth-first, last discovered first (the original's order, which decides
-    /// runtime agreement). Symlinked directories are followed once.
-    pub fn tree(&self, dir: &Path, rel_dir: &str, excluder: &Excluder) -> Rc<Vec<String>> {
-        if let Some(hit) = self.trees.borrow().get(dir) {
-            return hit.clone();
-        }
-        let mut out = Vec::new();
-        let mut seen = HashSet::new();
-        let mut stack = vec![(dir.to_path_buf(), rel_dir.to_string())];
-        while let Some((path, rel)) = stack.pop() {
-            let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
-            if !seen.insert(canonical) {
-                continue;
-            }
-            let Ok(entries) = self.list(&path) else {
-                continue;
-            };
-            for e in entries.iter() {
-                let child = join_rel(&rel, &e.name);
-                if e.is_dir {
-                    stack.push((path.join(&e.name), child));
-                } else if !excluder.is_excluded(&child) {
-                    out.push(child);
-                }
-            }
-        }
-        let out = Rc::new(out);
-        self.trees
-            .borrow_mut()
-            .insert(dir.to_path_buf(), out.clone());
-        out
-    }
 }
 
 /// `a/b` + `c` → `a/b/c`; an empty base gives the name alone.
@@ -113,26 +125,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tree_lists_files_first_then_subdirectories_and_excludes() -> std::io::Result<()> {
+    fn files_are_the_directory_files_less_the_exclusion_list() -> std::io::Result<()> {
         let t = tempfile::tempdir()?;
         let d = t.path();
         std::fs::create_dir_all(d.join("a/sub1"))?;
-        std::fs::create_dir_all(d.join("a/sub2/.git"))?;
         std::fs::write(d.join("a/z.js"), "")?;
         std::fs::write(d.join("a/b.js~"), "")?;
-        std::fs::write(d.join("a/sub1/x.py"), "")?;
-        std::fs::write(d.join("a/sub2/y.go"), "")?;
-        std::fs::write(d.join("a/sub2/.git/config"), "")?;
         let l = Listings::new();
-        let tree = l.tree(&d.join("a"), "packages/p/a", &Excluder::default());
-        assert_eq!(
-            tree.as_slice(),
-            [
-                "packages/p/a/z.js",
-                "packages/p/a/sub2/y.go",
-                "packages/p/a/sub1/x.py"
-            ]
-        );
         assert_eq!(
             l.files(&d.join("a"), &Excluder::default())
                 .expect("listing"),

@@ -31,6 +31,31 @@ for (const key of ['SLUICE_RUNNER_PORT', 'SLUICE_RUNNER_TOKEN', 'SLUICE_RUNNER_C
   delete process.env[key];
 }
 
+// Isolation: modules resolve only from the function's own code (its node_modules), never from
+// NODE_PATH, ~/.node_modules, ~/.node_libraries, <prefix>/lib/node or a node_modules folder
+// above the code directory, none of which the cloud runtime has. Built-in modules, relative
+// and absolute requires are unaffected. (ESM `import` ignores NODE_PATH and the global folders
+// by itself.)
+const codeRoots = [path.resolve(codeDir)];
+try {
+  codeRoots.push(fs.realpathSync(codeDir));
+} catch (e) {
+  // A missing code directory fails later, with the runtime's message.
+}
+function insideCode(p) {
+  return !path.isAbsolute(p) ||
+    codeRoots.some((root) => p === root || p.startsWith(root + path.sep));
+}
+const nodeModulePaths = Module._nodeModulePaths;
+Module._nodeModulePaths = function (from) {
+  return nodeModulePaths.call(this, from).filter(insideCode);
+};
+const resolveLookupPaths = Module._resolveLookupPaths;
+Module._resolveLookupPaths = function (request, parent) {
+  const paths = resolveLookupPaths.call(this, request, parent);
+  return Array.isArray(paths) ? paths.filter(insideCode) : paths;
+};
+
 class InitError extends Error {}
 
 function pick(exports, name) {

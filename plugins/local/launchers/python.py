@@ -1,9 +1,15 @@
 # sluice local runner: the launcher for python:* functions.
 #
-# sluice starts `python3 python.py` with the action's code materialised in SLUICE_RUNNER_CODE_DIR
-# (`__main__.py` at its root, optionally `virtualenv/`) and the init environment exported. The
-# protocol (one JSON object per line over a loopback TCP connection) is the one described in
-# node.js next to this file; the user's stdout and stderr become activation logs.
+# sluice starts `python3 -I -S -u python.py` with the action's code materialised in
+# SLUICE_RUNNER_CODE_DIR (`__main__.py` at its root, optionally `virtualenv/`) and the init
+# environment exported. The protocol (one JSON object per line over a loopback TCP connection)
+# is the one described in node.js next to this file; the user's stdout and stderr become
+# activation logs.
+#
+# Isolation: -I leaves out the user's site-packages, PYTHONPATH and this file's directory, and
+# -S the host's site-packages, so sys.path is the standard library, the code directory and the
+# zip's virtualenv, which is what the cloud runtime has. -S also skips the builtins `site`
+# defines (exit, quit, help…); they are put back below, as user code may use them.
 import asyncio
 import glob
 import inspect
@@ -34,6 +40,13 @@ take_env("SLUICE_RUNNER_BINARY")
 MAIN = take_env("SLUICE_RUNNER_MAIN") or "main"
 
 
+def restore_site_builtins():
+    for name in ("setquit", "setcopyright", "sethelper"):
+        fn = getattr(site, name, None)
+        if callable(fn):
+            fn()
+
+
 def activate_virtualenv(code_dir):
     venv = os.path.join(code_dir, "virtualenv")
     if not os.path.isdir(venv):
@@ -48,6 +61,7 @@ def activate_virtualenv(code_dir):
 
 
 def load_main():
+    restore_site_builtins()
     os.chdir(CODE_DIR)
     sys.path.insert(0, CODE_DIR)
     activate_virtualenv(CODE_DIR)

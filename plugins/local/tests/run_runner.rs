@@ -25,6 +25,11 @@ impl Harness {
         }
     }
 
+    /// The runner's cache directory: materialised code lives below it.
+    fn cache(&self) -> &std::path::Path {
+        self._cache.path()
+    }
+
     async fn run(&self, action: &RunnableAction, args: Value) -> RunOutcome {
         self.run_env(action, args, BTreeMap::new()).await
     }
@@ -230,6 +235,87 @@ async fn python_single_file_and_zip_with_virtualenv() {
     assert_eq!(
         error_text(&out),
         "Initialization has failed due to: Zip file does not include __main__.py"
+    );
+}
+
+/// A package on the host python's own site-packages (and the test below checks it is
+/// there) that no function here lists.
+const HOST_ONLY: &str = "jinja2";
+
+#[tokio::test]
+async fn python_sees_the_stdlib_its_code_and_virtualenv_but_not_the_host() {
+    let host = std::process::Command::new("python3")
+        .args(["-c", &format!("import {HOST_ONLY}")])
+        .status()
+        .expect("python3 runs");
+    assert!(
+        host.success(),
+        "the host python needs {HOST_ONLY} for this test"
+    );
+    let h = Harness::new();
+    let probe = format!(
+        "import json, sys\n\
+         def main(args):\n\
+         \x20   try:\n\
+         \x20       import {HOST_ONLY}\n\
+         \x20       leaked = True\n\
+         \x20   except ImportError:\n\
+         \x20       leaked = False\n\
+         \x20   return {{'leaked': leaked, 'site': [p for p in sys.path if 'site-packages' in p],\n\
+         \x20           'user_site': sys.flags.no_user_site, 'exit': callable(exit)}}\n"
+    );
+    let out = h.run(&action("python:3.11", &probe), json!({})).await;
+    assert_eq!(out.status, ActivationStatus::Success, "{out:?}");
+    assert_eq!(
+        out.result,
+        json!({"leaked": false, "site": [], "user_site": 1, "exit": true})
+    );
+
+    // With a virtualenv, its site-packages is the only one, and it shadows the host's.
+    let zip = zipped(
+        "python:3.11",
+        &[
+            (
+                "__main__.py",
+                "import sys, jinja2\ndef main(args):\n    return {'jinja2': jinja2.__version__, 'site': [p.split('/code/', 1)[-1].split('/', 1)[-1] for p in sys.path if 'site-packages' in p]}\n",
+            ),
+            (
+                "virtualenv/lib/python3.11/site-packages/jinja2/__init__.py",
+                "__version__ = 'from the zip'\n",
+            ),
+        ],
+    );
+    let out = h.run(&zip, json!({})).await;
+    assert_eq!(out.status, ActivationStatus::Success, "{out:?}");
+    assert_eq!(
+        out.result,
+        json!({"jinja2": "from the zip", "site": ["virtualenv/lib/python3.11/site-packages"]})
+    );
+}
+
+#[tokio::test]
+async fn node_resolves_modules_only_from_its_code() {
+    let h = Harness::new();
+    // A node_modules folder above the materialised code (code lives under <cache>/code/):
+    // plain node would find it by walking up; the cloud has nothing there.
+    let leak = h.cache().join("node_modules").join("leak");
+    std::fs::create_dir_all(&leak).expect("mkdir");
+    std::fs::write(leak.join("index.js"), "module.exports = 'leaked';").expect("write");
+    let probe = "exports.main = () => { let found; try { found = require('leak'); } \
+                 catch (e) { found = e.code; } \
+                 return { found, own: require('own'), fs: typeof require('fs').readFileSync }; };";
+    let a = zipped(
+        "nodejs:20",
+        &[
+            ("index.js", probe),
+            ("node_modules/own/index.js", "module.exports = 'mine';"),
+        ],
+    );
+    let out = h.run(&a, json!({})).await;
+    assert_eq!(out.status, ActivationStatus::Success, "{out:?}");
+    assert_eq!(
+        out.result,
+        json!({"found": "MODULE_NOT_FOUND", "own": "mine", "fs": "function"})
     );
 }
 

@@ -6,9 +6,13 @@
 //! Invoke does not go through [`Client::post`]: a failed blocking invoke answers 502 with the
 //! whole activation as its body, and the caller needs that activation (its id, logs and
 //! error), not just the error string the transport keeps.
+//!
+//! Activation records come back typed ([`Activation`], from the model) and serialize back
+//! exactly as the namespace sent them, so callers print them without digging through JSON.
 
 use reqwest::Url;
 use serde_json::Value;
+use sluice_core::{Activation, ActivationResponse};
 
 use crate::client::Client;
 use crate::error::{OwError, Result};
@@ -29,8 +33,8 @@ pub enum InvokeOutcome {
     Finished {
         /// HTTP status of the answer.
         status: u16,
-        /// The full activation record.
-        activation: Value,
+        /// The full activation record (boxed: it is much larger than the other answers).
+        activation: Box<Activation>,
     },
     /// The function returned an array: the controller answers with the bare array.
     ArrayResult {
@@ -121,7 +125,9 @@ impl Client {
         if body.get("activationId").is_some() && body.get("response").is_some() {
             return Ok(InvokeOutcome::Finished {
                 status: code,
-                activation: body,
+                activation: Box::new(
+                    serde_json::from_value(body).map_err(|e| decode_err(&url, e))?,
+                ),
             });
         }
         if status.is_success() && body.is_array() {
@@ -143,8 +149,8 @@ impl Client {
     }
 
     /// `GET …/activations/{id}`: the full record.
-    pub async fn activation(&self, id: &str) -> Result<Value> {
-        self.get(self.api_url(["namespaces", "_", "activations", id]))
+    pub async fn activation(&self, id: &str) -> Result<Activation> {
+        self.get_typed(self.api_url(["namespaces", "_", "activations", id]))
             .await
     }
 
@@ -157,13 +163,13 @@ impl Client {
     }
 
     /// `GET …/activations/{id}/result`: `{"status","success","result",…}`.
-    pub async fn activation_result(&self, id: &str) -> Result<Value> {
-        self.get(self.api_url(["namespaces", "_", "activations", id, "result"]))
+    pub async fn activation_result(&self, id: &str) -> Result<ActivationResponse> {
+        self.get_typed(self.api_url(["namespaces", "_", "activations", id, "result"]))
             .await
     }
 
-    /// `GET …/activations`: newest first.
-    pub async fn activations(&self, filter: &ActivationFilter) -> Result<Vec<Value>> {
+    /// `GET …/activations`: newest first; brief records unless `filter.docs`.
+    pub async fn activations(&self, filter: &ActivationFilter) -> Result<Vec<Activation>> {
         let mut url = self.api_url(["namespaces", "_", "activations"]);
         {
             let mut q = url.query_pairs_mut();
@@ -182,8 +188,7 @@ impl Client {
                 q.append_pair("docs", "true");
             }
         }
-        let v = self.get(url.clone()).await?;
-        serde_json::from_value(v).map_err(|e| decode_err(&url, e))
+        self.get_typed(url).await
     }
 
     /// `GET …/actions?limit&skip`: function summaries, newest first.
@@ -192,8 +197,7 @@ impl Client {
         url.query_pairs_mut()
             .append_pair("limit", &limit.to_string())
             .append_pair("skip", &skip.to_string());
-        let v = self.get(url.clone()).await?;
-        serde_json::from_value(v).map_err(|e| decode_err(&url, e))
+        self.get_typed(url).await
     }
 
     /// `GET …/actions/{name}?code=…`: one function.
@@ -202,6 +206,12 @@ impl Client {
         url.query_pairs_mut()
             .append_pair("code", if code { "true" } else { "false" });
         self.get(url).await
+    }
+
+    /// `GET url`, decoded into `T`.
+    async fn get_typed<T: serde::de::DeserializeOwned>(&self, url: Url) -> Result<T> {
+        let v = self.get(url.clone()).await?;
+        serde_json::from_value(v).map_err(|e| decode_err(&url, e))
     }
 }
 
@@ -254,13 +264,18 @@ mod tests {
             )
             .await
             .expect("invoke");
-        assert_eq!(
-            out,
-            InvokeOutcome::Finished {
-                status: 502,
-                activation
-            }
-        );
+        let InvokeOutcome::Finished {
+            status,
+            activation: got,
+        } = out
+        else {
+            panic!("not finished: {out:?}");
+        };
+        assert_eq!(status, 502);
+        assert!(!got.is_success());
+        assert_eq!(got.status(), Some("application error"));
+        assert_eq!(got.result(), &json!({"error": "no"}));
+        assert_eq!(serde_json::to_value(&got).expect("json"), activation);
     }
 
     #[tokio::test]
@@ -316,5 +331,42 @@ mod tests {
             err.to_string()
                 .contains("the requested resource does not exist.")
         );
+    }
+
+    #[tokio::test]
+    async fn activations_come_back_typed_and_print_as_sent() {
+        let server = MockServer::start().await;
+        // Brief records, keys in the local namespace's order (annotations before the id).
+        let text = r#"[{"namespace":"local","name":"top","version":"0.0.1","publish":false,"annotations":[{"key":"kind","value":"nodejs:20"}],"activationId":"d4","start":1,"end":3,"statusCode":2,"duration":2}]"#;
+        Mock::given(method("GET"))
+            .and(path("/api/v1/namespaces/_/activations"))
+            .and(query_param("name", "top"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(text, "application/json"))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/api/v1/namespaces/_/activations/d4/result"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                json!({"status": "action developer error", "success": false, "result": {"error": "x"}}),
+            ))
+            .mount(&server)
+            .await;
+        let c = client(&server.uri());
+        let filter = ActivationFilter {
+            name: Some("top".into()),
+            limit: 1,
+            ..ActivationFilter::default()
+        };
+        let list = c.activations(&filter).await.expect("list");
+        assert_eq!(list[0].activation_id, "d4");
+        assert_eq!(list[0].kind(), Some("nodejs:20"));
+        assert_eq!(
+            list[0].outcome(),
+            Some(sluice_core::Outcome::DeveloperError)
+        );
+        assert_eq!(serde_json::to_string(&list).expect("json"), text);
+        let result = c.activation_result("d4").await.expect("result");
+        assert!(!result.success);
+        assert_eq!(result.result, json!({"error": "x"}));
     }
 }

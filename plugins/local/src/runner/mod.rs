@@ -203,6 +203,19 @@ impl Language {
         }
     }
 
+    /// Flags given to the interpreter before the launcher, so what runs locally sees only
+    /// what the cloud runtime would: python gets `-I` (no user site-packages, no `PYTHON*`
+    /// variables, not the launcher's directory) and `-S` (no host site-packages; the launcher
+    /// adds the code directory and the zip's virtualenv itself), plus `-u` because `-I` also
+    /// ignores `PYTHONUNBUFFERED`. Node needs none: `NODE_PATH` never reaches it and the
+    /// launcher drops the global folders from module lookups.
+    pub fn interpreter_args(self) -> &'static [&'static str] {
+        match self {
+            Self::Node => &[],
+            Self::Python => &["-I", "-S", "-u"],
+        }
+    }
+
     fn default_program(self) -> &'static str {
         match self {
             Self::Node => "node",

@@ -105,6 +105,7 @@ impl Runner {
             None => {
                 let spec = StartSpec {
                     program: self.config.program(lang),
+                    args: lang.interpreter_args(),
                     launcher: &launcher,
                     code_dir: &code_dir,
                     binary: action.binary,

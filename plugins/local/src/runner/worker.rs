@@ -62,6 +62,8 @@ pub enum Wait {
 pub struct StartSpec<'a> {
     /// The interpreter.
     pub program: &'a Path,
+    /// Its flags, before the launcher ([`super::Language::interpreter_args`]).
+    pub args: &'a [&'a str],
     /// The launcher script on disk.
     pub launcher: &'a Path,
     /// The materialised code.
@@ -107,7 +109,8 @@ impl Worker {
             .port();
         let token = uuid::Uuid::new_v4().simple().to_string();
         let mut cmd = Command::new(spec.program);
-        cmd.arg(spec.launcher)
+        cmd.args(spec.args)
+            .arg(spec.launcher)
             .current_dir(spec.code_dir)
             .env_clear()
             .stdin(Stdio::null())
