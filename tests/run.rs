@@ -6,8 +6,8 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Output, Stdio};
+use std::net::TcpStream;
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use common::ProjectTest;
@@ -234,6 +234,17 @@ fn background_invoke_is_read_back_through_activations() {
         .expect("activation id")
         .to_string();
     assert_eq!(id.len(), 32);
+    // The server runs it in the background; wait until its record is no longer `running`.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = run(&test, &["activations", "get", &id]);
+        let record: Value = serde_json::from_slice(&got.stdout).unwrap_or(Value::Null);
+        if record["response"]["status"] != json!("running") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the background run never ended");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let result = run(&test, &["activations", "result", &id]);
     assert!(result.status.success(), "{}", text(&result.stderr));
     let result: Value = serde_json::from_slice(&result.stdout).expect("result JSON");
@@ -246,39 +257,6 @@ fn background_invoke_is_read_back_through_activations() {
     let table = text(&run(&test, &["activations", "list"]).stdout);
     assert!(table.starts_with("DATETIME "), "{table}");
     assert!(table.contains(&format!("{id}  nodejs:")), "{table}");
-}
-
-/// `sluice serve` on a free loopback port, killed when dropped.
-struct Served {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(test: &ProjectTest) -> Served {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let child = test
-        .command(["serve", "--port", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start sluice serve");
-    let served = Served { child, port };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "sluice serve did not listen");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    served
 }
 
 /// A plain HTTP/1.1 GET: status line, headers and body as text.
@@ -296,20 +274,32 @@ fn http_get(port: u16, path: &str) -> String {
     answer
 }
 
+/// The port of a `http://127.0.0.1:<port>/…` URL.
+fn port_of(url: &str) -> u16 {
+    url.trim()
+        .strip_prefix("http://127.0.0.1:")
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("not a loopback URL: {url}"))
+}
+
 #[test]
 fn web_function_is_fetched_over_http() {
     let test = ProjectTest::fixture("run-cases");
     deploy(&test, &[]);
+    // No `sluice serve`: the background server of the data directory answers the URL.
     let url = text(&run(&test, &["functions", "get", "run-cases/page", "--url"]).stdout);
+    let port = port_of(&url);
     assert_eq!(
         url.trim(),
-        "http://127.0.0.1:3233/api/v1/web/local/run-cases/page"
+        format!("http://127.0.0.1:{port}/api/v1/web/local/run-cases/page")
     );
-    let served = serve(&test);
-    let answer = http_get(
-        served.port,
-        "/api/v1/web/local/run-cases/page/docs?name=Web",
-    );
+    let curl = std::process::Command::new("curl")
+        .args(["-s", &format!("{}?name=Curl", url.trim())])
+        .output()
+        .expect("run curl");
+    assert_eq!(text(&curl.stdout), "<h1>Hello Curl!</h1><p>get </p>");
+    let answer = http_get(port, "/api/v1/web/local/run-cases/page/docs?name=Web");
     let lower = answer.to_ascii_lowercase();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(lower.contains("\r\nx-served-by: sluice\r\n"), "{answer}");
@@ -323,13 +313,13 @@ fn web_function_is_fetched_over_http() {
         "{answer}"
     );
     // Functions are web functions by default; one that fails answers 400.
-    let failing = http_get(served.port, "/api/v1/web/local/run-cases/throws.json");
+    let failing = http_get(port, "/api/v1/web/local/run-cases/throws.json");
     assert!(failing.starts_with("HTTP/1.1 400"), "{failing}");
     assert!(
         failing.contains("There was an error processing your request."),
         "{failing}"
     );
-    let missing = http_get(served.port, "/api/v1/web/local/run-cases/nope");
+    let missing = http_get(port, "/api/v1/web/local/run-cases/nope");
     assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
 }
 

@@ -17,9 +17,8 @@ pub fn fetch(conn: &Connection, id: &str) -> Result<Activation, CliError> {
         .block_on(conn.client.activation(id))
         .map_err(|e| {
             if e.status() == Some(404) {
-                CliError::msg(format!("activation '{id}' does not exist (yet)")).with_help(
-                    "a function that is still running has no activation record; try again when it ends",
-                )
+                CliError::msg(format!("no activation with id '{id}'"))
+                    .with_help("list recent ones with `sluice activations list`")
             } else {
                 ow_error(e)
             }

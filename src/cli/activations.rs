@@ -136,7 +136,19 @@ fn one(args: OneArgs, part: Part) -> Result<ExitCode, CliError> {
         Some(id) => id.clone(),
         None => newest(&conn, &args.function)?,
     };
-    show(&fetch(&conn, &id)?, part, args.json)?;
+    let record = fetch(&conn, &id)?;
+    let running = record
+        .response
+        .as_ref()
+        .is_some_and(|r| r.status == "running");
+    if !matches!(part, Part::Record) && running {
+        return Err(
+            CliError::msg(format!("activation '{id}' is still running")).with_help(format!(
+                "`sluice activations get {id}` shows it; ask again when it ends"
+            )),
+        );
+    }
+    show(&record, part, args.json)?;
     if args.follow {
         let mut seen = HashSet::from([id]);
         follow(&conn, &args.function, &mut seen, |a| {

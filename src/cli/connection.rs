@@ -98,9 +98,16 @@ pub fn resolve(
         && selection.target_namespace.is_none()
         && !store.has_current()
     {
-        return local_target(env);
+        return local_target(env, sluice_local::server::LOCAL_NAMESPACE);
     }
     let credentials = store.select(&selection).map_err(ow_error)?;
+    if credentials.ow.apihost == super::local::LOCAL_APIHOST {
+        let namespace = credentials.namespace.as_deref();
+        return local_target(
+            env,
+            namespace.unwrap_or(sluice_local::server::LOCAL_NAMESPACE),
+        );
+    }
     Ok(ResolvedTarget {
         credentials,
         local: false,
@@ -108,26 +115,37 @@ pub fn resolve(
     })
 }
 
-/// No namespace configured: the embedded local namespace, served in-process on an ephemeral
-/// loopback port for as long as the returned guard lives, and driven through the same
-/// OpenWhisk client as a real namespace. Its key doubles as the token of its DigitalOcean
-/// triggers API.
-fn local_target(env: &BTreeMap<String, String>) -> Result<ResolvedTarget, CliError> {
+/// No namespace configured, or a local one chosen with `sluice namespace use`: the embedded
+/// local namespace `namespace`, served by the background server of its data directory
+/// (started when none runs, see `sluice local`), and driven through the same OpenWhisk
+/// client as a real namespace. Its key doubles as the token of its DigitalOcean triggers
+/// API.
+fn local_target(
+    env: &BTreeMap<String, String>,
+    namespace: &str,
+) -> Result<ResolvedTarget, CliError> {
     let dir = sluice_local::server::data_dir_from(|k| env.get(k).cloned()).map_err(local_error)?;
-    let server = sluice_local::EmbeddedServer::start(&dir).map_err(local_error)?;
+    let (file, _) = super::local::ensure_daemon(&dir).map_err(local_error)?;
+    let ns = sluice_local::daemon::client::namespace(&file, namespace)
+        .map_err(local_error)?
+        .ok_or_else(|| {
+            CliError::msg(format!("there is no local namespace '{namespace}'")).with_help(format!(
+                "create it with `sluice local namespace create {namespace}`"
+            ))
+        })?;
     let credentials = Credentials {
-        namespace: Some(server.namespace.clone()),
+        namespace: Some(ns.name),
         ow: OwOptions {
-            apihost: server.apihost.clone(),
-            api_key: server.auth().to_string(),
+            apihost: file.api_host.clone(),
+            api_key: ns.auth.clone(),
             ignore_certs: false,
         },
-        do_token: Some(server.auth().to_string()),
+        do_token: Some(ns.auth),
     };
     Ok(ResolvedTarget {
         credentials,
         local: true,
-        guard: Some(Box::new(server)),
+        guard: None,
     })
 }
 

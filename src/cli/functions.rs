@@ -159,13 +159,8 @@ fn url_of(conn: &Connection, function: &Value, asked: &str) -> String {
     let namespace = function["namespace"].as_str().unwrap_or("_");
     let (ns, pkg) = namespace.split_once('/').unwrap_or((namespace, "default"));
     let name = function["name"].as_str().unwrap_or(asked);
-    // The embedded namespace's port lives only as long as this command: point at the
-    // address `sluice serve` uses instead.
-    let host = if conn.local {
-        format!("http://127.0.0.1:{}", sluice_local::server::DEFAULT_PORT)
-    } else {
-        conn.apihost.trim_end_matches('/').to_string()
-    };
+    // The local namespace's background server keeps its port, so its URL stays valid.
+    let host = conn.apihost.trim_end_matches('/').to_string();
     if annotation(function, "web-export") == Some(&Value::Bool(true)) {
         format!("{host}/api/v1/web/{ns}/{pkg}/{name}")
     } else if pkg == "default" {

@@ -11,6 +11,7 @@ mod functions;
 mod get_metadata;
 mod hooks;
 mod invoke;
+mod local;
 mod namespace;
 mod params;
 mod plugins;
@@ -64,6 +65,8 @@ enum Command {
     Hooks(hooks::Args),
     /// Run a function and print its result
     Invoke(invoke::Args),
+    /// The local namespace's background server: status, stop, logs, namespaces
+    Local(local::Args),
     /// Manage stored namespaces (credentials)
     Namespace(namespace::Args),
     /// List the readers, builders and deployers (built-in and from plugin libraries)
@@ -90,6 +93,7 @@ pub fn main() -> ExitCode {
         Command::GetMetadata(args) => get_metadata::run(args),
         Command::Hooks(args) => hooks::run(args),
         Command::Invoke(args) => invoke::run(args),
+        Command::Local(args) => local::run(args),
         Command::Namespace(args) => namespace::run(args),
         Command::Plugins(args) => plugins::run(args),
         Command::Serve(args) => serve::run(args),

@@ -8,6 +8,7 @@ use serde_json::json;
 use sluice_openwhisk::{Client, CredentialStore, TransportOptions, expand_apihost};
 
 use super::connection::{self, TargetArgs, ow_error};
+use super::local;
 use super::render::{CliError, print_json};
 use super::setup;
 use super::table::Table;
@@ -118,11 +119,24 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         }
         NamespaceCommand::Use { namespace, apihost } => {
             let apihost = apihost.as_deref().map(expand_apihost);
-            let host = store
-                .use_namespace(&namespace, apihost.as_deref())
-                .map_err(ow_error)?;
+            let host = match store.use_namespace(&namespace, apihost.as_deref()) {
+                Ok(host) => host,
+                // Not stored: a namespace of the local server, by name.
+                Err(e) => {
+                    let local = apihost.as_deref().is_none_or(|h| h == local::LOCAL_APIHOST);
+                    if !(local && local::has_local_namespace(&namespace)?) {
+                        return Err(ow_error(e));
+                    }
+                    local::use_local_namespace(&mut store, &namespace);
+                    local::LOCAL_APIHOST.to_string()
+                }
+            };
             store.save(&dir).map_err(ow_error)?;
-            println!("Now using namespace '{namespace}' on API host '{host}'");
+            if host == local::LOCAL_APIHOST {
+                println!("Now using the local namespace '{namespace}'");
+            } else {
+                println!("Now using namespace '{namespace}' on API host '{host}'");
+            }
         }
         NamespaceCommand::Remove { namespace, apihost } => {
             let apihost = apihost.as_deref().map(expand_apihost);

@@ -1,21 +1,24 @@
 //! `sluice serve`: expose the local namespace over HTTP for `wsk`, the `openwhisk` npm client
-//! and web browsers, until Ctrl-C.
+//! and web browsers, until Ctrl-C — the same server as the background one (`sluice local`),
+//! in the foreground and owning the data directory.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use sluice_local::AppState;
-use sluice_local::server::{self, DEFAULT_PORT};
+use sluice_local::LocalError;
+use sluice_local::daemon::{self, DaemonOptions};
+use sluice_local::server;
 
 use super::CliError;
 use super::connection::local_error;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Port to listen on
-    #[arg(long, default_value_t = DEFAULT_PORT)]
-    port: u16,
+    /// Port to listen on [default: the port this data directory used last, else 3233, else
+    /// any free one]
+    #[arg(long)]
+    port: Option<u16>,
     /// Address to listen on (loopback unless you say otherwise; auth is always required)
     #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     host: IpAddr,
@@ -30,25 +33,26 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         Some(d) => d,
         None => server::default_data_dir().map_err(local_error)?,
     };
-    let prepared = server::prepare(&data_dir).map_err(local_error)?;
-    let runtime = tokio::runtime::Runtime::new().map_err(CliError::other)?;
-    runtime.block_on(async move {
-        let addr = SocketAddr::new(args.host, args.port);
-        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-            CliError::msg(format!("cannot listen on {addr}: {e}"))
-                .with_help("pick another port with --port (0 picks a free one)")
-        })?;
-        let bound = listener.local_addr().map_err(CliError::other)?;
-        let apihost = server::api_host_of(bound);
-        let auth = prepared.namespace.auth();
+    let opts = DaemonOptions {
+        host: args.host,
+        port: args.port,
+        ..DaemonOptions::new(data_dir.clone())
+    };
+    let result = daemon::run(opts, |ready| {
+        let apihost = &ready.api_host;
+        let auth = ready.namespace.auth();
         if !args.host.is_loopback() {
             eprintln!(
-                "warning: listening on {bound}, reachable from other machines; requests still need the key"
+                "warning: listening on {}, reachable from other machines; requests still need the key",
+                ready.addr
             );
         }
         // The key is printed on purpose: it is the user's own local key and what they
         // need to point a client here. It also lives in the key file below.
-        println!("sluice: serving the local namespace '{}'", prepared.namespace.name);
+        println!(
+            "sluice: serving the local namespace '{}'",
+            ready.namespace.name
+        );
         println!("  API host:  {apihost}");
         println!("  Auth:      {auth}");
         println!("  Data:      {}", data_dir.display());
@@ -57,13 +61,19 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         println!("Point wsk at it:");
         println!("  wsk property set --apihost {apihost} --auth {auth}");
         println!("Press Ctrl-C to stop.");
-        let state = AppState::new(prepared.store, prepared.data_dir);
-        server::serve(listener, state, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(local_error)?;
-        eprintln!("sluice: stopped");
-        Ok(ExitCode::SUCCESS)
-    })
+    });
+    match result {
+        Ok(()) => {
+            eprintln!("sluice: stopped");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e @ LocalError::AlreadyRunning { .. }) => Err(CliError::msg(e.to_string()).with_help(
+            "use it as it is, or stop it with `sluice local stop` and run `sluice serve` again",
+        )),
+        Err(LocalError::Serve { addr, source }) => {
+            Err(CliError::msg(format!("cannot listen on {addr}: {source}"))
+                .with_help("pick another port with --port (0 picks a free one)"))
+        }
+        Err(e) => Err(local_error(e)),
+    }
 }

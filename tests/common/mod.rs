@@ -410,6 +410,9 @@ impl ProjectTest {
             .env("SLUICE_HOME", self.sluice_home())
             .env("NIMBELLA_DIR", self.nimbella_dir())
             .env("SLUICE_LOCAL_DIR", self.local_dir())
+            // A safety net: a background server that outlives its test (killed test
+            // process) exits soon by itself. Drop stops it at once.
+            .env("SLUICE_LOCAL_IDLE", "120s")
             // A fixed OS user: the deployer annotation names it.
             .env("USER", "sluice-test")
             .env("LOGNAME", "sluice-test")
@@ -421,6 +424,52 @@ impl ProjectTest {
         for (key, value) in &self.envs {
             cmd.env(key, value);
         }
+    }
+}
+
+impl Drop for ProjectTest {
+    /// Stops the background local namespace server a command of this test started (its
+    /// state file is in this test's data directory), so no test leaves one running.
+    fn drop(&mut self) {
+        stop_local_server(&self.local_dir(), |cmd| self.isolate(cmd));
+    }
+}
+
+/// Stops the local namespace server of `data_dir`, if its state file says one runs: `sluice
+/// local stop`, then a kill of its pid should that fail.
+pub fn stop_local_server(data_dir: &Path, isolate: impl Fn(&mut Command)) {
+    let state = data_dir.join("daemon.json");
+    let Ok(text) = std::fs::read_to_string(&state) else {
+        return;
+    };
+    let mut cmd = Command::new(insta_cmd::get_cargo_bin("sluice"));
+    isolate(&mut cmd);
+    let stopped = cmd
+        .args(["local", "stop", "--data-dir"])
+        .arg(data_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if stopped && !state.exists() {
+        return;
+    }
+    let pid = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v.get("pid").and_then(serde_json::Value::as_u64));
+    // Only a process that is still a sluice server: a stale pid may belong to anything now.
+    let is_sluice = |pid: u64| {
+        std::fs::read(format!("/proc/{pid}/cmdline"))
+            .is_ok_and(|c| String::from_utf8_lossy(&c).contains("sluice"))
+    };
+    if let Some(pid) = pid.filter(|p| is_sluice(*p)) {
+        let _ = Command::new("kill")
+            .arg("-9")
+            .arg(pid.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
     }
 }
 

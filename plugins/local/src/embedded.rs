@@ -1,5 +1,7 @@
-//! The zero-setup target: the local namespace served in-process on an ephemeral loopback
-//! port, for as long as an [`EmbeddedServer`] value lives.
+//! The local namespace served in-process on an ephemeral loopback port, for as long as an
+//! [`EmbeddedServer`] value lives — for tests and benchmarks. The CLI uses the data
+//! directory's background server instead ([`crate::daemon`]). An embedded server never takes
+//! the data directory's lock, so it never runs the scheduler (see [`crate::owner`]).
 //!
 //! The server runs on its own thread with its own small tokio runtime, so callers need no
 //! runtime of their own and dropping the guard (even inside another runtime) stops it.

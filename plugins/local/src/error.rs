@@ -51,6 +51,28 @@ pub enum LocalError {
         #[source]
         source: std::io::Error,
     },
+    /// Another process owns the data directory (a daemon or `sluice serve`).
+    #[error(
+        "the local namespace in {} is already served{}{}",
+        data_dir.display(),
+        api_host.as_deref().map(|h| format!(" at {h}")).unwrap_or_default(),
+        pid.map(|p| format!(" by process {p}")).unwrap_or_default()
+    )]
+    AlreadyRunning {
+        data_dir: PathBuf,
+        api_host: Option<String>,
+        pid: Option<u32>,
+    },
+    /// The background server did not come up.
+    #[error("the local namespace server for {} did not start: {detail} (log: {})", data_dir.display(), log.display())]
+    DaemonStart {
+        data_dir: PathBuf,
+        log: PathBuf,
+        detail: String,
+    },
+    /// The background server answered a control request with an error.
+    #[error("the local namespace server: {0}")]
+    Daemon(String),
     /// A blocking database task panicked or was cancelled.
     #[error("local namespace database task failed: {0}")]
     Task(String),

@@ -3,7 +3,8 @@
 //! data directory, the `local` namespace and its key file, and a listener served until a
 //! shutdown signal (for `sluice serve` and [`crate::embedded`]).
 //!
-//! This is the top of the crate: it is the one module that sees both halves of the API.
+//! It is the one module that sees both halves of the API; [`crate::daemon`] and
+//! [`crate::embedded`] run it.
 
 use std::future::Future;
 use std::io::Write;
@@ -115,10 +116,21 @@ pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> Result<(), LocalError>
 
 /// Serves the API on `listener` until `shutdown` completes, then lets in-flight requests
 /// finish (up to a few seconds). Sets `state.api_host` and starts the runner's background
-/// tasks first.
+/// tasks first (the scheduler only when `state` owns the data directory).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), LocalError> {
+    serve_app(listener, state.clone(), api_router(state), shutdown).await
+}
+
+/// [`serve`] with a router the caller built over [`api_router`] (the daemon adds its
+/// control routes and idle tracking).
+pub async fn serve_app(
+    listener: TcpListener,
+    state: AppState,
+    app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), LocalError> {
     let addr = listener.local_addr().map_err(|source| LocalError::Serve {
@@ -127,7 +139,6 @@ pub async fn serve(
     })?;
     let _ = state.api_host.set(api_host_of(addr));
     crate::run::start(&state);
-    let app = api_router(state);
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;

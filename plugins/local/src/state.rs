@@ -1,5 +1,6 @@
 //! What every handler shares: [`AppState`] (the store, the accepted kinds, the limits, the
-//! data directory, the runner's warm processes) and the [`SystemLimits`] it enforces.
+//! data directory, the runner's warm processes, the activations still running, the data
+//! directory's lock when this server owns it) and the [`SystemLimits`] it enforces.
 //!
 //! This sits at the bottom of the crate, beside [`crate::http_error`] and [`crate::request`]:
 //! the entity API ([`crate::api`]) and the run-time API ([`crate::run`]) both build on it, so
@@ -8,12 +9,14 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use sluice_core::RuntimeTable;
 
+use crate::error::LocalError;
+use crate::owner::DataDirLock;
 use crate::runner::{Runner, RunnerConfig};
-use crate::store::Store;
+use crate::store::{Activation, Store};
 
 /// Everything a handler needs. Cheap to clone.
 #[derive(Clone)]
@@ -28,6 +31,9 @@ pub struct AppState {
     pub api_host: Arc<OnceLock<String>>,
     /// The runner's state (warm workers, …).
     pub runner: Arc<RunnerState>,
+    /// Activations started and not yet stored, by id.
+    pub running: Arc<RunningActivations>,
+    owner: Arc<OnceLock<DataDirLock>>,
     auth_cache: Arc<RwLock<HashMap<String, String>>>,
 }
 
@@ -51,8 +57,27 @@ impl AppState {
             data_dir: Arc::new(data_dir),
             api_host: Arc::new(OnceLock::new()),
             runner: Arc::new(RunnerState::default()),
+            running: Arc::new(RunningActivations::default()),
+            owner: Arc::new(OnceLock::new()),
             auth_cache: Arc::new(RwLock::new(HashMap::new())),
         }
+    }
+
+    /// Takes the data directory's lock (see [`crate::owner`]) for the life of this state;
+    /// false when another server owns the directory. Only the owner runs the scheduler.
+    pub fn claim_data_dir(&self) -> Result<bool, LocalError> {
+        if self.owns_data_dir() {
+            return Ok(true);
+        }
+        match DataDirLock::try_acquire(&self.data_dir)? {
+            Some(lock) => Ok(self.owner.set(lock).is_ok()),
+            None => Ok(false),
+        }
+    }
+
+    /// Whether this server holds the data directory's lock.
+    pub fn owns_data_dir(&self) -> bool {
+        self.owner.get().is_some()
     }
 
     /// The namespace `credentials` authenticated as before, if any (see [`crate::auth`]).
@@ -61,6 +86,13 @@ impl AppState {
             .read()
             .ok()
             .and_then(|c| c.get(credentials).cloned())
+    }
+
+    /// Forgets every cached credential of `namespace` (it was deleted).
+    pub fn forget_subjects(&self, namespace: &str) {
+        if let Ok(mut c) = self.auth_cache.write() {
+            c.retain(|_, ns| ns != namespace);
+        }
     }
 
     /// Remembers that `credentials` authenticate as `namespace`.
@@ -89,6 +121,63 @@ impl RunnerState {
     /// True the first time it is called: the caller starts the background tasks.
     pub fn first_start(&self) -> bool {
         !self.started.swap(true, Ordering::SeqCst)
+    }
+}
+
+/// The activations that started and are not stored yet (a placeholder record each, its
+/// status `running`), so that they can be listed and read while they run.
+#[derive(Debug, Default)]
+pub struct RunningActivations {
+    by_id: Mutex<HashMap<String, Activation>>,
+}
+
+impl RunningActivations {
+    /// Notes that `activation` runs.
+    pub fn insert(&self, activation: Activation) {
+        if let Ok(mut m) = self.by_id.lock() {
+            m.insert(activation.activation_id.clone(), activation);
+        }
+    }
+
+    /// Notes that the activation `id` ended (and is stored).
+    pub fn remove(&self, id: &str) {
+        if let Ok(mut m) = self.by_id.lock() {
+            m.remove(id);
+        }
+    }
+
+    /// The running activation `id` of `namespace`.
+    pub fn get(&self, namespace: &str, id: &str) -> Option<Activation> {
+        let m = self.by_id.lock().ok()?;
+        m.get(id).filter(|a| a.namespace == namespace).cloned()
+    }
+
+    /// The running activations of `namespace`, newest first.
+    pub fn of_namespace(&self, namespace: &str) -> Vec<Activation> {
+        let Ok(m) = self.by_id.lock() else {
+            return Vec::new();
+        };
+        let mut out: Vec<Activation> = m
+            .values()
+            .filter(|a| a.namespace == namespace)
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| {
+            b.start
+                .cmp(&a.start)
+                .then_with(|| a.activation_id.cmp(&b.activation_id))
+        });
+        out
+    }
+
+    /// How many activations run.
+    pub fn len(&self) -> usize {
+        self.by_id.lock().map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// Whether none runs.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 

@@ -104,13 +104,17 @@ impl Local {
             .await
     }
 
+    /// The activation `id` once it ended (while it runs, its record says `running`).
     async fn wait_activation(&self, id: &str) -> Result<Value, Box<dyn std::error::Error>> {
         for _ in 0..100 {
             let resp = self
                 .get(&format!("/api/v1/namespaces/_/activations/{id}"))
                 .await?;
             if resp.status() == 200 {
-                return Ok(resp.json().await?);
+                let a: Value = resp.json().await?;
+                if a["response"]["status"] != json!("running") {
+                    return Ok(a);
+                }
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

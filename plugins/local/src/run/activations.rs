@@ -1,6 +1,7 @@
 //! The activations API (openwhisk-api.md §6): list with `name`, `since`, `upto`, `limit`,
 //! `skip`, `docs`, `count`; get; logs; result. It reads what [`crate::run::record`] stored,
-//! through the store alone.
+//! through the store, and the activations still running from [`AppState::running`]
+//! (newest, so first in the list; `get` answers their `running` placeholder).
 
 use std::collections::HashMap;
 
@@ -42,6 +43,14 @@ pub async fn list(
             }),
         }
     };
+    let running: Vec<Activation> = state
+        .running
+        .of_namespace(&namespace)
+        .into_iter()
+        .filter(|a| name.as_deref().is_none_or(|n| a.entity_path() == n))
+        .filter(|a| epoch("since").ok().flatten().is_none_or(|s| a.start >= s))
+        .filter(|a| epoch("upto").ok().flatten().is_none_or(|u| a.start <= u))
+        .collect();
     let q = ActivationQuery {
         name,
         since: epoch("since")?,
@@ -51,11 +60,31 @@ pub async fn list(
     };
     if page.count {
         let n = state.store.count_activations(&namespace, q).await?;
-        return Ok(Json(json!({ "activations": n })));
+        return Ok(Json(json!({ "activations": n + running.len() as u64 })));
     }
-    let found = state.store.list_activations(&namespace, q).await?;
-    let items: Vec<Value> = found
+    let (skip, limit) = (q.skip, q.limit);
+    let shown_running: Vec<Activation> = running
         .iter()
+        .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        .cloned()
+        .collect();
+    let shown = shown_running.len() as u64;
+    let q = ActivationQuery {
+        skip: skip.saturating_sub(running.len() as u64),
+        limit: limit.saturating_sub(shown),
+        ..q
+    };
+    let found = if q.limit == 0 {
+        Vec::new()
+    } else {
+        state.store.list_activations(&namespace, q).await?
+    };
+    // A run that just ended may be stored and still noted as running for an instant.
+    let items: Vec<Value> = shown_running
+        .iter()
+        .filter(|r| !found.iter().any(|f| f.activation_id == r.activation_id))
+        .chain(found.iter())
         .map(|a| {
             if page.docs {
                 serde_json::to_value(a).unwrap_or(Value::Null)
@@ -89,10 +118,13 @@ async fn fetch(
 ) -> Result<Activation, ApiError> {
     let namespace = subject.namespace_for(ns, &format!("/activations/{id}"))?;
     check_id(id)?;
+    let id = id.to_ascii_lowercase();
+    if let Some(stored) = state.store.get_activation(&namespace, &id).await? {
+        return Ok(stored);
+    }
     state
-        .store
-        .get_activation(&namespace, &id.to_ascii_lowercase())
-        .await?
+        .running
+        .get(&namespace, &id)
         .ok_or_else(ApiError::not_found)
 }
 

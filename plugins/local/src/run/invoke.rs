@@ -46,7 +46,9 @@ pub async fn execute(
     activation
 }
 
-/// Starts `resolved` on its own task and returns the handle of its activation.
+/// Starts `resolved` on its own task and returns the handle of its activation. Until the
+/// record is stored, the activations API shows a `running` placeholder
+/// ([`record::running`]).
 pub fn spawn(
     state: &AppState,
     resolved: Resolved,
@@ -54,7 +56,13 @@ pub fn spawn(
     ctx: RunContext,
 ) -> tokio::task::JoinHandle<Activation> {
     let state = state.clone();
-    tokio::spawn(async move { execute(&state, &resolved, body, ctx).await })
+    state.running.insert(record::running(&resolved, &ctx));
+    tokio::spawn(async move {
+        let id = ctx.activation_id.clone();
+        let activation = execute(&state, &resolved, body, ctx).await;
+        state.running.remove(&id);
+        activation
+    })
 }
 
 /// The HTTP status of a finished activation: 200, 502 (application or developer error), 500.

@@ -50,9 +50,14 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Called once, inside the server's runtime, after the listener is bound and
-/// `state.api_host` is set: starts the scheduler of DigitalOcean-style triggers.
-pub fn start(state: &AppState) {
-    if state.runner.first_start() {
+/// `state.api_host` is set: starts the scheduler of DigitalOcean-style triggers when this
+/// server owns the data directory ([`AppState::owns_data_dir`]; any other server over the
+/// same database leaves the firing to the owner, so each trigger fires once). True when the
+/// scheduler was started.
+pub fn start(state: &AppState) -> bool {
+    if state.owns_data_dir() && state.runner.first_start() {
         scheduler::spawn(state.clone());
+        return true;
     }
+    false
 }

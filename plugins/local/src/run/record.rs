@@ -103,6 +103,37 @@ pub fn from_outcome(resolved: &Resolved, ctx: &RunContext, outcome: &RunOutcome)
     }
 }
 
+/// The status of an activation that has started and not ended.
+pub const RUNNING: &str = "running";
+
+/// The placeholder record of an activation of `resolved` that has just started: no end, no
+/// duration, status [`RUNNING`]. The activations API answers with it until the real record
+/// is stored.
+pub fn running(resolved: &Resolved, ctx: &RunContext) -> Activation {
+    let action = &resolved.action;
+    let kind = action.exec.kind.as_str();
+    Activation {
+        namespace: ctx.invoker.clone(),
+        name: action.name.clone(),
+        version: action.version.clone(),
+        subject: ctx.invoker.clone(),
+        publish: false,
+        activation_id: ctx.activation_id.clone(),
+        start: ms(ctx.accepted_at),
+        end: None,
+        duration: None,
+        cause: ctx.cause.clone(),
+        response: ActivationResponse {
+            status: RUNNING.to_string(),
+            success: false,
+            result: Value::Object(serde_json::Map::new()),
+            size: None,
+        },
+        logs: Vec::new(),
+        annotations: base_annotations(resolved, ctx, kind),
+    }
+}
+
 /// `response` of an activation.
 pub fn response(
     status: ActivationStatus,

@@ -93,6 +93,47 @@ pub fn ensure(conn: &mut Connection, name: &str) -> Result<Namespace, LocalError
     })
 }
 
+/// Whether `name` can name a namespace: 1 to 64 characters, letters, digits, `_` and `-`,
+/// starting with a letter or digit (what OpenWhisk accepts in a path segment, and safe in
+/// a file name).
+pub fn check_name(name: &str) -> Result<(), String> {
+    let ok_first = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric());
+    let ok_rest = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok_first && ok_rest && name.len() <= 64 {
+        Ok(())
+    } else {
+        Err(format!(
+            "'{name}' is not a namespace name: use 1 to 64 letters, digits, '_' or '-', starting with a letter or digit"
+        ))
+    }
+}
+
+/// Deletes the namespace `name` and every entity and activation in it; false when there is
+/// no such namespace.
+pub fn delete(conn: &mut Connection, name: &str) -> Result<bool, LocalError> {
+    super::write_tx(conn, |tx| {
+        for table in [
+            "actions",
+            "packages",
+            "triggers",
+            "rules",
+            "activations",
+            "do_triggers",
+        ] {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE namespace = ?1"),
+                params![name],
+            )?;
+        }
+        Ok(tx.execute("DELETE FROM namespaces WHERE name = ?1", params![name])? > 0)
+    })
+}
+
 /// A 64-character alphanumeric key, the length OpenWhisk keys have.
 fn random_key() -> String {
     rand::rng()

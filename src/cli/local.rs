@@ -1,0 +1,278 @@
+//! `sluice local status|stop|logs|namespace`: the background server of the local namespace
+//! (one per data directory, started on demand by any command that needs it), and the hidden
+//! `sluice local daemon` that is that server.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Duration;
+
+use serde_json::json;
+use sluice_local::LocalError;
+use sluice_local::daemon::{self, DaemonOptions, client};
+
+use super::CliError;
+use super::connection::local_error;
+use super::render::print_json;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Where the namespace's database and key live [default: $XDG_DATA_HOME/sluice or
+    /// ~/.local/share/sluice]
+    #[arg(long, env = "SLUICE_LOCAL_DIR", global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: LocalCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum LocalCommand {
+    /// Say whether the local namespace server runs, where, and with which namespaces
+    Status {
+        /// Print JSON (apiHost, namespaces, pid, …)
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop the local namespace server (the next command that needs it starts it again)
+    Stop,
+    /// Print the server's log
+    Logs {
+        /// Only the last N lines
+        #[arg(long, short = 'n', value_name = "N")]
+        lines: Option<usize>,
+    },
+    /// Create, list and delete local namespaces (each has its own key)
+    #[command(subcommand)]
+    Namespace(NamespaceCommand),
+    /// Run the server in the background (started by sluice itself)
+    #[command(hide = true)]
+    Daemon {
+        /// Exit after this long without requests (`30s`, `15m`, `0` for never)
+        /// [default: $SLUICE_LOCAL_IDLE or 15m]
+        #[arg(long)]
+        idle: Option<String>,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum NamespaceCommand {
+    /// Create a namespace (with a fresh key); `sluice namespace use NAME` then targets it
+    Create { name: String },
+    /// List the namespaces
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a namespace and everything deployed in it
+    Delete { name: String },
+}
+
+/// The API host the credential store records for a local namespace chosen with `sluice
+/// namespace use`: not a URL, a marker that sends commands to the background server (whose
+/// address and keys are looked up each time).
+pub const LOCAL_APIHOST: &str = "sluice-local";
+
+/// The placeholder key stored with [`LOCAL_APIHOST`] (the real key stays in the data dir).
+const LOCAL_KEY_PLACEHOLDER: &str = "local:kept-by-the-local-server";
+
+/// Whether the local server (started if needed) holds the namespace `name`.
+pub fn has_local_namespace(name: &str) -> Result<bool, CliError> {
+    let dir = data_dir(None)?;
+    let (file, _) = ensure_daemon(&dir).map_err(local_error)?;
+    Ok(client::namespace(&file, name)
+        .map_err(local_error)?
+        .is_some())
+}
+
+/// Records the local namespace `name` in the credential store and makes it current.
+pub fn use_local_namespace(store: &mut sluice_openwhisk::CredentialStore, name: &str) {
+    store.add(LOCAL_APIHOST, name, LOCAL_KEY_PLACEHOLDER, Some("local"));
+}
+
+/// The data directory: `--data-dir`, `$SLUICE_LOCAL_DIR`, else the default.
+fn data_dir(given: Option<PathBuf>) -> Result<PathBuf, CliError> {
+    match given {
+        Some(d) => Ok(d),
+        None => sluice_local::server::default_data_dir().map_err(local_error),
+    }
+}
+
+/// The command that runs the background server of `data_dir`: this very executable.
+pub fn daemon_command(data_dir: &Path) -> Result<Command, LocalError> {
+    let exe = std::env::current_exe().map_err(|source| LocalError::Io {
+        path: PathBuf::from("sluice"),
+        source,
+    })?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("local")
+        .arg("daemon")
+        .arg("--data-dir")
+        .arg(data_dir);
+    Ok(cmd)
+}
+
+/// The server of `data_dir`, started in the background when none runs.
+pub fn ensure_daemon(
+    data_dir: &Path,
+) -> Result<(daemon::files::DaemonFile, daemon::DaemonStatus), LocalError> {
+    let cmd = daemon_command(data_dir)?;
+    client::ensure(data_dir, move || cmd)
+}
+
+fn idle_period(flag: Option<String>) -> Result<Option<Duration>, CliError> {
+    let (text, origin) = match flag {
+        Some(t) => (t, "--idle"),
+        None => match std::env::var(daemon::IDLE_ENV) {
+            Ok(t) if !t.trim().is_empty() => (t, daemon::IDLE_ENV),
+            _ => return Ok(Some(daemon::DEFAULT_IDLE)),
+        },
+    };
+    daemon::parse_idle(&text).ok_or_else(|| {
+        CliError::msg(format!("{origin}: '{text}' is not a duration"))
+            .with_help("write it like 30s, 15m or 1h (0 never exits)")
+    })
+}
+
+fn describe_idle(idle: Option<u64>) -> String {
+    match idle {
+        None => "never (stop it with `sluice local stop`)".to_string(),
+        Some(s) if s % 3600 == 0 && s > 0 => format!("after {}h without requests", s / 3600),
+        Some(s) if s % 60 == 0 && s > 0 => format!("after {}m without requests", s / 60),
+        Some(s) => format!("after {s}s without requests"),
+    }
+}
+
+pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    let dir = data_dir(args.data_dir)?;
+    match args.command {
+        LocalCommand::Status { json } => status(&dir, json),
+        LocalCommand::Stop => match client::stop(&dir).map_err(local_error)? {
+            Some(s) => {
+                println!(
+                    "sluice: stopped the local namespace server (process {})",
+                    s.pid
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            None => {
+                println!(
+                    "sluice: no local namespace server runs for {}",
+                    dir.display()
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+        },
+        LocalCommand::Logs { lines } => logs(&dir, lines),
+        LocalCommand::Namespace(cmd) => namespace(&dir, cmd),
+        LocalCommand::Daemon { idle } => {
+            let mut opts = DaemonOptions::new(dir);
+            opts.idle = idle_period(idle)?;
+            let idle_text = describe_idle(opts.idle.map(|d| d.as_secs()));
+            daemon::run(opts, |ready| {
+                println!(
+                    "{} sluice: process {} serves {} at {} (exits {idle_text})",
+                    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    std::process::id(),
+                    ready.data_dir.display(),
+                    ready.api_host,
+                );
+            })
+            .map_err(local_error)?;
+            println!(
+                "{} sluice: process {} stopped",
+                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                std::process::id()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn status(dir: &Path, as_json: bool) -> Result<ExitCode, CliError> {
+    let Some((_, s)) = client::probe(dir) else {
+        if as_json {
+            print_json(&json!({ "running": false, "dataDir": dir }))?;
+        } else {
+            println!(
+                "sluice: no local namespace server runs for {}",
+                dir.display()
+            );
+            println!(
+                "  (any command that needs it starts it; `sluice serve` runs it in the foreground)"
+            );
+        }
+        return Ok(ExitCode::from(3));
+    };
+    if as_json {
+        let mut v = serde_json::to_value(&s).map_err(CliError::other)?;
+        if let Some(o) = v.as_object_mut() {
+            o.insert("running".into(), json!(true));
+            o.insert("log".into(), json!(daemon::files::log_path(dir)));
+        }
+        print_json(&v)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("sluice: the local namespace server is running");
+    println!("  API host:    {}", s.api_host);
+    println!("  Namespaces:  {}", s.namespaces.join(", "));
+    println!("  Process:     {}", s.pid);
+    println!("  Data:        {}", s.data_dir.display());
+    println!("  Log:         {}", daemon::files::log_path(dir).display());
+    println!("  Idle exit:   {}", describe_idle(s.idle_exit_seconds));
+    if s.running_activations > 0 {
+        println!("  Running:     {} activation(s)", s.running_activations);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn logs(dir: &Path, lines: Option<usize>) -> Result<ExitCode, CliError> {
+    let path = daemon::files::log_path(dir);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            println!("sluice: no log yet ({} does not exist)", path.display());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => return Err(CliError::msg(format!("{}: {e}", path.display()))),
+    };
+    let all: Vec<&str> = text.lines().collect();
+    let from = lines.map_or(0, |n| all.len().saturating_sub(n));
+    for line in &all[from..] {
+        println!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn namespace(dir: &Path, cmd: NamespaceCommand) -> Result<ExitCode, CliError> {
+    let (file, _) = ensure_daemon(dir).map_err(local_error)?;
+    match cmd {
+        NamespaceCommand::Create { name } => {
+            let exists = client::namespace(&file, &name)
+                .map_err(local_error)?
+                .is_some();
+            if exists {
+                return Err(CliError::msg(format!(
+                    "the local namespace '{name}' already exists"
+                )));
+            }
+            client::create_namespace(&file, &name).map_err(local_error)?;
+            println!("sluice: created the local namespace '{name}'");
+            println!("  target it with `sluice namespace use {name}`");
+        }
+        NamespaceCommand::List { json } => {
+            let names = client::namespaces(&file).map_err(local_error)?;
+            if json {
+                print_json(&json!(names))?;
+            } else {
+                for n in names {
+                    println!("{n}");
+                }
+            }
+        }
+        NamespaceCommand::Delete { name } => {
+            client::delete_namespace(&file, &name).map_err(local_error)?;
+            println!("sluice: deleted the local namespace '{name}' and everything in it");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
