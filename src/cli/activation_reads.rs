@@ -8,7 +8,7 @@ use std::time::Duration;
 use sluice_core::Activation;
 use sluice_openwhisk::ActivationFilter;
 
-use super::connection::{Connection, ow_error};
+use super::connection::Connection;
 use super::render::CliError;
 
 /// The full record of activation `id`.
@@ -21,7 +21,7 @@ pub fn fetch(conn: &Connection, id: &str) -> Result<Activation, CliError> {
                     "a function that is still running has no activation record; try again when it ends",
                 )
             } else {
-                ow_error(e)
+                conn.error(e)
             }
         })
 }
@@ -30,7 +30,7 @@ pub fn fetch(conn: &Connection, id: &str) -> Result<Activation, CliError> {
 pub fn list(conn: &Connection, filter: &ActivationFilter) -> Result<Vec<Activation>, CliError> {
     conn.runtime
         .block_on(conn.client.activations(filter))
-        .map_err(ow_error)
+        .map_err(|e| conn.error(e))
 }
 
 /// The id of the newest activation (of `function` when given).

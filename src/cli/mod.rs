@@ -4,13 +4,16 @@
 mod activation_reads;
 mod activations;
 mod build;
+mod completions;
 mod connection;
 mod deploy;
 mod deploy_output;
+mod doctl;
 mod functions;
 mod get_metadata;
 mod hooks;
 mod invoke;
+mod man;
 mod namespace;
 mod params;
 mod plugins;
@@ -54,6 +57,10 @@ enum Command {
     Activations(activations::Args),
     /// Build every function of a project (and lib/) without deploying; print the artifacts
     Build(build::Args),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    Completions(completions::Args),
+    /// Check a key against a controller and store it (the same as `namespace add`)
+    Connect(namespace::AddArgs),
     /// Read, build and deploy a project to a namespace
     Deploy(deploy::Args),
     /// List and read deployed functions
@@ -64,7 +71,10 @@ enum Command {
     Hooks(hooks::Args),
     /// Run a function and print its result
     Invoke(invoke::Args),
+    /// Print the manual page, or write one page per command into a directory
+    Man(man::Args),
     /// Manage stored namespaces (credentials)
+    #[command(visible_alias = "namespaces")]
     Namespace(namespace::Args),
     /// List the readers, builders and deployers (built-in and from plugin libraries)
     Plugins(plugins::Args),
@@ -85,11 +95,14 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Activations(args) => activations::run(args),
         Command::Build(args) => build::run(args),
+        Command::Completions(args) => completions::run(args),
+        Command::Connect(args) => namespace::run_connect(args),
         Command::Deploy(args) => deploy::run(args),
         Command::Functions(args) => functions::run(args),
         Command::GetMetadata(args) => get_metadata::run(args),
         Command::Hooks(args) => hooks::run(args),
         Command::Invoke(args) => invoke::run(args),
+        Command::Man(args) => man::run(args),
         Command::Namespace(args) => namespace::run(args),
         Command::Plugins(args) => plugins::run(args),
         Command::Serve(args) => serve::run(args),

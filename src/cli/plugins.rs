@@ -79,9 +79,8 @@ struct ListArgs {
     project: Option<String>,
     #[command(flatten)]
     plugins: PluginArgs,
-    /// Print JSON
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: super::render::OutputArgs,
 }
 
 #[derive(Debug, Serialize)]
@@ -151,7 +150,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             })
             .collect(),
     };
-    if list.json {
+    if list.output.json() {
         println!(
             "{}",
             serde_json::to_string_pretty(&listing).map_err(CliError::other)?

@@ -73,6 +73,11 @@ impl CliError {
         self
     }
 
+    /// The help line, if any.
+    pub fn help(&self) -> Option<&str> {
+        self.0.help.as_deref()
+    }
+
     /// The error as a core credentials error (message and help kept), for errors that must
     /// cross into an op, such as those of resolving the target.
     pub fn into_core(self) -> Error {
@@ -164,4 +169,32 @@ pub fn print_json<T: serde::Serialize + ?Sized>(v: &T) -> Result<(), CliError> {
         serde_json::to_string_pretty(v).map_err(CliError::other)?
     );
     Ok(())
+}
+
+/// How a command prints its data: `-o/--output text|json` (doctl's flag) or `--json`
+/// (the original deployer's), flattened into every command that prints data.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct OutputArgs {
+    /// Print JSON (the same as `-o json`)
+    #[arg(long, conflicts_with = "output")]
+    json: bool,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
+    output: Option<Format>,
+}
+
+/// The output formats of `-o`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// For people: tables and sentences
+    Text,
+    /// For programs: JSON on stdout
+    Json,
+}
+
+impl OutputArgs {
+    /// Whether the command prints JSON.
+    pub fn json(&self) -> bool {
+        self.json || self.output == Some(Format::Json)
+    }
 }

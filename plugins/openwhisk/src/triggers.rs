@@ -2,6 +2,7 @@
 //!
 //! The API base URL defaults to `https://api.digitalocean.com` and is read from
 //! `SLUICE_DO_API_URL` when set, so tests (and private deployments) can point it elsewhere.
+//! Without it the URL is derived from the API host ([`do_api_url_for`]).
 //! There is no upsert in that API: a trigger is deleted (errors ignored) and created again.
 
 use reqwest::{Method, Url};
@@ -15,6 +16,23 @@ use crate::transport::{Auth, Call, Transport};
 pub const DEFAULT_DO_API_URL: &str = "https://api.digitalocean.com";
 /// Environment variable overriding [`DEFAULT_DO_API_URL`].
 pub const DO_API_URL_ENV: &str = "SLUICE_DO_API_URL";
+
+/// Where the triggers API of the namespace at `apihost` lives, when `SLUICE_DO_API_URL` does
+/// not say: DigitalOcean's API for a DigitalOcean Functions host (`*.doserverless.co`), else
+/// the API host itself (sluice's local namespace and `sluice serve` serve the triggers API
+/// beside the OpenWhisk one).
+pub fn do_api_url_for(apihost: &str) -> String {
+    let host = Url::parse(apihost)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
+    match host {
+        Some(h) if h.ends_with(".doserverless.co") || h.ends_with(".digitalocean.com") => {
+            DEFAULT_DO_API_URL.to_string()
+        }
+        Some(_) => apihost.trim_end_matches('/').to_string(),
+        None => DEFAULT_DO_API_URL.to_string(),
+    }
+}
 
 /// A client of the triggers API of one account.
 #[derive(Clone)]
@@ -131,6 +149,18 @@ impl TriggersApi {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_triggers_api_follows_the_api_host() {
+        assert_eq!(
+            do_api_url_for("https://faas-nyc1-2ef2e6cc.doserverless.co"),
+            DEFAULT_DO_API_URL
+        );
+        assert_eq!(
+            do_api_url_for("http://127.0.0.1:3233/"),
+            "http://127.0.0.1:3233"
+        );
+    }
     use sluice_core::ScheduledDetails;
 
     #[test]
