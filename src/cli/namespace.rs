@@ -197,7 +197,7 @@ fn pick_one(
     let apihost = args
         .apihost
         .as_deref()
-        .map(expand_apihost)
+        .map(|h| store.resolve_host(h))
         .transpose()
         .map_err(ow_error)?;
     let host = if remove {

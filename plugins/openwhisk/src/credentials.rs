@@ -284,6 +284,22 @@ impl CredentialStore {
         out
     }
 
+    /// `--apihost` as the user wrote it: a stored host it names without its scheme
+    /// (`a.example` for `https://a.example`), else [`expand_apihost`].
+    pub fn resolve_host(&self, raw: &str) -> Result<String> {
+        let bare = raw.trim().trim_end_matches('/');
+        let stored = self.credentials.keys().find(|h| {
+            let h = h.trim_end_matches('/');
+            h == bare
+                || h.strip_prefix("https://") == Some(bare)
+                || h.strip_prefix("http://") == Some(bare)
+        });
+        match stored {
+            Some(h) => Ok(h.clone()),
+            None => expand_apihost(raw),
+        }
+    }
+
     /// Whether any namespace is stored and current.
     pub fn has_current(&self) -> bool {
         self.current_host.is_some() && self.current_namespace.is_some()
@@ -292,7 +308,11 @@ impl CredentialStore {
     /// Picks the credentials of a deploy (spec §8.2, with `--apihost` expanded once and the
     /// DigitalOcean token taken the same way in every case).
     pub fn select(&self, sel: &Selection) -> Result<Credentials> {
-        let apihost = sel.apihost.as_deref().map(expand_apihost).transpose()?;
+        let apihost = sel
+            .apihost
+            .as_deref()
+            .map(|h| self.resolve_host(h))
+            .transpose()?;
         if let (Some(host), Some(auth)) = (&apihost, &sel.auth) {
             return Ok(Credentials {
                 namespace: None,
