@@ -34,6 +34,7 @@ fn json_of(test: &ProjectTest, args: &[&str]) -> Result<serde_json::Value, Strin
 
 /// The commands run against the local namespace, in an order where each finds what it needs.
 const LOCAL: &[&[&str]] = &[
+    &["init", "fresh"],
     &["deploy"],
     &["build", "."],
     &["get-metadata", "."],

@@ -12,6 +12,7 @@ mod doctl;
 mod functions;
 mod get_metadata;
 mod hooks;
+mod init;
 mod invoke;
 mod man;
 mod namespace;
@@ -69,6 +70,8 @@ enum Command {
     GetMetadata(get_metadata::Args),
     /// Show the project's Lua hooks: every event and the handlers that run for it
     Hooks(hooks::Args),
+    /// Create a project with one sample function (node, python or go) that deploys at once
+    Init(init::Args),
     /// Run a function and print its result
     Invoke(invoke::Args),
     /// Print the manual page, or write one page per command into a directory
@@ -101,6 +104,7 @@ pub fn main() -> ExitCode {
         Command::Functions(args) => functions::run(args),
         Command::GetMetadata(args) => get_metadata::run(args),
         Command::Hooks(args) => hooks::run(args),
+        Command::Init(args) => init::run(args),
         Command::Invoke(args) => invoke::run(args),
         Command::Man(args) => man::run(args),
         Command::Namespace(args) => namespace::run(args),
