@@ -2,7 +2,6 @@
 //! function and `lib/` when the plan says so, without deploying) and print what each function
 //! became.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -10,8 +9,8 @@ use std::sync::Arc;
 use sluice_core::ops::{self, BuildOptions, BuiltFunction};
 use sluice_core::{Feedback, Flags};
 
-use super::progress::TerminalFeedback;
-use super::render::{CliError, ConsoleFeedback, StderrFeedback};
+use super::progress;
+use super::render::{CliError, StderrFeedback};
 use super::session;
 
 #[derive(Debug, clap::Args)]
@@ -69,10 +68,8 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     };
     let feedback: Arc<dyn Feedback> = if args.output.json() {
         Arc::new(StderrFeedback)
-    } else if std::io::stdout().is_terminal() {
-        Arc::new(TerminalFeedback::new())
     } else {
-        Arc::new(ConsoleFeedback::default())
+        progress::for_people()
     };
     let session = session::open(&args.project, &args.plugins, &args.hooks, feedback)?;
     let options = BuildOptions::new(&args.project, flags);

@@ -1,5 +1,8 @@
 //! Shared-library plugins on the command line: the repeatable `--plugin [NAME=]PATH` flag that
-//! commands flatten into their arguments, and `sluice plugins list [project]`.
+//! commands flatten into their arguments, `sluice plugins list [project]` and
+//! `sluice plugins install` (in `install`).
+
+mod install;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -71,6 +74,9 @@ enum PluginsCommand {
     /// Show the readers, builders and deployers available (built-ins and plugins) and where
     /// each comes from
     List(ListArgs),
+    /// Build a plugin crate (cargo, release) or take a built library, check it loads, and
+    /// install it into $SLUICE_HOME/plugins/
+    Install(install::InstallArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -111,7 +117,10 @@ struct Library {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
-    let PluginsCommand::List(list) = args.command;
+    let list = match args.command {
+        PluginsCommand::List(list) => list,
+        PluginsCommand::Install(install) => return install::run(install),
+    };
     let mut session = super::session::bare(Arc::new(StderrFeedback));
     let loaded = list
         .plugins

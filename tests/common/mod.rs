@@ -83,6 +83,8 @@ pub fn filters() -> Vec<(String, String)> {
         r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?\b".into(),
         "[TIME]".into(),
     ));
+    // The heartbeat of a quiet build (every 10 s of silence): how many depends on the machine.
+    out.push((r"(?m)^still running \(\d+ s\): .*\n".into(), String::new()));
     // Epoch milliseconds (2020-09 .. 2286): activation start/end, version timestamps.
     out.push((r"\b1[6-9]\d{11}\b".into(), "[EPOCH_MS]".into()));
     out
