@@ -117,3 +117,31 @@ fn every_command_has_a_reference_page_that_matches_its_help() -> TestResult {
     }
     Ok(())
 }
+
+#[test]
+fn the_deploy_flag_table_lists_every_deploy_flag() -> TestResult {
+    let test = ProjectTest::empty();
+    let text = help(&test, &["deploy".to_string()])?;
+    let book = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("book/src/deploying.md"),
+    )?;
+    let table: String = book
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let flags: Vec<&str> = text
+        .split_whitespace()
+        .filter(|w| w.starts_with("--") && w.len() > 2)
+        .map(|w| w.trim_end_matches([',', '.', ')']))
+        .filter(|w| !matches!(*w, "--help" | "--version"))
+        .filter(|w| w.chars().skip(2).all(|c| c.is_ascii_lowercase() || c == '-'))
+        .collect();
+    assert!(flags.contains(&"--hook"), "{flags:?}");
+    let missing: Vec<&&str> = flags.iter().filter(|f| !table.contains(**f)).collect();
+    assert!(
+        missing.is_empty(),
+        "book/src/deploying.md's flag table lacks {missing:?}"
+    );
+    Ok(())
+}
