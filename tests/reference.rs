@@ -135,7 +135,11 @@ fn the_deploy_flag_table_lists_every_deploy_flag() -> TestResult {
         .filter(|w| w.starts_with("--") && w.len() > 2)
         .map(|w| w.trim_end_matches([',', '.', ')']))
         .filter(|w| !matches!(*w, "--help" | "--version"))
-        .filter(|w| w.chars().skip(2).all(|c| c.is_ascii_lowercase() || c == '-'))
+        .filter(|w| {
+            w.chars()
+                .skip(2)
+                .all(|c| c.is_ascii_lowercase() || c == '-')
+        })
         .collect();
     assert!(flags.contains(&"--hook"), "{flags:?}");
     let missing: Vec<&&str> = flags.iter().filter(|f| !table.contains(**f)).collect();

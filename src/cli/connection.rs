@@ -143,12 +143,10 @@ impl std::fmt::Debug for ResolvedTarget {
 /// sluice's home (where `namespace add` creates one).
 pub fn store_dir(env: &BTreeMap<String, String>) -> Result<PathBuf, CliError> {
     let places = store_places(env);
+    // With NIMBELLA_DIR there is one place, used whether or not it holds a store yet.
     let found = places
         .iter()
         .find(|p| p.join(sluice_openwhisk::credentials::STORE_FILE).is_file());
-    if let Some(explicit) = env.get("NIMBELLA_DIR").filter(|d| !d.is_empty()) {
-        return Ok(PathBuf::from(explicit));
-    }
     found
         .or(places.first())
         .cloned()

@@ -18,19 +18,23 @@ pub const DEFAULT_DO_API_URL: &str = "https://api.digitalocean.com";
 pub const DO_API_URL_ENV: &str = "SLUICE_DO_API_URL";
 
 /// Where the triggers API of the namespace at `apihost` lives, when `SLUICE_DO_API_URL` does
-/// not say: DigitalOcean's API for a DigitalOcean Functions host (`*.doserverless.co`), else
-/// the API host itself (sluice's local namespace and `sluice serve` serve the triggers API
-/// beside the OpenWhisk one).
+/// not say: the API host itself when it is a loopback server (sluice's local namespace and
+/// `sluice serve` serve the triggers API beside the OpenWhisk one), else DigitalOcean's API.
+/// The DigitalOcean token is a bearer token for the whole account, so it goes only to
+/// DigitalOcean or to this machine, never to another host.
 pub fn do_api_url_for(apihost: &str) -> String {
-    let host = Url::parse(apihost)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
-    match host {
-        Some(h) if h.ends_with(".doserverless.co") || h.ends_with(".digitalocean.com") => {
-            DEFAULT_DO_API_URL.to_string()
-        }
-        Some(_) => apihost.trim_end_matches('/').to_string(),
-        None => DEFAULT_DO_API_URL.to_string(),
+    let loopback = Url::parse(apihost).ok().is_some_and(|u| {
+        let host = u.host_str().unwrap_or_default();
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    });
+    if loopback {
+        apihost.trim_end_matches('/').to_string()
+    } else {
+        DEFAULT_DO_API_URL.to_string()
     }
 }
 
@@ -159,6 +163,11 @@ mod tests {
         assert_eq!(
             do_api_url_for("http://127.0.0.1:3233/"),
             "http://127.0.0.1:3233"
+        );
+        // The account's token never goes to another host.
+        assert_eq!(
+            do_api_url_for("https://openwhisk.example.com"),
+            DEFAULT_DO_API_URL
         );
     }
     use sluice_core::ScheduledDetails;
