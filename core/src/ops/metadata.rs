@@ -31,14 +31,12 @@ pub fn metadata(session: &Session, options: &MetadataOptions) -> Result<DeploySt
     let mut ctx = session.read_context(&options.flags);
     ctx.runtimes = runtimes;
     let structure = session.engine.read(&options.project, &ctx)?;
-    match &structure.unresolved_variables {
-        Some(names) => {
-            let unresolved = crate::error::Error::Unresolved {
-                names: names.clone(),
-            };
-            session.feedback.warn(&format!("Warning: {unresolved}"));
-        }
-        None => {} // MERGE: Engine::fill_runtimes lands with the plan phase
+    // MERGE: Engine::fill_runtimes lands with the plan phase (when nothing is unresolved).
+    if let Some(names) = &structure.unresolved_variables {
+        let unresolved = crate::error::Error::Unresolved {
+            names: names.clone(),
+        };
+        session.feedback.warn(&format!("Warning: {unresolved}"));
     }
     Ok(structure)
 }
