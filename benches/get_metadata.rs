@@ -2,8 +2,9 @@
 //! single-file functions and 5 directory functions, half of them npm), with a project.yml that
 //! configures every package and a tenth of the functions.
 //!
-//! Two measurements: the library call (`read_project` + the runtime filling of get-metadata),
-//! and the whole `sluice get-metadata` process (start-up, JSON printing included).
+//! Two measurements: the library calls (`Engine::read` — the reader and build planning — and
+//! the runtime filling of get-metadata), and the whole `sluice get-metadata` process
+//! (start-up, JSON printing included).
 //!
 //! Run: `cargo bench --bench get_metadata`.
 
@@ -13,7 +14,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use sluice_core::{Builder, Flags, ReadContext};
+use sluice_core::{Builder, DiskFiles, Engine, Flags, Origin, ReadContext, Registry};
 
 const PACKAGES: usize = 20;
 const FILES_PER_PACKAGE: usize = 45;
@@ -64,6 +65,20 @@ fn generate(root: &Path) -> usize {
     count
 }
 
+/// The built-in reader and builders, as the CLI registers them.
+fn engine() -> Engine {
+    let mut registry = Registry::new();
+    registry
+        .add_reader(Arc::new(sluice_fs_reader::FsReader), Origin::BuiltIn, false)
+        .expect("a reader");
+    for b in builders() {
+        registry
+            .add_builder(b, Origin::BuiltIn, false)
+            .expect("a builder");
+    }
+    Engine::new(registry)
+}
+
 fn builders() -> Vec<Arc<dyn Builder>> {
     vec![
         Arc::new(sluice_core::Finder),
@@ -80,15 +95,16 @@ fn bench(c: &mut Criterion) {
     assert_eq!(functions, 1000);
     let location = root.display().to_string();
 
-    let mut ctx = ReadContext::new(Flags::default());
-    ctx.builders = builders();
-    let check = sluice_fs_reader::read_project(&location, &ctx).expect("the project reads");
+    let ctx = ReadContext::new(Flags::default());
+    let engine = engine();
+    let files = DiskFiles::new(&root);
+    let check = engine.read(&location, &ctx).expect("the project reads");
     assert_eq!(check.actions().count(), 1000);
 
-    c.bench_function("read_project 1000 functions", |b| {
+    c.bench_function("read and plan 1000 functions", |b| {
         b.iter(|| {
-            let mut s = sluice_fs_reader::read_project(&location, &ctx).expect("reads");
-            sluice_fs_reader::fill_runtimes(&mut s, &root, &ctx.runtimes, &ctx.excluder);
+            let mut s = engine.read(&location, &ctx).expect("reads");
+            engine.fill_runtimes(&mut s, &files, &ctx);
             s
         });
     });

@@ -139,8 +139,7 @@ fn the_template_plugin_named_in_project_yml_builds_the_templated_example() {
     assert_eq!(loaded[0].builder.as_deref(), Some("function-template"));
 
     let engine = Engine::new(registry);
-    let mut ctx = read_context(None);
-    ctx.builders = engine.registry.builders();
+    let ctx = read_context(None);
     let mut project = engine.read(&location, &ctx).expect("reads");
     let plan: Vec<(String, Option<String>)> = project
         .actions()

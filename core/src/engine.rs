@@ -1,8 +1,9 @@
-//! The engine runs the phases — read → prepare → build → deploy — each callable alone, and
-//! returns values. It never prints and never exits: progress goes through [`Feedback`],
-//! failures come back as [`Error`]s or inside the [`DeployResponse`].
+//! The engine runs the phases — read (the reader, then build planning in [`crate::plan`]) →
+//! prepare → build → deploy — each callable alone, and returns values. It never prints and
+//! never exits: progress goes through [`Feedback`], failures come back as [`Error`]s or
+//! inside the [`DeployResponse`]. It looks at a project's files only through
+//! [`ProjectFiles`](crate::files::ProjectFiles).
 
-use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -84,19 +85,27 @@ fn select(
     best
 }
 
-/// Names of the files directly in `dir`, after the exclusion list, sorted.
-fn top_level_files(dir: &Path, ctx: &BuildContext) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut files: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .filter(|e| std::fs::metadata(e.path()).is_ok_and(|m| !m.is_dir()))
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| !ctx.excluder.is_excluded(n))
-        .collect();
-    files.sort();
-    files
+/// Names of the files directly in `rel_dir`, after the exclusion list, sorted: what the
+/// builders' `detect` looks at when the build phase picks the builder of a planned kind.
+/// Listed again rather than kept from planning, because builds change directories.
+fn top_level_files(rel_dir: &str, ctx: &BuildContext) -> Vec<String> {
+    ctx.files
+        .list(rel_dir)
+        .map(|entries| {
+            entries
+                .into_iter()
+                .filter(|e| !e.is_dir && !ctx.excluder.is_excluded(&e.name))
+                .map(|e| e.name)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Why a project whose files are not on disk is not built (see [`crate::files`]).
+fn not_on_disk(what: &str, kind: &str) -> String {
+    format!(
+        "{what} has a '{kind}' build, but its project is not in a directory on this machine; builders work in a directory, so the project's reader must give a local copy (ProjectReader::files returning DiskFiles)"
+    )
 }
 
 impl Engine {
@@ -120,17 +129,17 @@ impl Engine {
         result
     }
 
-    /// Read phase: the reader that claims `location`, then the `read:after` hooks.
+    /// Read phase: the reader that claims `location`, then [`Engine::plan`] over the reader's
+    /// files, then the `read:after` hooks (which see the planned `build` kinds).
     pub fn read(&self, location: &str, ctx: &ReadContext) -> Result<DeployStructure> {
         let result = self
             .registry
             .reader_for(location)
             .and_then(|reader| {
-                let mut ctx = ctx.clone();
-                if ctx.builders.is_empty() {
-                    ctx.builders = self.registry.builders();
-                }
-                reader.read(location, &ctx)
+                let mut project = reader.read(location, ctx)?;
+                let files = reader.files(location);
+                self.plan(&mut project, files.as_ref(), ctx)?;
+                Ok(project)
             })
             .and_then(|project| self.hooks.read_after(project));
         self.report(result)
@@ -240,13 +249,20 @@ impl Engine {
         ctx: &BuildContext,
     ) -> Result<()> {
         let dir = ctx.project_dir.join("lib");
-        let files = top_level_files(&dir, ctx);
+        let files = top_level_files("lib", ctx);
         let target = BuildTarget::new(&dir, "lib", &files, None, &ctx.flags);
         let (builder, _) = select(builders, &target, Some(kind)).ok_or_else(|| Error::Build {
             entity: "lib".to_string(),
             message: format!("no builder can run a '{kind}' build of lib/"),
             output: None,
         })?;
+        if ctx.files.root().is_none() {
+            return Err(Error::Build {
+                entity: "lib".to_string(),
+                message: not_on_disk("lib/", kind),
+                output: None,
+            });
+        }
         ctx.feedback.step(&Step::BuildStarted {
             entity: "lib".into(),
         });
@@ -285,12 +301,14 @@ impl Engine {
             ));
         };
         let dir = ctx.resolve(file);
-        let files = top_level_files(&dir, ctx);
-        let rel_dir = file.to_string();
-        let target = BuildTarget::new(&dir, &rel_dir, &files, Some(action), &ctx.flags);
+        let files = top_level_files(file, ctx);
+        let target = BuildTarget::new(&dir, file, &files, Some(action), &ctx.flags);
         let Some((builder, _)) = select(builders, &target, Some(kind)) else {
             return BuildOutcome::Failed(no_builder_message(&entity, kind));
         };
+        if ctx.files.root().is_none() {
+            return BuildOutcome::Failed(not_on_disk(&format!("Function '{entity}'"), kind));
+        }
         ctx.feedback.step(&Step::BuildStarted {
             entity: entity.clone(),
         });

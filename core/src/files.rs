@@ -1,8 +1,16 @@
-//! File access to a project, so builders need not assume a local disk.
+//! File access to a project, the one way the engine looks at a project's files.
 //!
-//! The file-system reader hands out [`DiskFiles`]; a reader for another kind of location
-//! (a slice, an archive, a plugin's format) may return its own implementation, or
-//! materialise the project on disk and return `DiskFiles` for that copy.
+//! A reader hands out its project's files with `ProjectReader::files`: the file-system
+//! reader (and the default) gives [`DiskFiles`]; a reader for another kind of location (a
+//! slice, an archive, a plugin's format) may return its own implementation. The engine plans
+//! builds (lists directories, agrees on runtimes) and chooses each function's builder only
+//! through this trait, so such a project is planned like one on disk.
+//!
+//! Building is different: every builder (the finder's zip next to the sources, build
+//! scripts, npm, go) works in a directory, so the engine builds only a project whose files
+//! have a [`ProjectFiles::root`]. A reader whose project is not on disk materialises it (a
+//! temporary copy) and returns `DiskFiles` for the copy; otherwise the build phase refuses
+//! with an error saying so rather than failing inside a builder.
 
 use std::path::{Path, PathBuf};
 
@@ -17,7 +25,7 @@ pub struct Entry {
 
 /// Read access to a project's files by project-relative, `/`-separated paths.
 pub trait ProjectFiles: Send + Sync + std::fmt::Debug {
-    /// The project's directory on disk, when it has one (script builds need it).
+    /// The project's directory on disk, when it has one; builders need it.
     fn root(&self) -> Option<&Path>;
     /// The bytes of a file.
     fn read(&self, rel: &str) -> Result<Vec<u8>>;
@@ -25,6 +33,10 @@ pub trait ProjectFiles: Send + Sync + std::fmt::Debug {
     fn list(&self, rel_dir: &str) -> Result<Vec<Entry>>;
     /// Whether a file or directory exists.
     fn exists(&self, rel: &str) -> bool;
+    /// Whether `rel` is a directory (symlinks followed). The default asks [`Self::list`].
+    fn is_dir(&self, rel: &str) -> bool {
+        self.list(rel).is_ok()
+    }
 }
 
 /// A project on the local disk.
@@ -76,5 +88,9 @@ impl ProjectFiles for DiskFiles {
 
     fn exists(&self, rel: &str) -> bool {
         self.path(rel).exists()
+    }
+
+    fn is_dir(&self, rel: &str) -> bool {
+        self.path(rel).is_dir()
     }
 }

@@ -1,6 +1,6 @@
 //! sluice-core: the model of a functions project, the three plugin traits
 //! ([`ProjectReader`], [`Builder`], [`Deployer`]), the [`Hooks`] seam, the [`Registry`] and
-//! the [`Engine`] that runs the phases.
+//! the [`Engine`] that runs the phases, build planning included ([`plan`]).
 //!
 //! This crate owns *what* a project is and *in which order* things happen. It must not
 //! decide *how* a project is laid out on disk (that is `sluice-fs-reader`), how anything is
@@ -20,6 +20,7 @@ pub mod hooks;
 pub mod includer;
 pub mod model;
 pub mod ops;
+pub mod plan;
 pub mod plugin;
 pub mod registry;
 pub mod runtimes;

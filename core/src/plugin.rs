@@ -31,8 +31,6 @@ pub struct ReadContext {
     pub includer: Includer,
     pub excluder: Excluder,
     pub runtimes: RuntimeTable,
-    /// Builders in registration order; the reader's build planning asks each to `detect`.
-    pub builders: Vec<Arc<dyn Builder>>,
     /// The process environment (a snapshot, so tests can supply their own).
     pub env: BTreeMap<String, String>,
     /// sluice's home directory (credentials, `.exclude`, installed plugins).
@@ -45,17 +43,13 @@ impl std::fmt::Debug for ReadContext {
         f.debug_struct("ReadContext")
             .field("flags", &self.flags)
             .field("includer", &self.includer)
-            .field(
-                "builders",
-                &self.builders.iter().map(|b| b.name()).collect::<Vec<_>>(),
-            )
             .finish_non_exhaustive()
     }
 }
 
 impl ReadContext {
-    /// A context with no filters, the built-in runtime table, no builders, an empty
-    /// environment and silent feedback.
+    /// A context with no filters, the built-in runtime table, an empty environment and
+    /// silent feedback.
     pub fn new(flags: Flags) -> Self {
         let includer = Includer::new(flags.include.as_deref(), flags.exclude.as_deref());
         ReadContext {
@@ -64,7 +58,6 @@ impl ReadContext {
             includer,
             excluder: Excluder::default(),
             runtimes: RuntimeTable::builtin(),
-            builders: Vec::new(),
             env: BTreeMap::new(),
             home: None,
             feedback: Arc::new(Silent),
@@ -99,24 +92,30 @@ pub trait ProjectReader: Send + Sync {
     fn name(&self) -> &str;
     /// Whether this reader reads `location` (a directory, `slice:…`, anything it recognises).
     fn claims(&self, location: &str) -> bool;
-    /// Reads, validates, merges and plans the project.
+    /// Reads, validates and merges the project. A directory function gets the layout's
+    /// generic build kind in `build` (`identify` when the layout has no opinion), and
+    /// `lib_build` is set when there is a `lib/`; which builder owns them is planned by the
+    /// engine afterwards ([`Engine::plan`](crate::Engine::plan)), not by the reader.
     fn read(&self, location: &str, ctx: &ReadContext) -> Result<DeployStructure>;
     /// The project's plugins and hooks, read cheaply before the full read. The default reads
     /// the project in full; a reader that can find them in less work overrides it.
     fn manifest(&self, location: &str, ctx: &ReadContext) -> Result<ProjectManifest> {
         self.read(location, ctx).map(|p| ProjectManifest::of(&p))
     }
-    /// File access for builders; the default is the local disk rooted at `location`.
+    /// The project's files, through which the engine plans builds and picks builders; the
+    /// default is the local disk rooted at `location`. See [`crate::files`] for building a
+    /// project that is not on disk.
     fn files(&self, location: &str) -> Arc<dyn ProjectFiles> {
         Arc::new(DiskFiles::new(location))
     }
 }
 
-/// What a builder is asked to look at during planning.
+/// What a builder is asked to look at, when the engine plans and when it picks the builder.
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub struct BuildTarget<'a> {
-    /// The action directory, or `lib/` (absolute).
+    /// The action directory, or `lib/` (absolute; project-relative when the project's files
+    /// are not on disk).
     pub dir: &'a Path,
     /// The same, relative to the project (`packages/p/a`, `lib`).
     pub rel_dir: &'a str,

@@ -109,10 +109,16 @@ impl Registry {
         origin: Origin,
         replace: bool,
     ) -> Result<()> {
-        let taken = self.deployers.iter().any(|(x, _)| x.name() == d.name());
-        check_unique("deployer", d.name(), taken, replace)?;
-        self.deployers.retain(|(x, _)| x.name() != d.name());
-        self.deployers.push((d, origin));
+        let taken = self
+            .deployers
+            .iter()
+            .position(|(x, _)| x.name() == d.name());
+        check_unique("deployer", d.name(), taken.is_some(), replace)?;
+        // A replacement keeps its place, so replacing the default deployer replaces the default.
+        match taken {
+            Some(i) => self.deployers[i] = (d, origin),
+            None => self.deployers.push((d, origin)),
+        }
         Ok(())
     }
 
@@ -126,6 +132,18 @@ impl Registry {
                 message: format!("no reader can read the project '{location}'"),
                 help: Some("give the path of a project directory".to_string()),
             })
+    }
+
+    /// The deployer called `name`, or the default one (the first registered) for `None`.
+    pub fn deployer_or_default(&self, name: Option<&str>) -> Result<Arc<dyn Deployer>> {
+        match name {
+            Some(name) => self.deployer(name),
+            None => self
+                .deployers
+                .first()
+                .map(|(d, _)| d.clone())
+                .ok_or_else(|| Error::usage("no deployer is registered")),
+        }
     }
 
     /// A deployer by name.
@@ -171,5 +189,61 @@ impl Registry {
                 .map(|(d, o)| ("deployer", d.name().to_string(), o.clone())),
         );
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{DeployResponse, DeployStructure};
+    use crate::plugin::{DeployContext, Target};
+
+    struct Named(&'static str);
+
+    #[async_trait::async_trait]
+    impl Deployer for Named {
+        fn name(&self) -> &str {
+            self.0
+        }
+        async fn prepare(&self, _: &DeployContext) -> Result<Target> {
+            Err(Error::usage("not used"))
+        }
+        async fn deploy(
+            &self,
+            _: &DeployContext,
+            _: &Target,
+            _: &DeployStructure,
+        ) -> Result<DeployResponse> {
+            Err(Error::usage("not used"))
+        }
+    }
+
+    fn origin_of(r: &Registry, name: &str) -> Option<Origin> {
+        r.deployers
+            .iter()
+            .find(|(d, _)| d.name() == name)
+            .map(|(_, o)| o.clone())
+    }
+
+    #[test]
+    fn the_default_deployer_is_the_first_and_a_replacement_keeps_its_place() -> Result<()> {
+        let mut r = Registry::new();
+        r.add_deployer(Arc::new(Named("openwhisk")), Origin::BuiltIn, false)?;
+        r.add_deployer(Arc::new(Named("manifest")), Origin::BuiltIn, false)?;
+        assert_eq!(r.deployer_or_default(None)?.name(), "openwhisk");
+        assert_eq!(r.deployer_or_default(Some("manifest"))?.name(), "manifest");
+
+        let lib = Origin::Library("libow.so".into());
+        r.add_deployer(Arc::new(Named("openwhisk")), lib.clone(), true)?;
+        assert_eq!(r.deployer_or_default(None)?.name(), "openwhisk");
+        assert_eq!(origin_of(&r, "openwhisk"), Some(lib));
+
+        let err = r
+            .deployer_or_default(Some("nosuch"))
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(err.as_deref(), Some("no deployer named 'nosuch'"));
+        assert!(Registry::new().deployer_or_default(None).is_err());
+        Ok(())
     }
 }

@@ -46,18 +46,8 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let mut session = session::bare(Arc::new(StderrFeedback));
     args.plugins.install(&mut session, Some(&args.project))?;
     let options = MetadataOptions::new(&args.project, flags);
-    let mut structure = ops::metadata::metadata(&session, &options)
+    let structure = ops::metadata::metadata(&session, &options)
         .map_err(|e| session::op_error(&e, &args.project))?;
-    // MERGE: moves into ops::metadata with the plan phase.
-    let project_dir = std::path::Path::new(&args.project);
-    if structure.unresolved_variables.is_none() && project_dir.is_dir() {
-        sluice_fs_reader::fill_runtimes(
-            &mut structure,
-            project_dir,
-            &sluice_core::RuntimeTable::builtin(),
-            &session.excluder,
-        );
-    }
     let json = serde_json::to_string_pretty(&structure).map_err(CliError::other)?;
     println!("{json}");
     Ok(ExitCode::SUCCESS)

@@ -9,13 +9,12 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use sluice_core::ops::Session;
-use sluice_core::{Engine, Excluder, Feedback, Flags, ReadContext, Target};
+use sluice_core::{Feedback, Target};
 use sluice_hooks::{HookEnv, Invocation, Invoker, LuaHooks};
 use sluice_openwhisk::{InvokeOptions, InvokeOutcome};
 
 use super::connection::open_client;
 use super::render::{CliError, StderrFeedback, print_json};
-use super::setup;
 
 /// The `--hook` flag.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -125,27 +124,15 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
 }
 
 fn run_list(args: ListArgs) -> Result<ExitCode, CliError> {
-    let home = setup::home_dir();
-    let env = setup::env_snapshot();
-    let mut ctx = ReadContext::new(Flags::default());
-    ctx.env = env.clone();
-    ctx.excluder = Excluder::with_user_file(home.as_deref()).0;
-    ctx.home = home;
-    let feedback: Arc<dyn Feedback> = Arc::new(StderrFeedback);
-    ctx.feedback = feedback.clone();
+    let session = super::session::bare(Arc::new(StderrFeedback));
     let project_dir = std::path::absolute(&args.project).map_err(CliError::other)?;
-    let engine = Engine::new(setup::builtin_registry());
-    let project = engine
-        .read(&args.project, &ctx)
+    // Only the `hooks:` list is needed: the manifest read, not a full read of the project.
+    let manifest = session
+        .manifest(&args.project)
         .map_err(|e| CliError::from_core(&e, Some(&project_dir)))?;
-    let files = project.hooks.clone().unwrap_or_default();
-    let hooks = LuaHooks::load(
-        &project_dir,
-        &files,
-        &args.hooks.hook,
-        hook_env(feedback, &env),
-    )
-    .map_err(|e| CliError::from_core(&e, Some(&project_dir)))?;
+    let env = hook_env(session.feedback.clone(), &session.env);
+    let hooks = LuaHooks::load(&project_dir, &manifest.hooks, &args.hooks.hook, env)
+        .map_err(|e| CliError::from_core(&e, Some(&project_dir)))?;
     let listing = hooks
         .listing()
         .map_err(|e| CliError::from_core(&e, Some(&project_dir)))?;

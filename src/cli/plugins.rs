@@ -55,11 +55,9 @@ pub struct DeployPluginArgs {
 }
 
 impl DeployPluginArgs {
-    /// The deployer's name: `--target`, else the OpenWhisk deployer.
-    pub fn deployer(&self) -> String {
-        self.target
-            .clone()
-            .unwrap_or_else(|| sluice_openwhisk::deployer::NAME.to_string())
+    /// The deployer's name (`--target`); `None` leaves the choice to the registry's default.
+    pub fn deployer(&self) -> Option<String> {
+        self.target.clone()
     }
 }
 

@@ -18,16 +18,16 @@ pub struct DeployOptions {
     /// The project's location (a directory, or whatever a reader claims).
     pub project: String,
     pub flags: Flags,
-    /// The deployer to use, by name (`--target`).
-    pub deployer: String,
+    /// The deployer to use, by name (`--target`); `None` is the registry's default.
+    pub deployer: Option<String>,
 }
 
 impl DeployOptions {
-    pub fn new(project: impl Into<String>, flags: Flags, deployer: impl Into<String>) -> Self {
+    pub fn new(project: impl Into<String>, flags: Flags, deployer: Option<String>) -> Self {
         DeployOptions {
             project: project.into(),
             flags,
-            deployer: deployer.into(),
+            deployer,
         }
     }
 }
@@ -52,7 +52,9 @@ pub async fn deploy(
 ) -> Result<DeployOutcome> {
     let engine = &session.engine;
     let flags = &options.flags;
-    let deployer = engine.registry.deployer(&options.deployer)?;
+    let deployer = engine
+        .registry
+        .deployer_or_default(options.deployer.as_deref())?;
     let project_dir =
         std::path::absolute(&options.project).map_err(|e| Error::io(&options.project, e))?;
 

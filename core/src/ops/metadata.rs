@@ -30,13 +30,24 @@ pub fn metadata(session: &Session, options: &MetadataOptions) -> Result<DeploySt
     let runtimes = RuntimeTable::builtin();
     let mut ctx = session.read_context(&options.flags);
     ctx.runtimes = runtimes;
-    let structure = session.engine.read(&options.project, &ctx)?;
-    // MERGE: Engine::fill_runtimes lands with the plan phase (when nothing is unresolved).
-    if let Some(names) = &structure.unresolved_variables {
-        let unresolved = crate::error::Error::Unresolved {
-            names: names.clone(),
-        };
-        session.feedback.warn(&format!("Warning: {unresolved}"));
+    let mut structure = session.engine.read(&options.project, &ctx)?;
+    match &structure.unresolved_variables {
+        Some(names) => {
+            let unresolved = crate::error::Error::Unresolved {
+                names: names.clone(),
+            };
+            session.feedback.warn(&format!("Warning: {unresolved}"));
+        }
+        None => {
+            let files = session
+                .engine
+                .registry
+                .reader_for(&options.project)?
+                .files(&options.project);
+            session
+                .engine
+                .fill_runtimes(&mut structure, files.as_ref(), &ctx);
+        }
     }
     Ok(structure)
 }

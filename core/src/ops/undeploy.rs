@@ -14,16 +14,16 @@ use super::session::{Session, Targets};
 pub struct UndeployOptions {
     pub request: UndeployRequest,
     pub flags: Flags,
-    /// The deployer to use, by name (`--target`).
-    pub deployer: String,
+    /// The deployer to use, by name (`--target`); `None` is the registry's default.
+    pub deployer: Option<String>,
 }
 
 impl UndeployOptions {
-    pub fn new(request: UndeployRequest, flags: Flags, deployer: impl Into<String>) -> Self {
+    pub fn new(request: UndeployRequest, flags: Flags, deployer: Option<String>) -> Self {
         UndeployOptions {
             request,
             flags,
-            deployer: deployer.into(),
+            deployer,
         }
     }
 }
@@ -36,7 +36,9 @@ pub async fn undeploy(
     targets: &dyn Targets,
 ) -> Result<DeployResponse> {
     let engine = &session.engine;
-    let deployer = engine.registry.deployer(&options.deployer)?;
+    let deployer = engine
+        .registry
+        .deployer_or_default(options.deployer.as_deref())?;
     let resolved = targets.resolve(None)?;
     let ctx = session.deploy_context(&options.flags, &resolved, None, &RuntimeTable::builtin());
     let target = engine.prepare(deployer.as_ref(), &ctx).await?;

@@ -6,8 +6,11 @@
 //! Rules both sides keep:
 //! - The first field of [`PluginDeclaration`] (`abi_version`) never moves; the host reads
 //!   nothing else from a declaration whose ABI version it does not speak.
-//! - [`FunctionTable`] and [`HostApi`] start with their own size in bytes and only ever grow
-//!   at the end; a reader uses a field only when the size says the other side has it.
+//! - [`FunctionTable`] and [`HostApi`] start with their own size in bytes and grow at the
+//!   end; a reader uses a field only when the size says the other side has it. A member is
+//!   removed only from the end and together with a plugin API version that older plugins do
+//!   not caret-match (0.2.0 removed `HostApi::detect`: build planning is the engine's, so a
+//!   reader no longer asks the host's builders).
 //! - Requests and replies are JSON (UTF-8 bytes) of the `sluice-core` model types, wrapped
 //!   with the [`SCHEMA_VERSION`] (see [`crate::wire`]).
 //! - A buffer is freed by the side that allocated it: replies are [`AbiBuffer`]s allocated
@@ -27,7 +30,9 @@ pub const ABI_VERSION: u32 = 1;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The plugin API version: this crate's semver. A host accepts a plugin built against a
-/// caret-compatible version (`^plugin` matches the host's).
+/// caret-compatible version (`^plugin` matches the host's), so while it is 0.x a minor bump
+/// means "rebuild your plugin". 0.2: `ReadContext` has no `builders` and `HostApi` no
+/// `detect` (the engine plans builds after the reader).
 pub const PLUGIN_API_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Capability bits of [`PluginDeclaration::capabilities`].
@@ -133,9 +138,6 @@ pub type CallFn =
 /// Frees a reply buffer; exported by the plugin because only it knows its allocator.
 pub type FreeFn = extern "C" fn(buffer: AbiBuffer);
 
-/// Receives the host's reply to a callback, borrowed for the duration of the call.
-pub type ReplyFn = extern "C" fn(sink: *mut c_void, reply: AbiStr);
-
 /// What a plugin exports, reached through [`ENTRY_SYMBOL`]. Lives as long as the library.
 #[repr(C)]
 #[derive(Debug)]
@@ -219,9 +221,6 @@ pub struct HostApi {
     pub step: extern "C" fn(data: *mut c_void, step: AbiStr),
     /// Whether the user asked to stop (the plugin should return an error soon).
     pub cancelled: extern "C" fn(data: *mut c_void) -> bool,
-    /// Asks the host's builders which one claims a build target (JSON of
-    /// `wire::BuildTargetWire`); the host calls `reply` with JSON of `Option<DetectionWire>`.
-    pub detect: extern "C" fn(data: *mut c_void, target: AbiStr, reply: ReplyFn, sink: *mut c_void),
 }
 
 /// Log levels of [`HostApi::log`].

@@ -221,7 +221,6 @@ fn adopt(canonical: PathBuf, entry: EntryFn) -> Result<(&'static PluginHandle, D
         handle.functions.describe,
         &Empty {},
         Arc::new(Silent),
-        Vec::new(),
     )?;
     check_description(handle, &description)?;
     tracing::info!(
@@ -476,7 +475,6 @@ pub fn load_for_project(
     };
     let mut peek = ctx.clone();
     peek.feedback = Arc::new(Silent);
-    peek.builders = registry.builders();
     let listed = reader
         .read(location, &peek)
         .ok()
@@ -516,10 +514,11 @@ mod tests {
     #[test]
     fn plugin_api_versions_are_caret_matched() {
         let path = Path::new("/p/libx.so");
-        // This crate is 0.1.x: plugins built against 0.1.0 (or this very version) load.
-        assert!(check_api_version(path, "x", "0.1.0").is_ok());
+        // This crate is 0.2.x: plugins built against 0.2.0 (or this very version) load; 0.1
+        // plugins (which planned builds through the host's `detect`) must be rebuilt.
+        assert!(check_api_version(path, "x", "0.2.0").is_ok());
         assert!(check_api_version(path, "x", PLUGIN_API_VERSION).is_ok());
-        for newer_or_other in ["0.2.0", "1.0.0", "0.1.99"] {
+        for newer_or_other in ["0.1.0", "0.3.0", "1.0.0", "0.2.99"] {
             let err = check_api_version(path, "x", newer_or_other).expect_err(newer_or_other);
             assert!(
                 err.to_string().starts_with(&format!(

@@ -20,7 +20,7 @@ use sluice_core::{
 };
 
 use crate::abi::{
-    AbiBuffer, AbiStr, CallFn, FunctionTable, HostApi, ReplyFn, SCHEMA_VERSION, level, status,
+    AbiBuffer, AbiStr, CallFn, FunctionTable, HostApi, SCHEMA_VERSION, level, status,
 };
 use crate::wire::{
     BuildContextWire, BuildJobWire, BuildRequest, BuildTargetWire, DeployContextWire,
@@ -57,7 +57,6 @@ pub struct PluginHandle {
 /// What the host's callbacks reach during one call.
 struct HostState {
     feedback: Arc<dyn Feedback>,
-    builders: Vec<Arc<dyn Builder>>,
 }
 
 extern "C" fn host_log(data: *mut c_void, lvl: u32, message: AbiStr) {
@@ -84,17 +83,6 @@ extern "C" fn host_cancelled(_data: *mut c_void) -> bool {
     CANCELLED.load(Ordering::SeqCst)
 }
 
-extern "C" fn host_detect(data: *mut c_void, target: AbiStr, reply: ReplyFn, sink: *mut c_void) {
-    // SAFETY: as in `host_log`.
-    let (state, bytes) = unsafe { (&*data.cast::<HostState>(), target.as_bytes()) };
-    let detection = serde_json::from_slice::<BuildTargetWire>(bytes)
-        .ok()
-        .and_then(|t| sluice_core::engine::best_detection(&state.builders, &t.as_target()))
-        .map(DetectionWire::from);
-    let json = serde_json::to_vec(&detection).unwrap_or_else(|_| b"null".to_vec());
-    reply(sink, AbiStr::new(&json));
-}
-
 impl PluginHandle {
     fn fail(&self, message: String) -> Error {
         Error::Plugin {
@@ -110,7 +98,6 @@ impl PluginHandle {
         function: Option<CallFn>,
         request: &Req,
         feedback: Arc<dyn Feedback>,
-        builders: Vec<Arc<dyn Builder>>,
     ) -> Result<Resp> {
         let function = function.ok_or_else(|| self.fail(format!("it does not export '{op}'")))?;
         let free = self
@@ -119,14 +106,13 @@ impl PluginHandle {
             .ok_or_else(|| self.fail("it does not export 'free_buffer'".into()))?;
         let json = serde_json::to_vec(&Request::new(request))
             .map_err(|e| self.fail(format!("cannot serialize the {op} request: {e}")))?;
-        let state = HostState { feedback, builders };
+        let state = HostState { feedback };
         let api = HostApi {
             size: std::mem::size_of::<HostApi>(),
             data: (&state as *const HostState).cast_mut().cast::<c_void>(),
             log: host_log,
             step: host_step,
             cancelled: host_cancelled,
-            detect: host_detect,
         };
         let mut reply = AbiBuffer::empty();
         let code = function(&api, AbiStr::new(&json), &mut reply);
@@ -185,10 +171,7 @@ impl ProjectReader for PluginReader {
             context: None,
         };
         let f = self.plugin.functions.reader_claims;
-        match self
-            .plugin
-            .call::<_, bool>("claims", f, &req, silent(), Vec::new())
-        {
+        match self.plugin.call::<_, bool>("claims", f, &req, silent()) {
             Ok(claimed) => claimed,
             Err(e) => {
                 tracing::warn!(plugin = %self.plugin.name, "claims failed: {e}");
@@ -203,8 +186,7 @@ impl ProjectReader for PluginReader {
             context: Some(ReadContextWire::from_context(ctx)),
         };
         let f = self.plugin.functions.reader_read;
-        self.plugin
-            .call("read", f, &req, ctx.feedback.clone(), ctx.builders.clone())
+        self.plugin.call("read", f, &req, ctx.feedback.clone())
     }
 }
 
@@ -224,7 +206,7 @@ impl Builder for PluginBuilder {
         let f = self.plugin.functions.builder_detect;
         match self
             .plugin
-            .call::<_, Option<DetectionWire>>("detect", f, &req, silent(), Vec::new())
+            .call::<_, Option<DetectionWire>>("detect", f, &req, silent())
         {
             Ok(d) => d.map(Into::into),
             Err(e) => {
@@ -241,8 +223,7 @@ impl Builder for PluginBuilder {
             context: BuildContextWire::from_context(ctx),
         };
         let f = self.plugin.functions.builder_build;
-        self.plugin
-            .call("build", f, &req, ctx.feedback.clone(), Vec::new())
+        self.plugin.call("build", f, &req, ctx.feedback.clone())
     }
 }
 
@@ -266,7 +247,7 @@ impl PluginDeployer {
         std::thread::Builder::new()
             .name(format!("plugin-{}", plugin.name))
             .spawn(move || {
-                let _ = tx.send(plugin.call(op, function, &request, feedback, Vec::new()));
+                let _ = tx.send(plugin.call(op, function, &request, feedback));
             })
             .map_err(|e| plugin.fail(format!("cannot start a thread for {op}: {e}")))?;
         rx.await

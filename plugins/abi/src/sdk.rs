@@ -2,8 +2,8 @@
 //! implementation of `ProjectReader`, `Builder` or `Deployer`, and the [`export_plugin!`]
 //! macro that instantiates them in a plugin crate.
 //!
-//! Every call parses its JSON request, rebuilds the context the trait expects (feedback and
-//! builder detection go back to the host through its callbacks), runs the trait method inside
+//! Every call parses its JSON request, rebuilds the context the trait expects (feedback goes
+//! back to the host through its callbacks), runs the trait method inside
 //! `catch_unwind`, and returns a JSON reply. A panic becomes an error reply naming the
 //! operation; it never unwinds into the host. Deployer methods are async: they run to
 //! completion on a small current-thread executor (`futures::executor::block_on`), so a plugin
@@ -12,16 +12,14 @@
 //! [`export_plugin!`]: crate::export_plugin
 
 use std::cell::RefCell;
-use std::ffi::c_void;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, RwLock};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sluice_core::{
-    Artifact, BuildContext, BuildJob, BuildTarget, Builder, DeployContext, DeployResponse,
-    DeployStructure, Deployer, Detection, Error, Excluder, Feedback, ProjectReader, ReadContext,
-    RuntimeTable, Step,
+    Artifact, BuildContext, Builder, DeployContext, DeployResponse, DeployStructure, Deployer,
+    Error, Excluder, Feedback, ProjectReader, ReadContext, RuntimeTable, Step,
 };
 
 use crate::abi::{
@@ -151,33 +149,6 @@ impl CallScope {
     fn cancelled(&self) -> bool {
         self.with(|h| (h.cancelled)(h.data)).unwrap_or(false)
     }
-
-    fn detect(&self, target: &BuildTarget<'_>) -> Option<Detection> {
-        let json = serde_json::to_vec(&BuildTargetWire::from_target(target)).ok()?;
-        let mut sink: Option<Vec<u8>> = None;
-        self.with(|h| {
-            (h.detect)(
-                h.data,
-                AbiStr::new(&json),
-                copy_reply,
-                (&mut sink as *mut Option<Vec<u8>>).cast::<c_void>(),
-            )
-        })?;
-        let detection: Option<DetectionWire> = serde_json::from_slice(&sink?).ok()?;
-        detection.map(Into::into)
-    }
-}
-
-/// Copies the host's borrowed reply into the `Option<Vec<u8>>` that `sink` points to.
-extern "C" fn copy_reply(sink: *mut c_void, reply: AbiStr) {
-    if sink.is_null() {
-        return;
-    }
-    // SAFETY: `sink` is the `&mut Option<Vec<u8>>` passed by `CallScope::detect`, alive for
-    // this callback; `reply` is valid for the callback's duration (ABI rule).
-    unsafe {
-        *sink.cast::<Option<Vec<u8>>>() = Some(reply.as_bytes().to_vec());
-    }
 }
 
 /// Feedback that goes to the host's log and step callbacks.
@@ -192,32 +163,6 @@ impl Feedback for HostFeedback {
     }
     fn step(&self, step: &Step) {
         self.0.step(step);
-    }
-}
-
-/// The host's builders as one builder, so that a plugin reader can plan builds with
-/// `sluice_core::engine::best_detection(&ctx.builders, …)` as a built-in reader does.
-struct HostBuilders(Arc<CallScope>);
-
-impl Builder for HostBuilders {
-    fn name(&self) -> &str {
-        "host"
-    }
-    fn detect(&self, target: &BuildTarget<'_>) -> Option<Detection> {
-        self.0.detect(target)
-    }
-    fn build(
-        &self,
-        job: &BuildJob<'_>,
-        _ctx: &BuildContext,
-    ) -> sluice_core::Result<Option<Artifact>> {
-        Err(Error::Build {
-            entity: job.entity(),
-            message:
-                "a reader plugin cannot run the host's builders; the engine builds after reading"
-                    .into(),
-            output: None,
-        })
     }
 }
 
@@ -247,7 +192,6 @@ fn read_context(w: ReadContextWire, scope: &Arc<CallScope>) -> ReadContext {
     ctx.env = w.env;
     ctx.home = w.home;
     ctx.feedback = Arc::new(HostFeedback(scope.clone()));
-    ctx.builders = vec![Arc::new(HostBuilders(scope.clone()))];
     ctx
 }
 

@@ -338,7 +338,7 @@ impl ReadContextWire {
     }
 }
 
-/// A `BuildTarget` as data (detect request, and the host's `detect` callback).
+/// A `BuildTarget` as data (the `builder_detect` request).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BuildTargetWire {

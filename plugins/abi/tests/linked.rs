@@ -5,10 +5,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use sluice_core::files::Entry;
 use sluice_core::{
     Artifact, BuildContext, BuildJob, BuildTarget, Builder, DeployContext, DeployResponse,
-    DeployStructure, Deployer, Detection, Error, Flags, PackageSpec, ProjectReader, ReadContext,
-    Recorder, Registry, Result, Target,
+    DeployStructure, Deployer, Detection, Engine, Error, Flags, PackageSpec, ProjectFiles,
+    ProjectReader, ReadContext, Recorder, Registry, Result, Target,
 };
 use sluice_plugin_abi::abi::ENTRY_SYMBOL;
 
@@ -23,18 +24,40 @@ impl ProjectReader for EchoReader {
     }
     fn read(&self, location: &str, ctx: &ReadContext) -> Result<DeployStructure> {
         ctx.feedback.warn(&format!("reading {location}"));
-        let target_dir = std::path::Path::new("/x");
-        let files = vec!["function.txt".to_string()];
-        let target = BuildTarget::new(target_dir, "x", &files, None, &ctx.flags);
-        let kind = sluice_core::engine::best_detection(&ctx.builders, &target).map(|d| d.kind);
+        // A reader only says there is a `lib/`; the engine plans which builder owns it.
         Ok(DeployStructure {
             packages: vec![PackageSpec {
                 name: location.trim_start_matches("echo:").to_string(),
                 ..Default::default()
             }],
-            lib_build: kind,
+            lib_build: Some("identify".into()),
             ..Default::default()
         })
+    }
+}
+
+/// The files of an `echo:` project, which is not on disk: a `lib/` with one file.
+#[derive(Debug)]
+struct EchoFiles;
+
+impl ProjectFiles for EchoFiles {
+    fn root(&self) -> Option<&std::path::Path> {
+        None
+    }
+    fn read(&self, rel: &str) -> Result<Vec<u8>> {
+        Err(Error::project(format!("no file {rel}")))
+    }
+    fn list(&self, rel_dir: &str) -> Result<Vec<Entry>> {
+        match rel_dir {
+            "lib" => Ok(vec![Entry {
+                name: "function.txt".into(),
+                is_dir: false,
+            }]),
+            _ => Err(Error::project(format!("no directory {rel_dir}"))),
+        }
+    }
+    fn exists(&self, rel: &str) -> bool {
+        rel == "lib" || rel == "lib/function.txt"
     }
 }
 
@@ -132,19 +155,22 @@ fn entry_symbol_name_matches_the_macro() {
 }
 
 #[test]
-fn reader_claims_reads_and_detects_through_the_host() {
+fn reader_claims_reads_and_the_engine_plans_with_the_plugin_builder() {
     let registry = registry();
     let reader = registry.reader_for("echo:pkg").expect("claimed");
     assert!(registry.reader_for("/some/dir").is_err());
     let recorder = Arc::new(Recorder::default());
     let mut ctx = ReadContext::new(Flags::default());
-    ctx.builders = registry.builders();
     ctx.feedback = recorder.clone();
-    let project = reader.read("echo:pkg", &ctx).expect("reads");
+    let mut project = reader.read("echo:pkg", &ctx).expect("reads");
     assert_eq!(project.packages[0].name, "pkg");
-    // The reader's detection went back to the host's builders, which include the plugin's.
-    assert_eq!(project.lib_build.as_deref(), Some("function.txt"));
+    assert_eq!(project.lib_build.as_deref(), Some("identify"));
     assert_eq!(recorder.warnings(), ["reading echo:pkg"]);
+    // The engine's plan asks the registered builders — the plugin's, across the ABI — over
+    // the reader's files.
+    let engine = Engine::new(registry);
+    engine.plan(&mut project, &EchoFiles, &ctx).expect("plans");
+    assert_eq!(project.lib_build.as_deref(), Some("function.txt"));
 }
 
 #[test]

@@ -3,10 +3,13 @@
 //! It owns everything the original deployer did while *reading* (spec §2–§6, §9, §11.4):
 //! the top-level layout and the `packages/` scan, file name → runtime, the `project.yml`
 //! pipeline (substitution, tabs, YAML, validation with the original's messages), the merge of
-//! config and file system, `--include`/`--exclude`, build planning (by asking the registered
-//! builders' `detect`) and the deployer annotation.
+//! config and file system, `--include`/`--exclude`, the layout's checks of function
+//! directories and `lib/` with their generic build kind (§6.1), and the deployer annotation.
 //!
-//! It must not build, deploy, print or exit: warnings go through the context's `Feedback`,
+//! It must not plan builds: which builder owns a directory is the engine's plan, which asks
+//! the registered builders after the read (`sluice_core::Engine::plan`); the reader only
+//! records "this function is a directory" as the layout's kind in `build`. Nor may it build,
+//! deploy, print or exit: warnings go through the context's `Feedback`,
 //! errors come back as values. All YAML goes through [`yaml`], so the YAML crate can be
 //! swapped in one place. Directory listings are cached for the length of one read.
 
@@ -16,8 +19,6 @@ pub mod error;
 pub mod layout;
 pub mod listing;
 pub mod merge;
-pub mod metadata;
-pub mod plan;
 pub mod properties;
 pub mod substitute;
 pub mod triggers;
@@ -30,13 +31,11 @@ use std::path::Path;
 use sluice_core::{DeployStructure, ProjectReader, ReadContext};
 
 pub use error::ReadError;
-pub use metadata::fill_runtimes;
 
 use crate::config::{ConfigInputs, load_config};
 use crate::error::Result;
-use crate::layout::{ScanContext, scan_packages, scan_top_level};
+use crate::layout::{ScanContext, scan_packages, scan_top_level, special_kind};
 use crate::listing::Listings;
-use crate::plan::{PlanContext, plan_actions, plan_lib};
 use crate::properties::{Properties, load_properties, value_text};
 
 /// Reads a project directory (any existing directory not written `slice:…`).
@@ -73,11 +72,11 @@ fn required_properties(file: &str) -> Result<Properties> {
     load_properties(path).ok_or_else(|| missing_env_file(file))
 }
 
-/// Reads the project at `location` (spec §2–§6).
+/// Reads the project at `location` (spec §2–§6.1); the engine plans its builds afterwards.
 ///
 /// When substitution leaves variables unresolved, the result is `Ok` with
-/// `unresolved_variables` set and only the config part (not merged, not planned): callers
-/// that deploy must refuse it; `get-metadata` prints it.
+/// `unresolved_variables` set and only the config part (not merged): callers that deploy
+/// must refuse it; `get-metadata` prints it.
 pub fn read_project(location: &str, ctx: &ReadContext) -> Result<DeployStructure> {
     let given = Path::new(location);
     let dir = std::path::absolute(given).map_err(|e| error::ReadError::io(given, e))?;
@@ -138,16 +137,10 @@ pub fn read_project(location: &str, ctx: &ReadContext) -> Result<DeployStructure
     } else {
         (Vec::new(), Vec::new())
     };
-    let plan_ctx = PlanContext {
-        project_dir: &dir,
-        builders: &ctx.builders,
-        flags: &ctx.flags,
-        runtimes: &ctx.runtimes,
-        excluder: &ctx.excluder,
-        listings: &listings,
-    };
+    // `lib/`'s checks are the scan's too: they come before config errors.
     let lib_build = if top.has_lib {
-        Some(plan_lib(plan_ctx)?)
+        let files = listings.files(&dir.join("lib"), &ctx.excluder)?;
+        Some(special_kind(&files, "lib", false)?.to_string())
     } else {
         None
     };
@@ -165,7 +158,6 @@ pub fn read_project(location: &str, ctx: &ReadContext) -> Result<DeployStructure
 
     let mut packages = merge::merge_packages(fs_packages, std::mem::take(&mut structure.packages));
     merge::apply_web_defaults(&mut packages);
-    plan_actions(&mut packages, plan_ctx)?;
 
     structure.packages = packages;
     structure.strays = top.strays;

@@ -1,9 +1,9 @@
 //! Directory listings, cached for the length of one read (spec §16 item 23: the original
-//! listed every directory function again and again — at scan, at planning, for runtime
-//! agreement, and once more in `get-metadata`).
+//! listed every directory function again and again). The engine's build planning lists
+//! through the reader's `ProjectFiles`, with its own cache.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -22,7 +22,6 @@ pub struct Entry {
 #[derive(Debug, Default)]
 pub struct Listings {
     dirs: RefCell<HashMap<PathBuf, Rc<Vec<Entry>>>>,
-    trees: RefCell<HashMap<PathBuf, Rc<Vec<String>>>>,
 }
 
 impl Listings {
@@ -62,41 +61,6 @@ impl Listings {
             .map(|e| e.name.clone())
             .collect())
     }
-
-    /// Every file below `dir` as a project-relative path (`rel_dir` is `dir` relative to the
-    /// project), less the exclusion list. Order: the directory's own files first, then its
-    /// subdirectories depth-first, last discovered first (the original's order, which decides
-    /// runtime agreement). Symlinked directories are followed once.
-    pub fn tree(&self, dir: &Path, rel_dir: &str, excluder: &Excluder) -> Rc<Vec<String>> {
-        if let Some(hit) = self.trees.borrow().get(dir) {
-            return hit.clone();
-        }
-        let mut out = Vec::new();
-        let mut seen = HashSet::new();
-        let mut stack = vec![(dir.to_path_buf(), rel_dir.to_string())];
-        while let Some((path, rel)) = stack.pop() {
-            let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
-            if !seen.insert(canonical) {
-                continue;
-            }
-            let Ok(entries) = self.list(&path) else {
-                continue;
-            };
-            for e in entries.iter() {
-                let child = join_rel(&rel, &e.name);
-                if e.is_dir {
-                    stack.push((path.join(&e.name), child));
-                } else if !excluder.is_excluded(&child) {
-                    out.push(child);
-                }
-            }
-        }
-        let out = Rc::new(out);
-        self.trees
-            .borrow_mut()
-            .insert(dir.to_path_buf(), out.clone());
-        out
-    }
 }
 
 /// `a/b` + `c` → `a/b/c`; an empty base gives the name alone.
@@ -113,26 +77,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tree_lists_files_first_then_subdirectories_and_excludes() -> std::io::Result<()> {
+    fn files_are_the_directory_files_less_the_exclusion_list() -> std::io::Result<()> {
         let t = tempfile::tempdir()?;
         let d = t.path();
         std::fs::create_dir_all(d.join("a/sub1"))?;
-        std::fs::create_dir_all(d.join("a/sub2/.git"))?;
         std::fs::write(d.join("a/z.js"), "")?;
         std::fs::write(d.join("a/b.js~"), "")?;
-        std::fs::write(d.join("a/sub1/x.py"), "")?;
-        std::fs::write(d.join("a/sub2/y.go"), "")?;
-        std::fs::write(d.join("a/sub2/.git/config"), "")?;
         let l = Listings::new();
-        let tree = l.tree(&d.join("a"), "packages/p/a", &Excluder::default());
-        assert_eq!(
-            tree.as_slice(),
-            [
-                "packages/p/a/z.js",
-                "packages/p/a/sub2/y.go",
-                "packages/p/a/sub1/x.py"
-            ]
-        );
         assert_eq!(
             l.files(&d.join("a"), &Excluder::default())
                 .expect("listing"),

@@ -15,18 +15,19 @@
 //! ```
 //!
 //! The reader claims a directory that has a `functions.toml` and no `project.yml`, so it
-//! never takes over an ordinary project. Directory functions are planned with the host's
-//! builders (through `ctx.builders`, exactly like the built-in reader), so `build.sh`,
-//! `package.json` or a builder plugin work for them unchanged.
+//! never takes over an ordinary project. A reader does not plan builds: it marks a directory
+//! function with the generic build kind `identify`, and the host's engine then asks its
+//! builders which one owns the directory (exactly as for the built-in reader), so `build.sh`,
+//! `package.json` or a builder plugin work for these functions unchanged.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use sluice_plugin_abi::sluice_core::model::{Dict, WebSetting};
+use sluice_plugin_abi::sluice_core::model::{Dict, WebSetting, build_kind};
 use sluice_plugin_abi::sluice_core::{
-    self, ActionSpec, BuildTarget, DeployStructure, DeployerAnnotation, Error, PackageSpec,
-    ProjectReader, ReadContext, Result,
+    self, ActionSpec, DeployStructure, DeployerAnnotation, Error, PackageSpec, ProjectReader,
+    ReadContext, Result,
 };
 
 /// The project file this reader reads.
@@ -91,7 +92,7 @@ impl ProjectReader for FunctionsTomlReader {
             // in the default package too, which OpenWhisk gives no parameters of its own.
             action.parameters = merged(&project.parameters, action.parameters);
             action.environment = merged(&project.environment, action.environment);
-            let action = plan(action, dir, ctx)?;
+            let action = check_file(action, dir, ctx)?;
             let package = action.package.clone().unwrap_or_else(|| "default".into());
             if packages
                 .get(&package)
@@ -154,9 +155,9 @@ impl Function {
     }
 }
 
-/// Checks the function's file and plans its build: a file deploys as is (its runtime from its
-/// name), a directory is built by whichever host builder claims it.
-fn plan(mut action: ActionSpec, dir: &Path, ctx: &ReadContext) -> Result<ActionSpec> {
+/// Checks the function's file: a file deploys as is (its runtime from its name), a
+/// directory is marked as one for the host's build planning.
+fn check_file(mut action: ActionSpec, dir: &Path, ctx: &ReadContext) -> Result<ActionSpec> {
     let file = action.file.clone().unwrap_or_default();
     let path = dir.join(&file);
     let entity = action.qualified_name(action.package.as_deref().unwrap_or("default"));
@@ -168,17 +169,8 @@ fn plan(mut action: ActionSpec, dir: &Path, ctx: &ReadContext) -> Result<ActionS
     };
     let meta = std::fs::metadata(&path).map_err(|_| missing())?;
     if meta.is_dir() {
-        let mut files: Vec<String> = std::fs::read_dir(&path)
-            .map_err(|e| Error::io(&path, e))?
-            .filter_map(|e| e.ok())
-            .filter(|e| e.path().is_file())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| !ctx.excluder.is_excluded(n))
-            .collect();
-        files.sort();
-        let target = BuildTarget::new(&path, &file, &files, Some(&action), &ctx.flags);
-        let detection = sluice_core::engine::best_detection(&ctx.builders, &target);
-        action.build = detection.map(|d| d.kind);
+        // A directory: the engine asks the host's builders which one owns it.
+        action.build = Some(build_kind::IDENTIFY.to_string());
     } else {
         let base = path
             .file_name()
@@ -229,6 +221,24 @@ sluice_plugin_abi::export_plugin! {
 mod tests {
     use super::*;
     use sluice_core::Flags;
+
+    #[test]
+    fn a_directory_is_marked_for_the_hosts_planning() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join(FILE),
+            "[[function]]\nname = \"d\"\nfile = \"src\"\n",
+        )
+        .expect("write");
+        std::fs::create_dir(dir.path().join("src")).expect("mkdir");
+        std::fs::write(dir.path().join("src/build.sh"), "").expect("write");
+        let location = dir.path().display().to_string();
+        let p = FunctionsTomlReader
+            .read(&location, &ReadContext::new(Flags::default()))
+            .expect("reads");
+        let (_, d) = p.actions().next().expect("one");
+        assert_eq!(d.build.as_deref(), Some("identify"));
+    }
 
     fn read(toml: &str) -> Result<DeployStructure> {
         let dir = tempfile::tempdir().expect("tempdir");
