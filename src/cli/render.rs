@@ -1,5 +1,7 @@
 //! How errors and progress look to a person: errors through miette (message, file and line
-//! with the source snippet where there is one, a help line), progress as plain lines.
+//! with the source snippet where there is one, a help line), progress as plain lines; and
+//! [`OutputArgs`], the one `-o/--output text|json` / `--json` flag pair every command that
+//! prints data flattens.
 
 use std::fmt;
 use std::io::Write;
