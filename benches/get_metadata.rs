@@ -2,9 +2,9 @@
 //! single-file functions and 5 directory functions, half of them npm), with a project.yml that
 //! configures every package and a tenth of the functions.
 //!
-//! Two measurements: the library calls (`Engine::read` — the reader and build planning — and
-//! the runtime filling of get-metadata), and the whole `sluice get-metadata` process
-//! (start-up, JSON printing included).
+//! Three measurements: the library calls `get-metadata` makes (the reader's manifest for the
+//! plugin loader, the full read, the runtime filling), the same plus the pretty JSON it
+//! prints, and the whole `sluice get-metadata` process (start-up and printing included).
 //!
 //! Run: `cargo bench --bench get_metadata`.
 
@@ -14,7 +14,8 @@ use std::process::Command;
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use sluice_core::{Builder, DiskFiles, Engine, Flags, Origin, ReadContext, Registry};
+use sluice_core::ops::{MetadataOptions, Session, metadata};
+use sluice_core::{Builder, DeployStructure, Engine, Flags, Origin, Registry, Silent};
 
 const PACKAGES: usize = 20;
 const FILES_PER_PACKAGE: usize = 45;
@@ -85,6 +86,7 @@ fn builders() -> Vec<Arc<dyn Builder>> {
         Arc::new(sluice_script_builder::ScriptBuilder),
         Arc::new(sluice_npm_builder::NpmBuilder),
         Arc::new(sluice_go_builder::GoBuilder),
+        Arc::new(sluice_python_builder::PythonBuilder),
     ]
 }
 
@@ -95,17 +97,26 @@ fn bench(c: &mut Criterion) {
     assert_eq!(functions, 1000);
     let location = root.display().to_string();
 
-    let ctx = ReadContext::new(Flags::default());
-    let engine = engine();
-    let files = DiskFiles::new(&root);
-    let check = engine.read(&location, &ctx).expect("the project reads");
+    let check = engine()
+        .read(&location, &sluice_core::ReadContext::new(Flags::default()))
+        .expect("the project reads");
     assert_eq!(check.actions().count(), 1000);
 
-    c.bench_function("read and plan 1000 functions", |b| {
+    // What `get-metadata` runs, in its order: the manifest (plugins:, hooks:) for the plugin
+    // loader, then the metadata op (the engine's read and plan, the runtime filling).
+    let session = Session::new(engine(), Default::default(), None, Arc::new(Silent));
+    let options = MetadataOptions::new(&location, Flags::default());
+    let get_metadata = || -> DeployStructure {
+        let manifest = session.manifest(&location).expect("manifest");
+        assert!(manifest.plugins.is_empty());
+        metadata::metadata(&session, &options).expect("reads")
+    };
+    c.bench_function("get-metadata read 1000 functions", |b| b.iter(get_metadata));
+    c.bench_function("get-metadata read + JSON 1000 functions", |b| {
         b.iter(|| {
-            let mut s = engine.read(&location, &ctx).expect("reads");
-            engine.fill_runtimes(&mut s, &files, &ctx);
-            s
+            serde_json::to_string_pretty(&get_metadata())
+                .expect("JSON")
+                .len()
         });
     });
 

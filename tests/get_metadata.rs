@@ -364,3 +364,143 @@ fn environ_unresolved_runtime_fails_validation() {
         .remove(".env");
     sluice_snapshot!(get_metadata(&test));
 }
+
+// ---- conformance with the original's output ---------------------------------------------
+
+/// The printed JSON of a successful `get-metadata`.
+fn metadata_json(output: &std::process::Output) -> serde_json::Value {
+    assert!(output.status.success(), "get-metadata failed: {output:?}");
+    serde_json::from_slice(&output.stdout).expect("get-metadata prints JSON")
+}
+
+#[test]
+fn files_directly_in_packages_are_strays_by_bare_name() {
+    // The original pushes `dirent.name`, and lists the `packages/` strays before the top
+    // level's (`actionsPart.strays.concat(configPart.strays)`).
+    let test = ProjectTest::empty()
+        .write("packages/README.md", "# notes\n")
+        .write("packages/p/hello.js", "function main() {}\n")
+        .write("notes.txt", "top level\n");
+    let output = sluice_snapshot!(get_metadata(&test));
+    assert_eq!(
+        metadata_json(&output)["strays"],
+        serde_json::json!(["README.md", "notes.txt"])
+    );
+}
+
+#[test]
+fn unresolved_file_substitution_keeps_its_marker() {
+    // `badVars.push(envar)` with the `<` kept, and the placeholder `<${envar}>`.
+    let test = ProjectTest::empty()
+        .write(
+            "project.yml",
+            "environment:\n  SETTINGS: ${<missing.env}\n  OTHER: ${<empty.env}\n",
+        )
+        .write("empty.env", "# no properties\n");
+    let output = sluice_snapshot!(get_metadata(&test));
+    let json = metadata_json(&output);
+    assert_eq!(
+        json["unresolvedVariables"],
+        serde_json::json!(["<missing.env", "<empty.env"])
+    );
+    assert_eq!(json["environment"]["SETTINGS"], "<<missing.env>");
+}
+
+#[test]
+fn unresolved_variables_print_functions_as_written() {
+    // The original prints its `configPart`: functions as project.yml has them (no `package`,
+    // no web default, no runtime, nothing from packages/), the top-level strays, the
+    // annotation and the lib build.
+    let test = ProjectTest::empty()
+        .env_remove("NOPE")
+        .write(
+            "project.yml",
+            "packages:\n  - name: p\n    functions:\n      - name: configured\n        environment:\n          KEY: ${NOPE}\n",
+        )
+        .write("packages/p/configured.js", "function main() {}\n")
+        .write("packages/p/on-disk.js", "function main() {}\n")
+        .write("packages/stray-in-packages.txt", "x\n")
+        .write("lib/helper.js", "module.exports = {}\n")
+        .write("top-stray.txt", "x\n");
+    let output = sluice_snapshot!(get_metadata(&test));
+    let json = metadata_json(&output);
+    assert_eq!(
+        json["packages"],
+        serde_json::json!([{"name": "p", "functions": [
+            {"name": "configured", "environment": {"KEY": "<NOPE>"}}
+        ]}])
+    );
+    assert_eq!(json["strays"], serde_json::json!(["top-stray.txt"]));
+    assert_eq!(json["libBuild"], "identify");
+    assert!(json["deployerAnnotation"]["projectPath"].is_string());
+}
+
+#[test]
+fn a_binding_package_has_no_functions_member() {
+    // `renameActionsToFunctions` only renames an `actions` array that exists; a package
+    // from project.yml with no functions (a binding) has none, while a folder always gives
+    // one, even an empty one.
+    let test = ProjectTest::fixture("package-binding").mkdir("packages/empty-folder");
+    let output = sluice_snapshot!(get_metadata(&test));
+    let json = metadata_json(&output);
+    let packages = json["packages"].as_array().expect("packages");
+    let by_name = |n: &str| {
+        packages
+            .iter()
+            .find(|p| p["name"] == n)
+            .unwrap_or_else(|| panic!("package {n}"))
+    };
+    assert!(by_name("test-package-binding").get("functions").is_none());
+    assert_eq!(by_name("empty-folder")["functions"], serde_json::json!([]));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_clone_runs_git_once_and_reads_project_yml_once() {
+    // One `git` process per run (the annotation's status); the config is read by one open.
+    let test = ProjectTest::fixture("unweb/no-config")
+        .write("project.yml", "parameters:\n  a: 1\n")
+        .git_clone_of("git@github.com:sluice-test/fixture.git");
+    let Ok(real_git) = which_git() else {
+        return;
+    };
+    let bin = test.temp().join("fake-bin");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    let log = test.temp().join("git-calls.log");
+    let script = bin.join("git");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$@\" >> '{}'\nexec '{}' \"$@\"\n",
+            log.display(),
+            real_git
+        ),
+    )
+    .expect("write the git wrapper");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = get_metadata(&test).env("PATH", path).output().expect("run");
+    let json = metadata_json(&output);
+    assert_eq!(
+        json["deployerAnnotation"]["repository"],
+        "git@github.com:sluice-test/fixture.git"
+    );
+    let calls = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(calls.lines().count(), 1, "git calls: {calls}");
+}
+
+fn which_git() -> Result<String, ()> {
+    let out = std::process::Command::new("sh")
+        .args(["-c", "command -v git"])
+        .output()
+        .map_err(|_| ())?;
+    let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if path.is_empty() { Err(()) } else { Ok(path) }
+}

@@ -75,8 +75,12 @@ impl ProjectFiles for DiskFiles {
         let mut entries = Vec::new();
         for entry in std::fs::read_dir(&path).map_err(|e| Error::io(&path, e))? {
             let entry = entry.map_err(|e| Error::io(&path, e))?;
-            // Symlinks are followed; a dangling one counts as a file.
-            let is_dir = std::fs::metadata(entry.path()).is_ok_and(|m| m.is_dir());
+            // Symlinks are followed; a dangling one counts as a file. The entry's own type
+            // costs nothing (readdir has it): only a symlink needs a `stat`.
+            let is_dir = match entry.file_type() {
+                Ok(t) if !t.is_symlink() => t.is_dir(),
+                _ => std::fs::metadata(entry.path()).is_ok_and(|m| m.is_dir()),
+            };
             entries.push(Entry {
                 name: entry.file_name().to_string_lossy().into_owned(),
                 is_dir,

@@ -10,6 +10,7 @@
 //! builder (the finder and its autozip).
 
 pub mod activation;
+pub mod annotation;
 pub mod engine;
 pub mod error;
 pub mod exclude;

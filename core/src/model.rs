@@ -17,6 +17,8 @@ pub type Dict = serde_json::Map<String, serde_json::Value>;
 ///
 /// They are plain strings (not an enum) because plugins may add kinds of their own; these
 /// are the ones the original deployer knows, spelled as it spells them.
+mod package_wire;
+
 pub mod build_kind {
     /// A `build.sh` script in the directory.
     pub const BUILD_SH: &str = "build.sh";
@@ -109,27 +111,25 @@ pub enum TargetNamespace {
 }
 
 /// One package: a folder under `packages/` and/or an entry of `packages:` in project.yml.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+///
+/// Serialized by hand ([`package_wire`]) for one member: `functions` is left out when the
+/// package has no functions *and* its source listed none ([`PackageSpec::functions_absent`]).
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PackageSpec {
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shared: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub web: Option<WebSetting>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<Dict>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Dict>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<Dict>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub binding: Option<BindingSpec>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployed_during_build: Option<bool>,
     /// The package's functions (`functions:` in project.yml; `actions` is accepted too).
-    #[serde(default, rename = "functions", alias = "actions")]
     pub actions: Vec<ActionSpec>,
+    /// True when project.yml (or the JSON this was read from) has no `functions` list for
+    /// this package and no folder gave it any — a binding package, typically. The original
+    /// then prints no `functions` member; a folder under `packages/` always gives one.
+    pub functions_absent: bool,
 }
 
 impl PackageSpec {

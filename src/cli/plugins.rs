@@ -40,7 +40,8 @@ impl PluginArgs {
             project,
             &ctx,
         )
-        .map_err(|e| CliError::from_core(&e, None))
+        // A manifest error (project.yml's YAML) points into the project's files.
+        .map_err(|e| CliError::from_core(&e, project.map(std::path::Path::new)))
     }
 }
 

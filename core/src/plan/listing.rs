@@ -63,16 +63,13 @@ impl<'a> Listing<'a> {
     /// are followed once.
     pub(crate) fn tree(&self, rel_dir: &str, excluder: &Excluder) -> Vec<String> {
         let mut out = Vec::new();
-        let mut seen: HashSet<PathBuf> = HashSet::new();
+        let mut seen: HashSet<(u64, u64, PathBuf)> = HashSet::new();
         let mut stack = vec![(rel_dir.to_string(), 0usize)];
         while let Some((rel, depth)) = stack.pop() {
             let identity = match self.files.root() {
-                Some(root) => {
-                    let path = root.join(&rel);
-                    path.canonicalize().unwrap_or(path)
-                }
+                Some(root) => identity(&root.join(&rel)),
                 None if depth > MAX_DEPTH_OFF_DISK => continue,
-                None => PathBuf::from(&rel),
+                None => (0, 0, PathBuf::from(&rel)),
             };
             if !seen.insert(identity) {
                 continue;
@@ -91,6 +88,23 @@ impl<'a> Listing<'a> {
         }
         out
     }
+}
+
+/// What makes a directory the same one when reached twice (through a symlink). On Unix the
+/// device and inode: one `stat`, where `canonicalize` reads every component's link.
+#[cfg(unix)]
+fn identity(path: &std::path::Path) -> (u64, u64, PathBuf) {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::metadata(path) {
+        Ok(m) => (m.dev(), m.ino(), PathBuf::new()),
+        Err(_) => (0, 0, path.to_path_buf()),
+    }
+}
+
+#[cfg(not(unix))]
+fn identity(path: &std::path::Path) -> (u64, u64, PathBuf) {
+    let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    (0, 0, canonical)
 }
 
 /// `a/b` + `c` → `a/b/c`; an empty base gives the name alone.

@@ -24,7 +24,8 @@ pub mod sdk;
 pub mod wire;
 
 pub use loader::{
-    LoadedPlugin, PluginSource, PluginSpec, home_plugins, load_for_project, load_into, load_linked,
+    LoadedPlugin, PluginSource, PluginSpec, home_plugins, load_configured, load_for_project,
+    load_into, load_linked, load_listed,
 };
 pub use proxy::request_cancel;
 /// The core crate, re-exported so that a plugin needs only this dependency.

@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use sluice_core::{Error, Feedback, Origin, ReadContext, Registry, Result, Silent};
+use sluice_core::{
+    Error, Feedback, Origin, ProjectManifest, ReadContext, Registry, Result, Silent,
+};
 
 use crate::abi::{
     ABI_VERSION, ENTRY_SYMBOL, EntryFn, FunctionTable, PLUGIN_API_VERSION, PluginDeclaration,
@@ -448,16 +450,12 @@ fn register(
     })
 }
 
-/// Everything a command needs: loads the plugins installed in `<home>/plugins/`, those given
-/// with `--plugin` (`cli`, relative to the current directory), then those the project at
-/// `location` lists under `plugins:` (relative to the project), and registers them.
-///
-/// The project's list is found by reading the project once with the readers known so far
-/// (silently; a project that cannot be read is left for the real read to report).
-pub fn load_for_project(
+/// The plugins that do not depend on a project: those installed in `<home>/plugins/`
+/// (`ctx.home`), then those given with `--plugin` (`cli`, relative to the current directory).
+/// Call it first: one of them may be the reader that reads the project's manifest.
+pub fn load_configured(
     registry: &mut Registry,
     cli: &[String],
-    location: Option<&str>,
     ctx: &ReadContext,
 ) -> Result<Vec<LoadedPlugin>> {
     let mut specs = ctx.home.as_deref().map(home_plugins).unwrap_or_default();
@@ -465,8 +463,40 @@ pub fn load_for_project(
         cli.iter()
             .map(|c| PluginSpec::parse(c, None, PluginSource::CommandLine)),
     );
-    let mut loaded = load_into(registry, &specs, ctx.feedback.as_ref())?;
+    load_into(registry, &specs, ctx.feedback.as_ref())
+}
 
+/// The plugins a project lists under `plugins:`, from its already-read manifest; relative
+/// entries are taken from `project_dir` (the location as given). Libraries already loaded
+/// (by [`load_configured`]) are not loaded again, nor returned again.
+pub fn load_listed(
+    registry: &mut Registry,
+    project_dir: &Path,
+    manifest: &ProjectManifest,
+    feedback: &dyn Feedback,
+) -> Result<Vec<LoadedPlugin>> {
+    let specs: Vec<PluginSpec> = manifest
+        .plugins
+        .iter()
+        .map(|entry| PluginSpec::parse(entry, Some(project_dir), PluginSource::Project))
+        .collect();
+    load_into(registry, &specs, feedback)
+}
+
+/// [`load_configured`], then the project's manifest (read once, by the reader that claims
+/// `location`), then [`load_listed`]. Errors are returned, not swallowed: a broken
+/// `project.yml` is reported here with its file and line, as the full read would. A location
+/// no reader claims gives no project plugins (the read that follows reports it).
+///
+/// Kept for callers that do not need the manifest themselves; a caller that also wants
+/// `hooks:` should call the three steps itself, so the manifest is read once.
+pub fn load_for_project(
+    registry: &mut Registry,
+    cli: &[String],
+    location: Option<&str>,
+    ctx: &ReadContext,
+) -> Result<Vec<LoadedPlugin>> {
+    let mut loaded = load_configured(registry, cli, ctx)?;
     let Some(location) = location else {
         return Ok(loaded);
     };
@@ -475,16 +505,13 @@ pub fn load_for_project(
     };
     let mut peek = ctx.clone();
     peek.feedback = Arc::new(Silent);
-    let listed = reader
-        .read(location, &peek)
-        .ok()
-        .and_then(|project| project.plugins)
-        .unwrap_or_default();
-    let project_specs: Vec<PluginSpec> = listed
-        .iter()
-        .map(|entry| PluginSpec::parse(entry, Some(Path::new(location)), PluginSource::Project))
-        .collect();
-    for l in load_into(registry, &project_specs, ctx.feedback.as_ref())? {
+    let manifest = reader.manifest(location, &peek)?;
+    for l in load_listed(
+        registry,
+        Path::new(location),
+        &manifest,
+        ctx.feedback.as_ref(),
+    )? {
         if !loaded.iter().any(|x| x.path == l.path) {
             loaded.push(l);
         }

@@ -12,6 +12,7 @@ use sluice_core::{
 
 use crate::error::{ReadError, Result};
 use crate::properties::Properties;
+use crate::source_cache::CacheUse;
 use crate::substitute::{DEPRECATED_DICTIONARY, EnvSymbols, substitute};
 use crate::validate::{Rules, validate_config};
 use crate::yaml;
@@ -37,6 +38,8 @@ pub struct ConfigInputs<'a> {
     pub runtimes: &'a RuntimeTable,
     pub no_triggers: bool,
     pub includer: &'a Includer,
+    /// Whether the files read are remembered for a later read (the manifest) or taken.
+    pub cache: CacheUse,
 }
 
 fn config_error(
@@ -52,17 +55,30 @@ fn config_error(
     }
 }
 
-/// Loads, substitutes, parses and validates the config file.
-pub fn load_config(inputs: ConfigInputs<'_>) -> Result<LoadedConfig> {
+/// The config file after substitution and YAML parsing (steps 1–5), before validation.
+#[derive(Debug)]
+pub struct ParsedConfig {
+    /// The raw text (validation errors are located in it).
+    pub raw: String,
+    pub config: Map<String, Value>,
+    pub unresolved: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Reads, substitutes, rejects tabs and parses the config file (spec §3 steps 1–5), with the
+/// same errors the full read reports.
+pub fn parse_config(inputs: &ConfigInputs<'_>) -> Result<ParsedConfig> {
     let path = inputs.project_dir.join(inputs.file_name);
-    let raw = std::fs::read_to_string(&path).map_err(|e| ReadError::io(&path, e))?;
+    let raw = crate::source_cache::read_to_string(&path, inputs.cache)
+        .map_err(|e| ReadError::io(&path, e))?;
     let symbols = EnvSymbols {
         env: inputs.env,
         props: inputs.props,
         project_dir: inputs.project_dir,
+        cache: inputs.cache,
     };
     let substituted = substitute(&raw, &symbols)
-        .map_err(|e| config_error(&inputs, Some(e.line), e.to_string()))?;
+        .map_err(|e| config_error(inputs, Some(e.line), e.to_string()))?;
     let mut warnings = Vec::new();
     if substituted.deprecated_dictionary {
         warnings.push(DEPRECATED_DICTIONARY.to_string());
@@ -71,7 +87,7 @@ pub fn load_config(inputs: ConfigInputs<'_>) -> Result<LoadedConfig> {
     if let Some(offset) = text.find('\t') {
         let line = text[..offset].matches('\n').count() + 1;
         return Err(config_error(
-            &inputs,
+            inputs,
             Some(line),
             "YAML configuration may not contain tabs",
         ));
@@ -82,13 +98,37 @@ pub fn load_config(inputs: ConfigInputs<'_>) -> Result<LoadedConfig> {
         column: e.column,
         message: e.message,
     })?;
-    let Value::Object(mut config) = parsed else {
+    let Value::Object(config) = parsed else {
         return Err(config_error(
-            &inputs,
+            inputs,
             None,
             "configuration is empty or unparseable",
         ));
     };
+    Ok(ParsedConfig {
+        raw,
+        config,
+        unresolved: substituted.unresolved,
+        warnings,
+    })
+}
+
+/// `plugins:` and `hooks:` of a parsed config (sluice extensions), as written.
+pub fn manifest_lists(config: &Map<String, Value>) -> (Vec<String>, Vec<String>) {
+    (
+        strings(config, "plugins").unwrap_or_default(),
+        strings(config, "hooks").unwrap_or_default(),
+    )
+}
+
+/// Loads, substitutes, parses and validates the config file.
+pub fn load_config(inputs: ConfigInputs<'_>) -> Result<LoadedConfig> {
+    let ParsedConfig {
+        raw,
+        mut config,
+        unresolved,
+        warnings,
+    } = parse_config(&inputs)?;
     rename_actions(&mut config);
     validate_config(
         &mut config,
@@ -106,7 +146,7 @@ pub fn load_config(inputs: ConfigInputs<'_>) -> Result<LoadedConfig> {
     filter(&mut structure, inputs.includer);
     Ok(LoadedConfig {
         structure,
-        unresolved: substituted.unresolved,
+        unresolved,
         warnings,
     })
 }
@@ -208,11 +248,9 @@ fn to_package(p: &Map<String, Value>) -> PackageSpec {
         .map(|fs| {
             fs.iter()
                 .filter_map(Value::as_object)
-                .map(|f| {
-                    let mut action = to_action(f);
-                    action.package = Some(name.clone());
-                    action
-                })
+                // No `package` here: the merge adds it; the config part alone (unresolved
+                // variables) shows functions as written, as the original does.
+                .map(to_action)
                 .collect()
         })
         .unwrap_or_default();
@@ -224,6 +262,7 @@ fn to_package(p: &Map<String, Value>) -> PackageSpec {
         annotations: dict(p, "annotations"),
         binding: get::<BindingSpec>(p, "binding"),
         deployed_during_build: get(p, "deployedDuringBuild"),
+        functions_absent: !p.get("functions").is_some_and(Value::is_array),
         actions,
         name,
     }
@@ -273,6 +312,7 @@ mod tests {
             runtimes: &table,
             no_triggers: false,
             includer: &includer,
+            cache: CacheUse::Take,
         })
     }
 
@@ -298,7 +338,7 @@ mod tests {
         assert_eq!(f.web, Some(WebSetting::Raw));
         assert_eq!(f.web_secure, Some(WebSecure::Flag(false)));
         assert_eq!(f.binary, Some(false));
-        assert_eq!(f.package.as_deref(), Some("p"));
+        assert_eq!(f.package, None);
     }
 
     #[test]

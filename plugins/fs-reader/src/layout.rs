@@ -94,7 +94,8 @@ pub fn scan_packages(ctx: ScanContext<'_>) -> Result<(Vec<PackageSpec>, Vec<Stri
     for entry in ctx.listings.list(&packages_dir)?.iter() {
         if !entry.is_dir {
             if !ctx.excluder.is_excluded(&entry.name) {
-                strays.push(format!("packages/{}", entry.name));
+                // Recorded by its bare name, as the original does (`dirent.name`).
+                strays.push(entry.name.clone());
             }
             continue;
         }

@@ -12,14 +12,19 @@
 //! deploy, print or exit: warnings go through the context's `Feedback`,
 //! errors come back as values. All YAML goes through [`yaml`], so the YAML crate can be
 //! swapped in one place. Directory listings are cached for the length of one read.
+//!
+//! [`FsReader::manifest`](ProjectReader::manifest) finds `plugins:`/`hooks:` with steps 1–5
+//! of the pipeline alone (no listing, no git, no validation) and leaves the bytes it read in
+//! [`source_cache`], so the full read that follows opens no file a second time.
 
-pub mod annotation;
 pub mod config;
 pub mod error;
+pub mod files;
 pub mod layout;
 pub mod listing;
 pub mod merge;
 pub mod properties;
+pub mod source_cache;
 pub mod substitute;
 pub mod triggers;
 pub mod validate;
@@ -27,16 +32,18 @@ pub mod yaml;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
-use sluice_core::{DeployStructure, ProjectReader, ReadContext};
+use sluice_core::{DeployStructure, ProjectFiles, ProjectManifest, ProjectReader, ReadContext};
 
 pub use error::ReadError;
 
-use crate::config::{ConfigInputs, load_config};
+use crate::config::{ConfigInputs, load_config, manifest_lists, parse_config};
 use crate::error::Result;
 use crate::layout::{ScanContext, scan_packages, scan_top_level, special_kind};
 use crate::listing::Listings;
-use crate::properties::{Properties, load_properties, value_text};
+use crate::properties::{Properties, load_properties_with, value_text};
+use crate::source_cache::CacheUse;
 
 /// Reads a project directory (any existing directory not written `slice:…`).
 #[derive(Debug, Default, Clone, Copy)]
@@ -54,6 +61,55 @@ impl ProjectReader for FsReader {
     fn read(&self, location: &str, ctx: &ReadContext) -> sluice_core::Result<DeployStructure> {
         read_project(location, ctx).map_err(Into::into)
     }
+
+    /// `plugins:` and `hooks:` of `project.yml` (or `projectConfig.yml`) after substitution,
+    /// without listing the project, running git or validating. Substitution, tab and YAML
+    /// errors are the full read's, with file and line. What it reads is kept for the full
+    /// read of the same command (see [`source_cache`]).
+    fn manifest(&self, location: &str, ctx: &ReadContext) -> sluice_core::Result<ProjectManifest> {
+        read_manifest(location, ctx).map_err(Into::into)
+    }
+
+    /// The disk, with this read's directory listings in front (see [`files`]).
+    fn files(&self, location: &str) -> Arc<dyn ProjectFiles> {
+        Arc::new(files::ReadFiles::new(location))
+    }
+}
+
+/// See [`FsReader`]'s `manifest`.
+pub fn read_manifest(location: &str, ctx: &ReadContext) -> Result<ProjectManifest> {
+    let given = Path::new(location);
+    let dir = std::path::absolute(given).map_err(|e| error::ReadError::io(given, e))?;
+    let is_config = |name: &str| !ctx.excluder.is_excluded(name) && dir.join(name).is_file();
+    let Some(file_name) = ["project.yml", "projectConfig.yml"]
+        .into_iter()
+        .find(|n| is_config(n))
+    else {
+        return Ok(ProjectManifest::default());
+    };
+    let env_file = dir.join(".env");
+    let props = match &ctx.flags.env {
+        Some(file) => required_properties(file, CacheUse::Remember)?,
+        None if !ctx.excluder.is_excluded(".env") && env_file.is_file() => {
+            load_properties_with(&env_file, CacheUse::Remember).unwrap_or_default()
+        }
+        None => Properties::new(),
+    };
+    let parsed = parse_config(&ConfigInputs {
+        project_dir: &dir,
+        file_name,
+        env: &ctx.env,
+        props: &props,
+        runtimes: &ctx.runtimes,
+        no_triggers: ctx.flags.no_triggers,
+        includer: &ctx.includer,
+        cache: CacheUse::Remember,
+    })?;
+    let (plugins, hooks) = manifest_lists(&parsed.config);
+    let mut manifest = ProjectManifest::default();
+    manifest.plugins = plugins;
+    manifest.hooks = hooks;
+    Ok(manifest)
 }
 
 fn missing_env_file(file: &str) -> error::ReadError {
@@ -64,12 +120,12 @@ fn missing_env_file(file: &str) -> error::ReadError {
 }
 
 /// Loads `--env`/`--build-env` (relative to the current directory).
-fn required_properties(file: &str) -> Result<Properties> {
+fn required_properties(file: &str, how: CacheUse) -> Result<Properties> {
     let path = Path::new(file);
     if !path.is_file() {
         return Err(missing_env_file(file));
     }
-    load_properties(path).ok_or_else(|| missing_env_file(file))
+    load_properties_with(path, how).ok_or_else(|| missing_env_file(file))
 }
 
 /// Reads the project at `location` (spec §2–§6.1); the engine plans its builds afterwards.
@@ -87,13 +143,13 @@ pub fn read_project(location: &str, ctx: &ReadContext) -> Result<DeployStructure
     }
 
     let props = match (&ctx.flags.env, &top.env_file) {
-        (Some(file), _) => required_properties(file)?,
-        (None, Some(path)) => load_properties(path).unwrap_or_default(),
+        (Some(file), _) => required_properties(file, CacheUse::Take)?,
+        (None, Some(path)) => load_properties_with(path, CacheUse::Take).unwrap_or_default(),
         (None, None) => Properties::new(),
     };
     let build_env: Option<BTreeMap<String, String>> = match &ctx.flags.build_env {
         Some(file) => Some(
-            required_properties(file)?
+            required_properties(file, CacheUse::Take)?
                 .iter()
                 .map(|(k, v)| (k.clone(), value_text(v)))
                 .collect(),
@@ -110,6 +166,7 @@ pub fn read_project(location: &str, ctx: &ReadContext) -> Result<DeployStructure
             runtimes: &ctx.runtimes,
             no_triggers: ctx.flags.no_triggers,
             includer: &ctx.includer,
+            cache: CacheUse::Take,
         })
     });
 
@@ -117,7 +174,7 @@ pub fn read_project(location: &str, ctx: &ReadContext) -> Result<DeployStructure
         Some(Ok(c)) if c.structure.deployer_annotation.is_some() => {
             c.structure.deployer_annotation.clone()
         }
-        _ => Some(annotation::deployer_annotation(&dir, &ctx.env)),
+        _ => Some(sluice_core::annotation::deployer_annotation(&dir, &ctx.env)),
     };
     let display_base = annotation
         .as_ref()
@@ -151,7 +208,15 @@ pub fn read_project(location: &str, ctx: &ReadContext) -> Result<DeployStructure
     }
     let mut structure = config.structure;
     structure.file_path = Some(location.to_string());
+    structure.lib_build = lib_build;
+    structure.deployer_annotation = annotation;
+    if build_env.is_some() {
+        structure.build_env = build_env;
+    }
     if !config.unresolved.is_empty() {
+        // The config part alone, as the original's `configPart`: its own packages (not
+        // merged, no defaults), the top-level strays, the annotation and the lib build.
+        structure.strays = top.strays;
         structure.unresolved_variables = Some(config.unresolved);
         return Ok(structure);
     }
@@ -160,13 +225,10 @@ pub fn read_project(location: &str, ctx: &ReadContext) -> Result<DeployStructure
     merge::apply_web_defaults(&mut packages);
 
     structure.packages = packages;
-    structure.strays = top.strays;
-    structure.strays.extend(package_strays);
-    structure.lib_build = lib_build;
-    structure.deployer_annotation = annotation;
-    if build_env.is_some() {
-        structure.build_env = build_env;
-    }
+    // The original concatenates the `packages/` strays first, then the top level's.
+    structure.strays = package_strays;
+    structure.strays.extend(top.strays);
+    listings.hand_over(&dir);
     Ok(structure)
 }
 

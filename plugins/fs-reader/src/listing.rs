@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use sluice_core::Excluder;
 
@@ -24,9 +25,51 @@ pub struct Listings {
     dirs: RefCell<HashMap<PathBuf, Rc<Vec<Entry>>>>,
 }
 
+thread_local! {
+    /// The listings of the last read on this thread, for the engine's planning and runtime
+    /// filling that run right after it through [`crate::files::ReadFiles`].
+    static LAST_READ: RefCell<Option<(PathBuf, Snapshot)>> = const { RefCell::new(None) };
+}
+
+/// A read's listings, frozen: directory (absolute) → its entries.
+pub type Snapshot = Arc<HashMap<PathBuf, Vec<sluice_core::files::Entry>>>;
+
 impl Listings {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Keeps a read's listings for [`Listings::last_read`] of the same project on this
+    /// thread, replacing any kept before: the engine plans the project and get-metadata fills
+    /// its runtimes right after the read, and without this they listed every directory
+    /// function a second and a third time.
+    pub fn hand_over(self, project_dir: &Path) {
+        let snapshot: HashMap<PathBuf, Vec<sluice_core::files::Entry>> = self
+            .dirs
+            .into_inner()
+            .into_iter()
+            .map(|(dir, entries)| {
+                let entries = entries
+                    .iter()
+                    .map(|e| sluice_core::files::Entry {
+                        name: e.name.clone(),
+                        is_dir: e.is_dir,
+                    })
+                    .collect();
+                (dir, entries)
+            })
+            .collect();
+        let kept = (project_dir.to_path_buf(), Arc::new(snapshot));
+        LAST_READ.with(|slot| *slot.borrow_mut() = Some(kept));
+    }
+
+    /// The listings the last read of `project_dir` on this thread handed over, if it was
+    /// the last read. Only for work that follows that read at once.
+    pub fn last_read(project_dir: &Path) -> Option<Snapshot> {
+        LAST_READ.with(|slot| match &*slot.borrow() {
+            Some((dir, snapshot)) if dir == project_dir => Some(snapshot.clone()),
+            _ => None,
+        })
     }
 
     /// The entries of `dir`, sorted by name (for stable output across file systems).
@@ -37,7 +80,12 @@ impl Listings {
         let mut entries = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(|e| ReadError::io(dir, e))? {
             let entry = entry.map_err(|e| ReadError::io(dir, e))?;
-            let is_dir = std::fs::metadata(entry.path()).is_ok_and(|m| m.is_dir());
+            // The entry's own type costs nothing (readdir has it); only a symlink needs a
+            // `stat` to follow it.
+            let is_dir = match entry.file_type() {
+                Ok(t) if !t.is_symlink() => t.is_dir(),
+                _ => std::fs::metadata(entry.path()).is_ok_and(|m| m.is_dir()),
+            };
             entries.push(Entry {
                 name: entry.file_name().to_string_lossy().into_owned(),
                 is_dir,

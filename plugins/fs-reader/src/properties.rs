@@ -9,6 +9,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::source_cache::CacheUse;
+
 /// dotenv v16's line pattern, as written in its sources.
 static LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -61,7 +63,12 @@ pub fn parse_properties(text: &str) -> Properties {
 
 /// Loads a property file; a missing or unreadable file gives `None`.
 pub fn load_properties(path: &Path) -> Option<Properties> {
-    let text = std::fs::read_to_string(path).ok()?;
+    load_properties_with(path, CacheUse::Take)
+}
+
+/// [`load_properties`] through the reader's [source cache](crate::source_cache).
+pub fn load_properties_with(path: &Path, how: CacheUse) -> Option<Properties> {
+    let text = crate::source_cache::read_to_string(path, how).ok()?;
     Some(parse_properties(&text))
 }
 

@@ -20,7 +20,7 @@ pub trait Symbols {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Substituted {
     pub text: String,
-    /// Names (or `${<file}` paths) that could not be resolved, in order of appearance.
+    /// Names (or `<file` for `${<file}`) that could not be resolved, in order of appearance.
     pub unresolved: Vec<String>,
     /// The deprecated `${A B}` dictionary form was used (warn once).
     pub deprecated_dictionary: bool,
@@ -70,11 +70,15 @@ pub fn substitute(input: &str, symbols: &dyn Symbols) -> Result<Substituted, Run
             }
             out.push_str(&dictionary(symbol, symbols, &mut unresolved));
         } else if let Some(path) = symbol.strip_prefix('<') {
-            match symbols.file(path).filter(|p| !p.is_empty()) {
+            match symbols.file(path.trim()).filter(|p| !p.is_empty()) {
                 Some(props) => out.push_str(&serde_json::Value::Object(props).to_string()),
                 None => {
-                    unresolved.push(path.to_string());
-                    out.push_str(&format!("<{path}>"));
+                    // The original records the directive with its `<` (`badVars.push(envar)`),
+                    // so the placeholder is `<<file>`.
+                    unresolved.push(symbol.to_string());
+                    out.push('<');
+                    out.push_str(symbol);
+                    out.push('>');
                 }
             }
         } else if let Some(name) = symbol.strip_prefix('|') {
@@ -118,6 +122,8 @@ pub struct EnvSymbols<'a> {
     pub env: &'a std::collections::BTreeMap<String, String>,
     pub props: &'a Properties,
     pub project_dir: &'a std::path::Path,
+    /// Whether `${<file}` files are remembered for a later read (the manifest) or taken.
+    pub cache: crate::source_cache::CacheUse,
 }
 
 impl Symbols for EnvSymbols<'_> {
@@ -135,7 +141,7 @@ impl Symbols for EnvSymbols<'_> {
     }
 
     fn file(&self, path: &str) -> Option<Properties> {
-        crate::properties::load_properties(&self.project_dir.join(path))
+        crate::properties::load_properties_with(&self.project_dir.join(path), self.cache)
     }
 }
 
@@ -212,8 +218,8 @@ mod tests {
     #[test]
     fn missing_or_empty_file_is_unresolved() {
         let s = sub("p: ${<nope.env} q: ${<empty.env}");
-        assert_eq!(s.text, "p: <nope.env> q: <empty.env>");
-        assert_eq!(s.unresolved, ["nope.env", "empty.env"]);
+        assert_eq!(s.text, "p: <<nope.env> q: <<empty.env>");
+        assert_eq!(s.unresolved, ["<nope.env", "<empty.env"]);
     }
 
     #[test]
@@ -293,6 +299,7 @@ mod tests {
             env: &env,
             props: &props,
             project_dir: dir,
+            cache: crate::source_cache::CacheUse::Take,
         };
         assert_eq!(symbols.lookup("RUNTIME").as_deref(), Some("python:3.9"));
         assert_eq!(symbols.lookup("BLANK").as_deref(), Some("from-file"));

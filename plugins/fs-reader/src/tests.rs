@@ -85,7 +85,8 @@ fn strays_and_warnings() {
     ]);
     let (s, recorder) = read(t.path(), Flags::default());
     let s = s.expect("reads");
-    assert_eq!(s.strays, ["notes.txt", "stuff", "packages/README.md"]);
+    // `packages/` strays first, by bare name, as the original concatenates them.
+    assert_eq!(s.strays, ["README.md", "notes.txt", "stuff"]);
     assert_eq!(
         recorder.warnings(),
         ["Warning: found other.yaml but no project.yml"]
@@ -250,4 +251,47 @@ fn display_files_use_the_project_path() {
         a.display_file.as_deref(),
         Some(format!("{}/packages/default/hello.js", base.display()).as_str())
     );
+}
+
+#[test]
+fn the_manifest_lists_plugins_and_hooks_after_substitution() {
+    let t = project(&[
+        (
+            "project.yml",
+            "plugins: [libs/${KIND}.so]\nhooks:\n  - hooks/a.lua\npackages: []\n",
+        ),
+        (".env", "KIND=local\n"),
+    ]);
+    let ctx = ReadContext::new(Flags::default());
+    let m = crate::read_manifest(&t.path().display().to_string(), &ctx).expect("manifest");
+    assert_eq!(m.plugins, ["libs/local.so"]);
+    assert_eq!(m.hooks, ["hooks/a.lua"]);
+    // The full read that follows sees the same project (and reads the cached text).
+    let s = read_project(&t.path().display().to_string(), &ctx).expect("reads");
+    assert_eq!(s.plugins, Some(vec!["libs/local.so".to_string()]));
+}
+
+#[test]
+fn the_manifest_reports_yaml_errors_as_the_read_does() {
+    let t = project(&[("project.yml", "packages:\n  - name: [\n")]);
+    let ctx = ReadContext::new(Flags::default());
+    let location = t.path().display().to_string();
+    let from_manifest = crate::read_manifest(&location, &ctx).expect_err("bad yaml");
+    let from_read = read_project(&location, &ctx).expect_err("bad yaml");
+    assert_eq!(from_manifest.to_string(), from_read.to_string());
+    match from_manifest {
+        crate::ReadError::Config { file, line, .. } => {
+            assert_eq!(file, "project.yml");
+            assert!(line.is_some());
+        }
+        other => panic!("expected a config error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_project_without_config_has_an_empty_manifest() {
+    let t = project(&[("packages/p/a.js", "")]);
+    let ctx = ReadContext::new(Flags::default());
+    let m = crate::read_manifest(&t.path().display().to_string(), &ctx).expect("manifest");
+    assert_eq!(m, sluice_core::ProjectManifest::default());
 }

@@ -1,6 +1,8 @@
 //! [`OpenWhiskDeployer`]: the [`Deployer`] of any OpenWhisk-compatible namespace
 //! (DigitalOcean Functions, Apache OpenWhisk, sluice's local namespace).
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use sluice_core::{
     Credentials, DeployContext, DeployResponse, DeployStructure, Deployer, Error, RuntimeTable,
@@ -12,7 +14,7 @@ use crate::deploy::Run;
 use crate::error::OwError;
 use crate::transport::{DEFAULT_DEPLOY_JOBS, RetryPolicy, Transport, TransportOptions};
 use crate::triggers::{DO_API_URL_ENV, TriggersApi, do_api_url_for};
-use crate::{annotation, versions};
+use crate::versions;
 
 /// The deployer's registered name.
 pub const NAME: &str = "openwhisk";
@@ -171,7 +173,10 @@ impl Deployer for OpenWhiskDeployer {
         };
         let annotation = match (&project.deployer_annotation, &ctx.project_dir) {
             (Some(a), _) => a.clone(),
-            (None, Some(dir)) => annotation::compute(dir),
+            (None, Some(dir)) => {
+                let env: BTreeMap<String, String> = std::env::vars().collect();
+                sluice_core::annotation::deployer_annotation(dir, &env)
+            }
             (None, None) => Default::default(),
         };
         let run = Run {
