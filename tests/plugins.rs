@@ -86,9 +86,17 @@ fn cli_spec(path: &Path) -> PluginSpec {
     PluginSpec::parse(&path.display().to_string(), None, PluginSource::CommandLine)
 }
 
-/// The templated example with the plugin copied where its project.yml says.
+/// The templated example naming its own copy of the plugin in project.yml `plugins:` (the
+/// example itself expects `sluice plugins install`; `tests/plugins_install.rs` does that).
 fn templated_project() -> ProjectTest {
-    let test = ProjectTest::from_dir("examples/templated");
+    let yml = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/templated/project.yml"),
+    )
+    .expect("read the example's project.yml");
+    let test = ProjectTest::from_dir("examples/templated").write(
+        "project.yml",
+        format!("plugins:\n  - plugins/libsluice_function_template.so\n{yml}"),
+    );
     let lib = plugin_lib("sluice-function-template");
     let dest = test.path().join("plugins");
     std::fs::create_dir_all(&dest).expect("mkdir plugins");

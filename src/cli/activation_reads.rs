@@ -8,7 +8,7 @@ use std::time::Duration;
 use sluice_core::Activation;
 use sluice_openwhisk::ActivationFilter;
 
-use super::connection::{Connection, ow_error};
+use super::connection::Connection;
 use super::render::CliError;
 
 /// The full record of activation `id`.
@@ -20,7 +20,7 @@ pub fn fetch(conn: &Connection, id: &str) -> Result<Activation, CliError> {
                 CliError::msg(format!("no activation with id '{id}'"))
                     .with_help("list recent ones with `sluice activations list`")
             } else {
-                ow_error(e)
+                conn.error(e)
             }
         })
 }
@@ -29,7 +29,7 @@ pub fn fetch(conn: &Connection, id: &str) -> Result<Activation, CliError> {
 pub fn list(conn: &Connection, filter: &ActivationFilter) -> Result<Vec<Activation>, CliError> {
     conn.runtime
         .block_on(conn.client.activations(filter))
-        .map_err(ow_error)
+        .map_err(|e| conn.error(e))
 }
 
 /// The id of the newest activation (of `function` when given).

@@ -55,9 +55,8 @@ struct ListArgs {
     /// Keep watching for new activations (Ctrl-C to stop)
     #[arg(long)]
     follow: bool,
-    /// Print JSON
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: super::render::OutputArgs,
     #[command(flatten)]
     target: TargetArgs,
 }
@@ -76,9 +75,8 @@ struct OneArgs {
     /// Keep printing as new activations arrive (logs and results of each; Ctrl-C to stop)
     #[arg(long)]
     follow: bool,
-    /// Print JSON
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: super::render::OutputArgs,
     #[command(flatten)]
     target: TargetArgs,
 }
@@ -110,7 +108,7 @@ fn list(args: ListArgs) -> Result<ExitCode, CliError> {
         docs: args.full,
     };
     let items = list_page(&conn, &filter)?;
-    let json = args.json || args.full;
+    let json = args.output.json() || args.full;
     if json {
         print_json(&items)?;
     } else {
@@ -148,15 +146,15 @@ fn one(args: OneArgs, part: Part) -> Result<ExitCode, CliError> {
             )),
         );
     }
-    show(&record, part, args.json)?;
+    show(&record, part, args.output.json())?;
     if args.follow {
         let mut seen = HashSet::from([id]);
         follow(&conn, &args.function, &mut seen, |a| {
             let full = fetch(&conn, &a.activation_id)?;
-            if !args.json {
+            if !args.output.json() {
                 println!("── {} {}", full.entity_path(), a.activation_id);
             }
-            show(&full, part, args.json)
+            show(&full, part, args.output.json())
         })?;
     }
     Ok(ExitCode::SUCCESS)

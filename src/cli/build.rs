@@ -2,7 +2,6 @@
 //! function and `lib/` when the plan says so, without deploying) and print what each function
 //! became.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -10,8 +9,8 @@ use std::sync::Arc;
 use sluice_core::ops::{self, BuildOptions, BuiltFunction};
 use sluice_core::{Feedback, Flags};
 
-use super::progress::TerminalFeedback;
-use super::render::{CliError, ConsoleFeedback, StderrFeedback};
+use super::progress;
+use super::render::{CliError, StderrFeedback};
 use super::session;
 
 #[derive(Debug, clap::Args)]
@@ -45,9 +44,8 @@ pub struct Args {
     /// Most builds at once [default: number of CPUs]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     build_jobs: Option<u16>,
-    /// Print the result as JSON on stdout (progress is not shown; warnings go to stderr)
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: super::render::OutputArgs,
     #[command(flatten)]
     plugins: super::plugins::PluginArgs,
     #[command(flatten)]
@@ -64,22 +62,20 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         verbose_build: args.verbose_build,
         verbose_zip: args.verbose_zip,
         yarn: args.yarn,
-        json: args.json,
+        json: args.output.json(),
         build_jobs: args.build_jobs.map(usize::from),
         ..Flags::default()
     };
-    let feedback: Arc<dyn Feedback> = if args.json {
+    let feedback: Arc<dyn Feedback> = if args.output.json() {
         Arc::new(StderrFeedback)
-    } else if std::io::stdout().is_terminal() {
-        Arc::new(TerminalFeedback::new())
     } else {
-        Arc::new(ConsoleFeedback::default())
+        progress::for_people()
     };
     let session = session::open(&args.project, &args.plugins, &args.hooks, feedback)?;
     let options = BuildOptions::new(&args.project, flags);
     let summary =
         ops::build::build(&session, &options).map_err(|e| session::op_error(&e, &args.project))?;
-    if args.json {
+    if args.output.json() {
         println!(
             "{}",
             serde_json::to_string_pretty(&summary).map_err(CliError::other)?

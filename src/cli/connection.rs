@@ -3,14 +3,18 @@
 //! `targetNamespace` and the credential store into [`Credentials`] (spec §8.2), and opens a
 //! [`Connection`] for the run-time commands.
 //!
-//! No command looks at the store or at `--apihost`/`--auth` by itself.
+//! No command looks at the store or at `--apihost`/`--auth` by itself. The DigitalOcean token
+//! and the store are found the way doctl users expect ([`do_token`], [`store_dir`]), and a
+//! refused key is explained by where it came from ([`KeySource`]).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Mutex;
 
 use sluice_core::{Credentials, OwOptions};
 use sluice_openwhisk::{Client, CredentialStore, Selection, TransportOptions};
 
+use super::doctl;
 use super::render::CliError;
 use super::setup;
 
@@ -36,8 +40,19 @@ impl TargetArgs {
             auth: self.auth.clone(),
             insecure: self.insecure,
             target_namespace,
+            access_token: None,
         }
     }
+}
+
+/// `--access-token` (doctl's flag), for the commands that use DigitalOcean's API: triggers
+/// on `deploy`, `undeploy --triggers`, `triggers list|get`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TokenArgs {
+    /// DigitalOcean API token, for scheduled triggers [default: $DIGITALOCEAN_ACCESS_TOKEN,
+    /// $DO_API_KEY, $DO_API_TOKEN, then doctl's config file]
+    #[arg(long, value_name = "TOKEN")]
+    pub access_token: Option<String>,
 }
 
 /// What the command line (and the project) say about the target.
@@ -51,28 +66,127 @@ pub struct TargetOptions {
     pub insecure: bool,
     /// `targetNamespace` of project.yml.
     pub target_namespace: Option<String>,
+    /// `--access-token`.
+    pub access_token: Option<String>,
+}
+
+impl TargetOptions {
+    /// Where the key of a target resolved from these options comes from.
+    pub fn key_source(&self, local: bool, env: &BTreeMap<String, String>) -> KeySource {
+        if local {
+            KeySource::Local
+        } else if self.auth.is_some() {
+            KeySource::Flag
+        } else {
+            KeySource::Store(store_dir(env).ok())
+        }
+    }
+}
+
+/// Where the API key of a command's target came from, so a refused key gets a help line
+/// that points at the right place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// `--auth`.
+    Flag,
+    /// The credential store in this directory.
+    Store(Option<PathBuf>),
+    /// The embedded local namespace's own key.
+    Local,
+}
+
+impl KeySource {
+    /// The help line for a key the namespace refused.
+    pub fn auth_help(&self) -> String {
+        match self {
+            KeySource::Flag => "the key came from --auth: check it (it looks like `uuid:key`), or leave --auth out to use the stored namespace".to_string(),
+            KeySource::Store(dir) => format!(
+                "the key came from the credential store{}: check it with 'sluice namespace current', or add the namespace again with 'sluice namespace add'",
+                dir.as_ref()
+                    .map(|d| format!(" {}", d.join(sluice_openwhisk::credentials::STORE_FILE).display()))
+                    .unwrap_or_default()
+            ),
+            KeySource::Local => "the key came from the local namespace's key file (in $SLUICE_LOCAL_DIR or ~/.local/share/sluice): stop other sluice processes using it, or remove the data directory to start afresh".to_string(),
+        }
+    }
+
+    /// `error` with the help of a refused key replaced by one naming this source.
+    pub fn explain(&self, error: CliError) -> CliError {
+        if error.help() == Some(sluice_openwhisk::AUTH_FAILED_HELP) {
+            error.with_help(self.auth_help())
+        } else {
+            error
+        }
+    }
 }
 
 /// The credentials a command uses, and whether they are the embedded local namespace's: the
 /// ops' own type, so a resolved target passes into an op as it is.
 pub use sluice_core::ops::ResolvedTarget;
 
-/// The credential store's directory: `$NIMBELLA_DIR` when set, else sluice's home.
+/// The credential store's directory: `$NIMBELLA_DIR` when set; else sluice's home when it
+/// holds a store; else doctl's serverless store for doctl's token, when it holds one; else
+/// sluice's home (where `namespace add` creates one).
 pub fn store_dir(env: &BTreeMap<String, String>) -> Result<PathBuf, CliError> {
-    sluice_openwhisk::store_dir(
-        env.get("NIMBELLA_DIR").map(String::as_str),
-        setup::home_dir().as_deref(),
-    )
-    .ok_or_else(|| CliError::msg("cannot find the credential store: set SLUICE_HOME or HOME"))
+    let places = store_places(env);
+    // With NIMBELLA_DIR there is one place, used whether or not it holds a store yet.
+    let found = places
+        .iter()
+        .find(|p| p.join(sluice_openwhisk::credentials::STORE_FILE).is_file());
+    found
+        .or(places.first())
+        .cloned()
+        .ok_or_else(|| CliError::msg("cannot find the credential store: set SLUICE_HOME or HOME"))
 }
 
-/// The DigitalOcean API token: `DO_API_KEY` or `DO_API_TOKEN`, whichever is set.
-pub fn do_token(env: &BTreeMap<String, String>) -> Option<String> {
-    ["DO_API_KEY", "DO_API_TOKEN"]
+/// Where sluice looks for the credential store, in order (for [`store_dir`] and for errors
+/// that say where it looked).
+pub fn store_places(env: &BTreeMap<String, String>) -> Vec<PathBuf> {
+    if let Some(explicit) = env.get("NIMBELLA_DIR").filter(|d| !d.is_empty()) {
+        return vec![PathBuf::from(explicit)];
+    }
+    let mut places: Vec<PathBuf> = setup::home_dir().into_iter().collect();
+    if let Some(dir) = doctl::token(env).and_then(|t| doctl::serverless_dir(env, &t)) {
+        places.push(dir);
+    }
+    places
+}
+
+/// The places of [`store_places`] as one line for a help text.
+pub fn describe_places(places: &[PathBuf]) -> String {
+    places
+        .iter()
+        .map(|p| {
+            p.join(sluice_openwhisk::credentials::STORE_FILE)
+                .display()
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The DigitalOcean API token: `--access-token`, else `$DIGITALOCEAN_ACCESS_TOKEN` (doctl's),
+/// `$DO_API_KEY`, `$DO_API_TOKEN`, else the current context's token in doctl's config file.
+pub fn do_token(flag: Option<&str>, env: &BTreeMap<String, String>) -> Option<String> {
+    if let Some(t) = flag.filter(|t| !t.is_empty()) {
+        return Some(t.to_string());
+    }
+    ["DIGITALOCEAN_ACCESS_TOKEN", "DO_API_KEY", "DO_API_TOKEN"]
         .iter()
         .filter_map(|k| env.get(*k))
         .find(|v| !v.is_empty())
         .cloned()
+        .or_else(|| doctl::config_token(env))
+}
+
+/// Where [`do_token`] looked, for the help of a missing token.
+pub fn token_places(env: &BTreeMap<String, String>) -> String {
+    let file = doctl::config_file(env)
+        .map(|f| format!(", doctl's config file {}", f.display()))
+        .unwrap_or_default();
+    format!(
+        "pass --access-token, or set DIGITALOCEAN_ACCESS_TOKEN (or DO_API_KEY); sluice looked in --access-token, DIGITALOCEAN_ACCESS_TOKEN, DO_API_KEY, DO_API_TOKEN{file}"
+    )
 }
 
 /// Picks the credentials: `--apihost` with `--auth`; else the project's `targetNamespace`
@@ -86,7 +200,7 @@ pub fn resolve(
         auth: opts.auth.clone(),
         insecure: opts.insecure,
         target_namespace: opts.target_namespace.clone(),
-        do_token: do_token(env),
+        do_token: do_token(opts.access_token.as_deref(), env),
     };
     let store = if selection.apihost.is_some() && selection.auth.is_some() {
         CredentialStore::default()
@@ -160,6 +274,8 @@ pub struct Connection {
     pub do_token: Option<String>,
     /// The embedded local namespace, served by this process.
     pub local: bool,
+    /// Where the key came from.
+    pub key_source: KeySource,
     pub runtime: tokio::runtime::Runtime,
     // Declared last: dropped after the runtime has finished everything.
     _guard: Option<Box<dyn std::any::Any>>,
@@ -167,10 +283,17 @@ pub struct Connection {
 
 /// Resolves the target and opens a client on it.
 pub fn connect(args: &TargetArgs) -> Result<Connection, CliError> {
+    connect_with(&args.options(None))
+}
+
+/// [`connect`] with options beyond the flags (`--access-token`).
+pub fn connect_with(options: &TargetOptions) -> Result<Connection, CliError> {
     let env = setup::env_snapshot();
-    let resolved = resolve(&args.options(None), &env)?;
+    let resolved = resolve(options, &env)?;
+    let key_source = options.key_source(resolved.local, &env);
     let creds = &resolved.credentials;
-    let (client, runtime) = open_client(&creds.ow, args.insecure)?;
+    let (client, runtime) =
+        open_client(&creds.ow, options.insecure).map_err(|e| key_source.explain(e))?;
     Ok(Connection {
         client,
         api_key: creds.ow.api_key.clone(),
@@ -178,9 +301,38 @@ pub fn connect(args: &TargetArgs) -> Result<Connection, CliError> {
         namespace: creds.namespace.clone(),
         do_token: creds.do_token.clone(),
         local: resolved.local,
+        key_source,
         runtime,
         _guard: resolved.guard,
     })
+}
+
+impl Connection {
+    /// Renders a client error, saying where a refused key came from.
+    pub fn error(&self, e: sluice_openwhisk::OwError) -> CliError {
+        self.key_source.explain(ow_error(e))
+    }
+}
+
+/// Remembers where the key of the last resolved target came from (for the ops, which resolve
+/// the target themselves).
+#[derive(Debug, Default)]
+pub struct KeySourceCell(Mutex<Option<KeySource>>);
+
+impl KeySourceCell {
+    pub fn set(&self, source: KeySource) {
+        if let Ok(mut s) = self.0.lock() {
+            *s = Some(source);
+        }
+    }
+
+    /// `error` with a refused key explained, when a target was resolved.
+    pub fn explain(&self, error: CliError) -> CliError {
+        match self.0.lock().ok().and_then(|s| s.clone()) {
+            Some(source) => source.explain(error),
+            None => error,
+        }
+    }
 }
 
 /// A client on `ow` (certificate checks off with `insecure` or the credentials' own

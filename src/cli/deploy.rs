@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use sluice_core::Flags;
 use sluice_core::ops::{self, DeployOptions};
 
-use super::connection::TargetArgs;
+use super::connection::{TargetArgs, TokenArgs};
 use super::deploy_output::{Output, print_summary};
 use super::render::CliError;
 use super::session::{self, CliTargets};
@@ -16,6 +16,7 @@ use super::session::{self, CliTargets};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The project directory
+    #[arg(default_value = ".")]
     project: String,
     /// Property file (dotenv or JSON) for ${VAR} substitution in project.yml [default: <project>/.env]
     #[arg(long, value_name = "FILE")]
@@ -25,6 +26,8 @@ pub struct Args {
     build_env: Option<PathBuf>,
     #[command(flatten)]
     target: TargetArgs,
+    #[command(flatten)]
+    token: TokenArgs,
     /// Show the output of build scripts as they run
     #[arg(long)]
     verbose_build: bool,
@@ -46,9 +49,8 @@ pub struct Args {
     /// Leave out these packages or functions (comma-separated `pkg`, `pkg/` or `pkg/fn`)
     #[arg(long, value_name = "LIST")]
     exclude: Option<String>,
-    /// Print `{transcript, outcome}` as JSON instead of the summary
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: super::render::OutputArgs,
     /// Treat any `triggers` clause as an error (for platforms without triggers)
     #[arg(long)]
     no_triggers: bool,
@@ -78,12 +80,12 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         yarn: args.yarn,
         remote_build: args.remote_build,
         incremental: args.incremental,
-        json: args.json,
+        json: args.output.json(),
         no_triggers: args.no_triggers,
         build_jobs: args.build_jobs.map(usize::from),
         deploy_jobs: Some(usize::from(args.deploy_jobs)),
     };
-    let out = Output::new(args.json);
+    let out = Output::new(args.output.json());
     let session = match session::open(
         &args.project,
         &args.plugins.plugins,
@@ -94,15 +96,21 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         Err(e) => return out.fail(e),
     };
     let options = DeployOptions::new(&args.project, flags, args.plugins.deployer());
-    let targets = CliTargets::new(&args.target, &session);
+    let targets = CliTargets::new(&args.target, &args.token, &session);
     let runtime = tokio::runtime::Runtime::new().map_err(CliError::other)?;
     let outcome = match runtime.block_on(ops::deploy::deploy(&session, &options, &targets)) {
         Ok(o) => o,
-        Err(e) => return out.fail(session::op_error(&e, &args.project)),
+        Err(e) => {
+            return out.fail(
+                targets
+                    .key_source
+                    .explain(session::op_error(&e, &args.project)),
+            );
+        }
     };
     let response = outcome.response;
     let failed = !response.failures.is_empty();
-    if args.json {
+    if args.output.json() {
         out.print_json(response)?;
     } else {
         print_summary(&response);

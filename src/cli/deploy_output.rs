@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use sluice_core::{DeployResponse, EntityKind, Feedback, Recorder};
 
-use super::render::{CliError, ConsoleFeedback};
+use super::render::CliError;
 
 /// The `--json` document.
 #[derive(Debug, Serialize)]
@@ -30,7 +30,7 @@ impl Output {
         let feedback: Arc<dyn Feedback> = if json {
             recorder.clone()
         } else {
-            Arc::new(ConsoleFeedback::default())
+            super::progress::for_people()
         };
         Output {
             json,

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
-use super::connection::{Connection, TargetArgs, connect, ow_error};
+use super::connection::{Connection, TargetArgs, connect};
 use super::render::{CliError, print_json};
 use super::table::Table;
 
@@ -21,6 +21,9 @@ enum Sub {
     List(ListArgs),
     /// Print one function
     Get(GetArgs),
+    /// Run a function and print its result (the same as `sluice invoke`; doctl's
+    /// `functions invoke`)
+    Invoke(super::invoke::Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -28,9 +31,8 @@ struct ListArgs {
     /// How many (1 to 200)
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=200))]
     limit: u32,
-    /// Print JSON
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: super::render::OutputArgs,
     #[command(flatten)]
     target: TargetArgs,
 }
@@ -45,9 +47,8 @@ struct GetArgs {
     /// Print only the function's code (source text; zips are refused)
     #[arg(long)]
     code: bool,
-    /// Print JSON (the default for the full record)
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: super::render::OutputArgs,
     #[command(flatten)]
     target: TargetArgs,
 }
@@ -56,6 +57,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     match args.command {
         Sub::List(a) => list(a),
         Sub::Get(a) => get(a),
+        Sub::Invoke(a) => super::invoke::run(a),
     }
 }
 
@@ -81,9 +83,9 @@ fn list(args: ListArgs) -> Result<ExitCode, CliError> {
     let mut items = conn
         .runtime
         .block_on(conn.client.functions(args.limit, 0))
-        .map_err(ow_error)?;
+        .map_err(|e| conn.error(e))?;
     items.sort_by_key(qualified);
-    if args.json {
+    if args.output.json() {
         print_json(&Value::Array(items))?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -117,14 +119,14 @@ fn get(args: GetArgs) -> Result<ExitCode, CliError> {
             if e.status() == Some(404) {
                 CliError::msg(format!("function '{}' does not exist", args.function))
             } else {
-                ow_error(e)
+                conn.error(e)
             }
         })?;
     if args.url {
         println!("{}", url_of(&conn, &function, &args.function));
         return Ok(ExitCode::SUCCESS);
     }
-    if args.code && !args.json {
+    if args.code && !args.output.json() {
         let exec = &function["exec"];
         if exec["binary"].as_bool() == Some(true) {
             return Err(CliError::msg(format!(

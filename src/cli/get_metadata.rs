@@ -28,15 +28,14 @@ pub struct Args {
     /// Treat any `triggers` clause as an error (for platforms without triggers)
     #[arg(long)]
     no_triggers: bool,
-    /// Print JSON (the only output; accepted for compatibility with the original)
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: super::render::OutputArgs,
     #[command(flatten)]
     plugins: super::plugins::PluginArgs,
 }
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
-    let _ = args.json;
+    let _ = args.output.json();
     let flags = Flags {
         env: args.env.map(|p| p.display().to_string()),
         include: args.include,

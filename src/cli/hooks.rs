@@ -113,9 +113,8 @@ struct ListArgs {
     project: String,
     #[command(flatten)]
     hooks: HookArgs,
-    /// Print JSON
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: super::render::OutputArgs,
 }
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
@@ -137,7 +136,7 @@ fn run_list(args: ListArgs) -> Result<ExitCode, CliError> {
     let listing = hooks
         .listing()
         .map_err(|e| CliError::from_core(&e, Some(&project_dir)))?;
-    if args.json {
+    if args.output.json() {
         print_json(&serde_json::json!({ "events": listing }))?;
         return Ok(ExitCode::SUCCESS);
     }

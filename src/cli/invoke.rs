@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use sluice_openwhisk::{InvokeOptions, InvokeOutcome};
 
 use super::activation_reads::wait_recorded;
-use super::connection::{TargetArgs, connect, ow_error};
+use super::connection::{TargetArgs, connect};
 use super::params::ParamArgs;
 use super::render::{CliError, print_json};
 
@@ -23,9 +23,8 @@ pub struct Args {
     /// Print the whole activation record, not just the result
     #[arg(long)]
     full: bool,
-    /// Print JSON only (the result, the full record with --full, or {"activationId"})
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: super::render::OutputArgs,
     #[command(flatten)]
     target: TargetArgs,
 }
@@ -48,12 +47,12 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                 CliError::msg(format!("function '{}' does not exist", args.function))
                     .with_help("list the deployed functions with 'sluice functions list'")
             } else {
-                ow_error(e)
+                conn.error(e)
             }
         })?;
     match outcome {
         InvokeOutcome::Accepted { activation_id } => {
-            if args.json {
+            if args.output.json() {
                 print_json(&serde_json::json!({ "activationId": activation_id }))?;
             } else {
                 println!("{activation_id}");
@@ -85,7 +84,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             if activation.is_success() {
                 return Ok(ExitCode::SUCCESS);
             }
-            if !args.json {
+            if !args.output.json() {
                 let status = activation.status().filter(|s| !s.is_empty());
                 eprintln!(
                     "error: the function failed ({}); see 'sluice activations logs {}'",

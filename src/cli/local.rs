@@ -12,7 +12,7 @@ use sluice_local::daemon::{self, DaemonOptions, client};
 
 use super::CliError;
 use super::connection::local_error;
-use super::render::print_json;
+use super::render::{OutputArgs, print_json};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -28,9 +28,9 @@ pub struct Args {
 enum LocalCommand {
     /// Say whether the local namespace server runs, where, and with which namespaces
     Status {
-        /// Print JSON (apiHost, namespaces, pid, …)
-        #[arg(long)]
-        json: bool,
+        /// JSON: apiHost, namespaces, pid, …
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Stop the local namespace server (the next command that needs it starts it again)
     Stop,
@@ -59,9 +59,8 @@ enum NamespaceCommand {
     Create { name: String },
     /// List the namespaces
     List {
-        /// Print JSON
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Delete a namespace and everything deployed in it
     Delete { name: String },
@@ -145,7 +144,7 @@ fn describe_idle(idle: Option<u64>) -> String {
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let dir = data_dir(args.data_dir)?;
     match args.command {
-        LocalCommand::Status { json } => status(&dir, json),
+        LocalCommand::Status { output } => status(&dir, output.json()),
         LocalCommand::Stop => match client::stop(&dir).map_err(local_error)? {
             Some(s) => {
                 println!(
@@ -259,9 +258,9 @@ fn namespace(dir: &Path, cmd: NamespaceCommand) -> Result<ExitCode, CliError> {
             println!("sluice: created the local namespace '{name}'");
             println!("  target it with `sluice namespace use {name}`");
         }
-        NamespaceCommand::List { json } => {
+        NamespaceCommand::List { output } => {
             let names = client::namespaces(&file).map_err(local_error)?;
-            if json {
+            if output.json() {
                 print_json(&json!(names))?;
             } else {
                 for n in names {

@@ -4,14 +4,18 @@
 mod activation_reads;
 mod activations;
 mod build;
+mod completions;
 mod connection;
 mod deploy;
 mod deploy_output;
+mod doctl;
 mod functions;
 mod get_metadata;
 mod hooks;
+mod init;
 mod invoke;
 mod local;
+mod man;
 mod namespace;
 mod params;
 mod plugins;
@@ -55,6 +59,10 @@ enum Command {
     Activations(activations::Args),
     /// Build every function of a project (and lib/) without deploying; print the artifacts
     Build(build::Args),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    Completions(completions::Args),
+    /// Check a key against a controller and store it (the same as `namespace add`)
+    Connect(namespace::AddArgs),
     /// Read, build and deploy a project to a namespace
     Deploy(deploy::Args),
     /// List and read deployed functions
@@ -63,11 +71,16 @@ enum Command {
     GetMetadata(get_metadata::Args),
     /// Show the project's Lua hooks: every event and the handlers that run for it
     Hooks(hooks::Args),
+    /// Create a project with one sample function (node, python or go) that deploys at once
+    Init(init::Args),
     /// Run a function and print its result
     Invoke(invoke::Args),
     /// The local namespace's background server: status, stop, logs, namespaces
     Local(local::Args),
+    /// Print the manual page, or write one page per command into a directory
+    Man(man::Args),
     /// Manage stored namespaces (credentials)
+    #[command(visible_alias = "namespaces")]
     Namespace(namespace::Args),
     /// List the readers, builders and deployers (built-in and from plugin libraries)
     Plugins(plugins::Args),
@@ -88,12 +101,16 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Activations(args) => activations::run(args),
         Command::Build(args) => build::run(args),
+        Command::Completions(args) => completions::run(args),
+        Command::Connect(args) => namespace::run_connect(args),
         Command::Deploy(args) => deploy::run(args),
         Command::Functions(args) => functions::run(args),
         Command::GetMetadata(args) => get_metadata::run(args),
         Command::Hooks(args) => hooks::run(args),
+        Command::Init(args) => init::run(args),
         Command::Invoke(args) => invoke::run(args),
         Command::Local(args) => local::run(args),
+        Command::Man(args) => man::run(args),
         Command::Namespace(args) => namespace::run(args),
         Command::Plugins(args) => plugins::run(args),
         Command::Serve(args) => serve::run(args),

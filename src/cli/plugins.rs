@@ -1,5 +1,8 @@
 //! Shared-library plugins on the command line: the repeatable `--plugin [NAME=]PATH` flag that
-//! commands flatten into their arguments, and `sluice plugins list [project]`.
+//! commands flatten into their arguments, `sluice plugins list [project]` and
+//! `sluice plugins install` (in `install`).
+
+mod install;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -70,6 +73,9 @@ enum PluginsCommand {
     /// Show the readers, builders and deployers available (built-ins and plugins) and where
     /// each comes from
     List(ListArgs),
+    /// Build a plugin crate (cargo, release) or take a built library, check it loads, and
+    /// install it into $SLUICE_HOME/plugins/
+    Install(install::InstallArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -78,9 +84,8 @@ struct ListArgs {
     project: Option<String>,
     #[command(flatten)]
     plugins: PluginArgs,
-    /// Print JSON
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: super::render::OutputArgs,
 }
 
 #[derive(Debug, Serialize)]
@@ -111,7 +116,10 @@ struct Library {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
-    let PluginsCommand::List(list) = args.command;
+    let list = match args.command {
+        PluginsCommand::List(list) => list,
+        PluginsCommand::Install(install) => return install::run(install),
+    };
     let mut session = super::session::bare(Arc::new(StderrFeedback));
     let loaded = list
         .plugins
@@ -150,7 +158,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             })
             .collect(),
     };
-    if list.json {
+    if list.output.json() {
         println!(
             "{}",
             serde_json::to_string_pretty(&listing).map_err(CliError::other)?

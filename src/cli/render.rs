@@ -1,5 +1,7 @@
 //! How errors and progress look to a person: errors through miette (message, file and line
-//! with the source snippet where there is one, a help line), progress as plain lines.
+//! with the source snippet where there is one, a help line), progress as plain lines; and
+//! [`OutputArgs`], the one `-o/--output text|json` / `--json` flag pair every command that
+//! prints data flattens.
 
 use std::fmt;
 use std::io::Write;
@@ -71,6 +73,11 @@ impl CliError {
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.0.help = Some(help.into());
         self
+    }
+
+    /// The help line, if any.
+    pub fn help(&self) -> Option<&str> {
+        self.0.help.as_deref()
     }
 
     /// The error as a core credentials error (message and help kept), for errors that must
@@ -164,4 +171,32 @@ pub fn print_json<T: serde::Serialize + ?Sized>(v: &T) -> Result<(), CliError> {
         serde_json::to_string_pretty(v).map_err(CliError::other)?
     );
     Ok(())
+}
+
+/// How a command prints its data: `-o/--output text|json` (doctl's flag) or `--json`
+/// (the original deployer's), flattened into every command that prints data.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct OutputArgs {
+    /// Print JSON (the same as `-o json`)
+    #[arg(long, conflicts_with = "output")]
+    json: bool,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
+    output: Option<Format>,
+}
+
+/// The output formats of `-o`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// For people: tables and sentences
+    Text,
+    /// For programs: JSON on stdout
+    Json,
+}
+
+impl OutputArgs {
+    /// Whether the command prints JSON.
+    pub fn json(&self) -> bool {
+        self.json || self.output == Some(Format::Json)
+    }
 }

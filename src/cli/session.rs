@@ -10,7 +10,7 @@ use std::sync::Arc;
 use sluice_core::ops::{ResolvedTarget, Session, Targets};
 use sluice_core::{Engine, Feedback};
 
-use super::connection::{self, TargetArgs};
+use super::connection::{self, KeySourceCell, TargetArgs, TokenArgs};
 use super::hooks::HookArgs;
 use super::plugins::PluginArgs;
 use super::render::CliError;
@@ -49,21 +49,30 @@ pub fn op_error(e: &sluice_core::Error, project: &str) -> CliError {
 #[derive(Debug)]
 pub struct CliTargets {
     args: TargetArgs,
+    access_token: Option<String>,
     env: BTreeMap<String, String>,
+    /// Where the resolved target's key came from, to explain a refused key.
+    pub key_source: KeySourceCell,
 }
 
 impl CliTargets {
-    pub fn new(args: &TargetArgs, session: &Session) -> Self {
+    pub fn new(args: &TargetArgs, token: &TokenArgs, session: &Session) -> Self {
         CliTargets {
             args: args.clone(),
+            access_token: token.access_token.clone(),
             env: session.env.clone(),
+            key_source: KeySourceCell::default(),
         }
     }
 }
 
 impl Targets for CliTargets {
     fn resolve(&self, target_namespace: Option<&str>) -> sluice_core::Result<ResolvedTarget> {
-        let options = self.args.options(target_namespace.map(str::to_string));
-        connection::resolve(&options, &self.env).map_err(CliError::into_core)
+        let mut options = self.args.options(target_namespace.map(str::to_string));
+        options.access_token = self.access_token.clone();
+        let resolved = connection::resolve(&options, &self.env).map_err(CliError::into_core)?;
+        self.key_source
+            .set(options.key_source(resolved.local, &self.env));
+        Ok(resolved)
     }
 }

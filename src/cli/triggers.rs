@@ -1,14 +1,17 @@
 //! `sluice triggers list|get`: the scheduled triggers of the namespace, through the
-//! DigitalOcean triggers API (served by the local namespace too).
+//! DigitalOcean triggers API (served by the local namespace too). The token is doctl's
+//! (`--access-token`, `$DIGITALOCEAN_ACCESS_TOKEN`, doctl's config file) or `$DO_API_KEY`;
+//! the API's URL follows the API host unless `$SLUICE_DO_API_URL` says otherwise.
 
 use std::process::ExitCode;
 
 use serde::Deserialize;
 use serde_json::Value;
-use sluice_openwhisk::{DEFAULT_DO_API_URL, DO_API_URL_ENV, TriggersApi};
+use sluice_openwhisk::{DO_API_URL_ENV, TriggersApi, do_api_url_for};
 
-use super::connection::{Connection, TargetArgs, connect, ow_error};
-use super::render::{CliError, print_json};
+use super::connection::{Connection, TargetArgs, TokenArgs, connect_with, token_places};
+use super::render::{CliError, OutputArgs, print_json};
+use super::setup;
 use super::table::Table;
 
 #[derive(Debug, clap::Args)]
@@ -30,11 +33,12 @@ struct ListArgs {
     /// Only the triggers of this function (`pkg/name`)
     #[arg(long)]
     function: Option<String>,
-    /// Print JSON
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: OutputArgs,
     #[command(flatten)]
     target: TargetArgs,
+    #[command(flatten)]
+    token: TokenArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -42,19 +46,23 @@ struct GetArgs {
     /// The trigger's name
     name: String,
     #[command(flatten)]
+    output: OutputArgs,
+    #[command(flatten)]
     target: TargetArgs,
+    #[command(flatten)]
+    token: TokenArgs,
 }
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     match args.command {
         Sub::List(a) => {
-            let conn = connect(&a.target)?;
+            let conn = open(&a.target, &a.token)?;
             let mut triggers = fetch_all(&conn)?;
             if let Some(f) = &a.function {
                 triggers.retain(|t| Shown::of(t).function.as_deref() == Some(f.as_str()));
             }
             triggers.sort_by_key(|t| Shown::of(t).name.unwrap_or_default());
-            if a.json {
+            if a.output.json() {
                 print_json(&triggers)?;
             } else {
                 table(&triggers).print();
@@ -62,7 +70,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         Sub::Get(a) => {
-            let conn = connect(&a.target)?;
+            let conn = open(&a.target, &a.token)?;
             let trigger = fetch_all(&conn)?
                 .into_iter()
                 .find(|t| Shown::of(t).name.as_deref() == Some(a.name.as_str()))
@@ -70,16 +78,26 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                     CliError::msg(format!("trigger '{}' does not exist", a.name))
                         .with_help("list the triggers with 'sluice triggers list'")
                 })?;
-            print_json(&trigger)?;
+            if a.output.json() {
+                print_json(&trigger)?;
+            } else {
+                table(std::slice::from_ref(&trigger)).print();
+            }
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
+fn open(target: &TargetArgs, token: &TokenArgs) -> Result<Connection, CliError> {
+    let mut options = target.options(None);
+    options.access_token = token.access_token.clone();
+    connect_with(&options)
+}
+
 fn fetch_all(conn: &Connection) -> Result<Vec<Value>, CliError> {
     let token = conn.do_token.as_deref().ok_or_else(|| {
         CliError::msg("scheduled triggers live in DigitalOcean's API, and no token is set")
-            .with_help("set DO_API_KEY (or DO_API_TOKEN) to a DigitalOcean API token")
+            .with_help(token_places(&setup::env_snapshot()))
     })?;
     let namespace = conn
         .namespace
@@ -91,10 +109,13 @@ fn fetch_all(conn: &Connection) -> Result<Vec<Value>, CliError> {
         std::env::var(DO_API_URL_ENV)
             .ok()
             .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| DEFAULT_DO_API_URL.to_string())
+            .unwrap_or_else(|| do_api_url_for(&conn.apihost))
     };
-    let api = TriggersApi::new(&base, token, conn.client.transport().clone()).map_err(ow_error)?;
-    conn.runtime.block_on(api.list(namespace)).map_err(ow_error)
+    let api = TriggersApi::new(&base, token, conn.client.transport().clone())
+        .map_err(|e| conn.error(e))?;
+    conn.runtime
+        .block_on(api.list(namespace))
+        .map_err(|e| conn.error(e))
 }
 
 /// What sluice reads of a trigger from the DigitalOcean API (which sends more; `--json`

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use sluice_core::ops::{self, UndeployOptions};
 use sluice_core::{EntityKind, Flags, UndeployRequest};
 
-use super::connection::TargetArgs;
+use super::connection::{TargetArgs, TokenArgs};
 use super::render::{CliError, StderrFeedback};
 use super::session::{self, CliTargets};
 
@@ -30,12 +30,13 @@ pub struct Args {
     #[command(flatten)]
     target: TargetArgs,
     #[command(flatten)]
+    token: TokenArgs,
+    #[command(flatten)]
     plugins: super::plugins::DeployPluginArgs,
     #[command(flatten)]
     hooks: super::hooks::HookArgs,
-    /// Print the outcome as JSON
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: super::render::OutputArgs,
 }
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
@@ -64,13 +65,13 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         ..Flags::default()
     };
     let options = UndeployOptions::new(request, flags, args.plugins.deployer());
-    let targets = CliTargets::new(&args.target, &session);
+    let targets = CliTargets::new(&args.target, &args.token, &session);
     let runtime = tokio::runtime::Runtime::new().map_err(CliError::other)?;
     let response = runtime
         .block_on(ops::undeploy::undeploy(&session, &options, &targets))
-        .map_err(CliError::from)?;
+        .map_err(|e| targets.key_source.explain(CliError::from(e)))?;
     let failed = !response.failures.is_empty();
-    if args.json {
+    if args.output.json() {
         println!(
             "{}",
             serde_json::to_string_pretty(&response).map_err(CliError::other)?

@@ -6,14 +6,13 @@ use super::CliError;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Print the versions as JSON (sluice, the plugin API)
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: super::render::OutputArgs,
 }
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let version = env!("CARGO_PKG_VERSION");
-    if args.json {
+    if args.output.json() {
         let v = serde_json::json!({ "sluice": version, "pluginApi": sluice_core::HOST_VERSION });
         println!(
             "{}",

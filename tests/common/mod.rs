@@ -6,7 +6,8 @@
 //!   `tests/fixtures/<name>/` into a fresh temporary directory, gives the child process an
 //!   isolated `HOME`, `SLUICE_HOME`, `NIMBELLA_DIR` and `SLUICE_LOCAL_DIR` (all inside that
 //!   temporary directory), and strips the variables that would reach a real cloud
-//!   (`DO_API_KEY`, `DO_API_TOKEN`, `__OW_*`).
+//!   (`DO_API_KEY`, `DO_API_TOKEN`, `DIGITALOCEAN_*`, `__OW_*`); doctl's config directory
+//!   (`XDG_CONFIG_HOME`) is inside it too.
 //! * [`sluice_snapshot!`], which runs a [`std::process::Command`] and snapshots its exit code,
 //!   stdout and stderr with one shared list of [`filters`] (temporary paths, digests, commits,
 //!   times, the user name), so snapshots stay stable across machines and runs.
@@ -82,6 +83,8 @@ pub fn filters() -> Vec<(String, String)> {
         r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?\b".into(),
         "[TIME]".into(),
     ));
+    // The heartbeat of a quiet build (every 10 s of silence): how many depends on the machine.
+    out.push((r"(?m)^still running \(\d+ s\): .*\n".into(), String::new()));
     // Epoch milliseconds (2020-09 .. 2286): activation start/end, version timestamps.
     out.push((r"\b1[6-9]\d{11}\b".into(), "[EPOCH_MS]".into()));
     out
@@ -393,7 +396,11 @@ impl ProjectTest {
     pub fn isolate(&self, cmd: &mut Command) {
         for (key, _) in std::env::vars_os() {
             let k = key.to_string_lossy();
-            if k.starts_with("__OW_") || k.starts_with("SLUICE_") || k.starts_with("DO_API_") {
+            if k.starts_with("__OW_")
+                || k.starts_with("SLUICE_")
+                || k.starts_with("DO_API_")
+                || k.starts_with("DIGITALOCEAN_")
+            {
                 cmd.env_remove(&key);
             }
         }
@@ -413,6 +420,9 @@ impl ProjectTest {
             // A safety net: a background server that outlives its test (killed test
             // process) exits soon by itself. Drop stops it at once.
             .env("SLUICE_LOCAL_IDLE", "120s")
+            // doctl's config directory (its token and serverless store) stays inside too.
+            .env("XDG_CONFIG_HOME", self.home().join(".config"))
+            .env("APPDATA", self.home().join("AppData"))
             // A fixed OS user: the deployer annotation names it.
             .env("USER", "sluice-test")
             .env("LOGNAME", "sluice-test")

@@ -75,17 +75,48 @@ pub fn store_dir(nimbella_dir: Option<&str>, sluice_home: Option<&Path>) -> Opti
     }
 }
 
-/// `--apihost` abbreviations: a value with `:` is used as is, one with `.` gets `https://`,
-/// a bare word `x` becomes `https://x.doserverless.co`. Applied once, used everywhere.
-pub fn expand_apihost(raw: &str) -> String {
+/// `--apihost` as written, made a URL once and used everywhere. A value with a scheme is used
+/// as is. Without one: a loopback host (`127.0.0.1:3233`, `localhost`, `[::1]`) gets
+/// `http://` (local servers such as `sluice serve` speak plain HTTP); a bare word `x` becomes
+/// `https://x.doserverless.co`; a `*.doserverless.co` host gets `https://`. Any other host
+/// without a scheme is refused with a hint rather than guessed.
+pub fn expand_apihost(raw: &str) -> Result<String> {
     let raw = raw.trim();
-    if raw.contains(':') {
-        raw.to_string()
-    } else if raw.contains('.') {
-        format!("https://{raw}")
-    } else {
-        format!("https://{raw}.doserverless.co")
+    if raw.starts_with("http://") || raw.starts_with("https://") {
+        return Ok(raw.to_string());
     }
+    let bare = raw.trim_end_matches('/');
+    let host = host_part(bare);
+    if is_loopback(host) {
+        return Ok(format!("http://{bare}"));
+    }
+    if !bare.contains([':', '.', '/']) && !bare.is_empty() {
+        return Ok(format!("https://{bare}.doserverless.co"));
+    }
+    if host.ends_with(".doserverless.co") && !bare.contains("://") {
+        return Ok(format!("https://{bare}"));
+    }
+    Err(OwError::Credentials {
+        message: format!("the API host '{raw}' has no http:// or https:// scheme"),
+        help: Some(format!(
+            "write --apihost https://{bare} (or http://{bare} for a server without TLS)"
+        )),
+    })
+}
+
+/// The host of `host[:port]` (`[v6]:port` keeps its brackets off).
+fn host_part(bare: &str) -> &str {
+    if let Some(rest) = bare.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    bare.split([':', '/']).next().unwrap_or(bare)
+}
+
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// What the command line and project say about the target.
@@ -253,6 +284,22 @@ impl CredentialStore {
         out
     }
 
+    /// `--apihost` as the user wrote it: a stored host it names without its scheme
+    /// (`a.example` for `https://a.example`), else [`expand_apihost`].
+    pub fn resolve_host(&self, raw: &str) -> Result<String> {
+        let bare = raw.trim().trim_end_matches('/');
+        let stored = self.credentials.keys().find(|h| {
+            let h = h.trim_end_matches('/');
+            h == bare
+                || h.strip_prefix("https://") == Some(bare)
+                || h.strip_prefix("http://") == Some(bare)
+        });
+        match stored {
+            Some(h) => Ok(h.clone()),
+            None => expand_apihost(raw),
+        }
+    }
+
     /// Whether any namespace is stored and current.
     pub fn has_current(&self) -> bool {
         self.current_host.is_some() && self.current_namespace.is_some()
@@ -261,7 +308,11 @@ impl CredentialStore {
     /// Picks the credentials of a deploy (spec §8.2, with `--apihost` expanded once and the
     /// DigitalOcean token taken the same way in every case).
     pub fn select(&self, sel: &Selection) -> Result<Credentials> {
-        let apihost = sel.apihost.as_deref().map(expand_apihost);
+        let apihost = sel
+            .apihost
+            .as_deref()
+            .map(|h| self.resolve_host(h))
+            .transpose()?;
         if let (Some(host), Some(auth)) = (&apihost, &sel.auth) {
             return Ok(Credentials {
                 namespace: None,
@@ -316,13 +367,37 @@ mod tests {
     }
 
     #[test]
-    fn apihost_abbreviations() {
-        assert_eq!(expand_apihost("nyc1"), "https://nyc1.doserverless.co");
-        assert_eq!(expand_apihost("faas.example.co"), "https://faas.example.co");
+    fn apihost_abbreviations() -> Result<()> {
+        assert_eq!(expand_apihost("nyc1")?, "https://nyc1.doserverless.co");
         assert_eq!(
-            expand_apihost("http://127.0.0.1:3233"),
+            expand_apihost("faas-nyc1-2ef2e6cc.doserverless.co")?,
+            "https://faas-nyc1-2ef2e6cc.doserverless.co"
+        );
+        assert_eq!(
+            expand_apihost("http://127.0.0.1:3233")?,
             "http://127.0.0.1:3233"
         );
+        assert_eq!(
+            expand_apihost("https://faas.example.co")?,
+            "https://faas.example.co"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn loopback_without_a_scheme_is_http_and_other_hosts_are_refused() -> Result<()> {
+        assert_eq!(expand_apihost("127.0.0.1:3233")?, "http://127.0.0.1:3233");
+        assert_eq!(expand_apihost("localhost:3233/")?, "http://localhost:3233");
+        assert_eq!(expand_apihost("[::1]:3233")?, "http://[::1]:3233");
+        for raw in ["faas.example.co", "10.0.0.5:3233", "ftp://x"] {
+            let err = expand_apihost(raw).err().map(|e| e.to_string());
+            assert!(
+                err.as_deref()
+                    .is_some_and(|e| e.contains("has no http:// or https:// scheme")),
+                "{raw}: {err:?}"
+            );
+        }
+        Ok(())
     }
 
     #[test]

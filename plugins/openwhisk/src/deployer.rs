@@ -13,7 +13,7 @@ use crate::client::Client;
 use crate::deploy::Run;
 use crate::error::OwError;
 use crate::transport::{DEFAULT_DEPLOY_JOBS, RetryPolicy, Transport, TransportOptions};
-use crate::triggers::{DEFAULT_DO_API_URL, DO_API_URL_ENV, TriggersApi};
+use crate::triggers::{DO_API_URL_ENV, TriggersApi, do_api_url_for};
 use crate::versions;
 
 /// The deployer's registered name.
@@ -22,7 +22,9 @@ pub const NAME: &str = "openwhisk";
 /// Deploys to an OpenWhisk REST API.
 #[derive(Debug, Clone)]
 pub struct OpenWhiskDeployer {
-    do_api_url: String,
+    /// The triggers API base: `with_do_api_url` or `$SLUICE_DO_API_URL`; `None` derives it
+    /// from the API host ([`do_api_url_for`]).
+    do_api_url: Option<String>,
     retry: RetryPolicy,
 }
 
@@ -42,12 +44,10 @@ fn no_credentials() -> Error {
 }
 
 impl OpenWhiskDeployer {
-    /// A deployer whose triggers API is `$SLUICE_DO_API_URL`, else DigitalOcean's.
+    /// A deployer whose triggers API is `$SLUICE_DO_API_URL`, else derived from the API host
+    /// (DigitalOcean's API for DigitalOcean Functions).
     pub fn new() -> Self {
-        let do_api_url = std::env::var(DO_API_URL_ENV)
-            .ok()
-            .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| DEFAULT_DO_API_URL.to_string());
+        let do_api_url = std::env::var(DO_API_URL_ENV).ok().filter(|u| !u.is_empty());
         OpenWhiskDeployer {
             do_api_url,
             retry: RetryPolicy::default(),
@@ -56,7 +56,7 @@ impl OpenWhiskDeployer {
 
     /// Uses another triggers API base URL.
     pub fn with_do_api_url(mut self, url: impl Into<String>) -> Self {
-        self.do_api_url = url.into();
+        self.do_api_url = Some(url.into());
         self
     }
 
@@ -93,12 +93,12 @@ impl OpenWhiskDeployer {
             return Ok(None);
         };
         // sluice's local namespace serves DigitalOcean's triggers API on its own host.
-        let base = if local {
-            creds.ow.apihost.as_str()
-        } else {
-            self.do_api_url.as_str()
+        let base = match &self.do_api_url {
+            _ if local => creds.ow.apihost.clone(),
+            Some(url) => url.clone(),
+            None => do_api_url_for(&creds.ow.apihost),
         };
-        TriggersApi::new(base, token, client.transport().clone())
+        TriggersApi::new(&base, token, client.transport().clone())
             .map(Some)
             .map_err(|e| e.into_core(None))
     }

@@ -90,10 +90,7 @@ impl OwError {
             OwError::Http { status: 401, .. } | OwError::Http { status: 403, .. } => {
                 sluice_core::Error::Credentials {
                     message: self.to_string(),
-                    help: Some(
-                        "check the key with 'sluice namespace current', or add the namespace again with 'sluice namespace add'"
-                            .to_string(),
-                    ),
+                    help: Some(AUTH_FAILED_HELP.to_string()),
                 }
             }
             other => sluice_core::Error::Deploy {
@@ -103,6 +100,10 @@ impl OwError {
         }
     }
 }
+
+/// The help of a refused key (401/403). The CLI, which knows where the key came from (a flag,
+/// the store, the local namespace), replaces it with a help that names that place.
+pub const AUTH_FAILED_HELP: &str = "check the key with 'sluice namespace current', or add the namespace again with 'sluice namespace add'";
 
 /// Results of this crate.
 pub type Result<T, E = OwError> = std::result::Result<T, E>;

@@ -30,6 +30,6 @@ pub use client_run::{ActivationFilter, InvokeOptions, InvokeOutcome};
 pub use credentials::{CredentialStore, Selection, StoredNamespace, expand_apihost, store_dir};
 pub use deploy::{BOUND_WITH_FUNCTIONS, DEFAULT_PACKAGE_MESSAGE};
 pub use deployer::OpenWhiskDeployer;
-pub use error::OwError;
+pub use error::{AUTH_FAILED_HELP, OwError};
 pub use transport::{DEFAULT_DEPLOY_JOBS, RetryPolicy, Transport, TransportOptions};
-pub use triggers::{DEFAULT_DO_API_URL, DO_API_URL_ENV, TriggersApi};
+pub use triggers::{DEFAULT_DO_API_URL, DO_API_URL_ENV, TriggersApi, do_api_url_for};

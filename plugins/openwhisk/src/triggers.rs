@@ -2,6 +2,7 @@
 //!
 //! The API base URL defaults to `https://api.digitalocean.com` and is read from
 //! `SLUICE_DO_API_URL` when set, so tests (and private deployments) can point it elsewhere.
+//! Without it the URL is derived from the API host ([`do_api_url_for`]).
 //! There is no upsert in that API: a trigger is deleted (errors ignored) and created again.
 
 use reqwest::{Method, Url};
@@ -15,6 +16,27 @@ use crate::transport::{Auth, Call, Transport};
 pub const DEFAULT_DO_API_URL: &str = "https://api.digitalocean.com";
 /// Environment variable overriding [`DEFAULT_DO_API_URL`].
 pub const DO_API_URL_ENV: &str = "SLUICE_DO_API_URL";
+
+/// Where the triggers API of the namespace at `apihost` lives, when `SLUICE_DO_API_URL` does
+/// not say: the API host itself when it is a loopback server (sluice's local namespace and
+/// `sluice serve` serve the triggers API beside the OpenWhisk one), else DigitalOcean's API.
+/// The DigitalOcean token is a bearer token for the whole account, so it goes only to
+/// DigitalOcean or to this machine, never to another host.
+pub fn do_api_url_for(apihost: &str) -> String {
+    let loopback = Url::parse(apihost).ok().is_some_and(|u| {
+        let host = u.host_str().unwrap_or_default();
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    });
+    if loopback {
+        apihost.trim_end_matches('/').to_string()
+    } else {
+        DEFAULT_DO_API_URL.to_string()
+    }
+}
 
 /// A client of the triggers API of one account.
 #[derive(Clone)]
@@ -131,6 +153,23 @@ impl TriggersApi {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_triggers_api_follows_the_api_host() {
+        assert_eq!(
+            do_api_url_for("https://faas-nyc1-2ef2e6cc.doserverless.co"),
+            DEFAULT_DO_API_URL
+        );
+        assert_eq!(
+            do_api_url_for("http://127.0.0.1:3233/"),
+            "http://127.0.0.1:3233"
+        );
+        // The account's token never goes to another host.
+        assert_eq!(
+            do_api_url_for("https://openwhisk.example.com"),
+            DEFAULT_DO_API_URL
+        );
+    }
     use sluice_core::ScheduledDetails;
 
     #[test]
