@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use sluice_core::ops::{self, BuildOptions, BuiltFunction};
+use sluice_core::ops::{self, BuildOptions};
 use sluice_core::{Feedback, Flags};
 
+use super::build_output::print_human;
 use super::progress;
 use super::render::{CliError, StderrFeedback};
 use super::session;
@@ -88,49 +89,4 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-fn print_human(functions: &[BuiltFunction]) {
-    if functions.is_empty() {
-        println!("Nothing to build");
-        return;
-    }
-    let failed = functions.iter().filter(|f| f.failed()).count();
-    println!(
-        "Results of building {} function{}{}:",
-        functions.len(),
-        if functions.len() == 1 { "" } else { "s" },
-        if failed > 0 {
-            format!(" ({failed} failed)")
-        } else {
-            String::new()
-        }
-    );
-    for f in functions {
-        match (&f.error, &f.file) {
-            (Some(error), _) => println!("  - {}: failed: {error}", f.name),
-            (None, Some(file)) => {
-                let mut details = Vec::new();
-                if let Some(size) = f.size {
-                    details.push(format!("{size} bytes"));
-                }
-                if let Some(runtime) = &f.runtime {
-                    details.push(runtime.clone());
-                }
-                if f.binary == Some(true) {
-                    details.push("binary".to_string());
-                }
-                if let Some(digest) = &f.digest {
-                    details.push(format!("sha256 {digest}"));
-                }
-                println!(
-                    "  - {}: {} {file} ({})",
-                    f.name,
-                    f.status,
-                    details.join(", ")
-                );
-            }
-            (None, None) => println!("  - {}: {}", f.name, f.status),
-        }
-    }
 }

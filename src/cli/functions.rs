@@ -4,6 +4,8 @@
 use std::process::ExitCode;
 
 use serde_json::Value;
+use sluice_core::RuntimeTable;
+use sluice_core::runtimes::family;
 
 use super::connection::{Connection, TargetArgs, connect};
 use super::render::{CliError, print_json};
@@ -89,9 +91,11 @@ fn list(args: ListArgs) -> Result<ExitCode, CliError> {
         print_json(&Value::Array(items))?;
         return Ok(ExitCode::SUCCESS);
     }
+    let defaults = default_kinds(&conn);
     let mut table = Table::new(&["FUNCTION", "KIND", "VERSION", "WEB"]);
     for a in &items {
         let kind = annotation(a, "exec").and_then(Value::as_str).unwrap_or("-");
+        let kind = shown_kind(kind, defaults.as_ref());
         let web = match annotation(a, "web-export") {
             Some(Value::Bool(true)) if annotation(a, "raw-http") == Some(&Value::Bool(true)) => {
                 "raw"
@@ -101,13 +105,29 @@ fn list(args: ListArgs) -> Result<ExitCode, CliError> {
         };
         table.row([
             qualified(a).as_str(),
-            kind,
+            kind.as_str(),
             a["version"].as_str().unwrap_or(""),
             web,
         ]);
     }
     table.print();
     Ok(ExitCode::SUCCESS)
+}
+
+/// The namespace's runtime table, when it publishes one: a function declared
+/// `nodejs:default` is stored with the kind it resolved to, and the table says which that is.
+fn default_kinds(conn: &Connection) -> Option<RuntimeTable> {
+    let info = conn.runtime.block_on(conn.client.controller_info()).ok()?;
+    RuntimeTable::from_controller_info(&info, &conn.apihost).ok()
+}
+
+/// `nodejs:18 (default)` for the family's default kind, so a function declared
+/// `nodejs:default` is recognisable after the namespace resolved it.
+fn shown_kind(kind: &str, table: Option<&RuntimeTable>) -> String {
+    match table.and_then(|t| t.default_of(family(kind))) {
+        Some(default) if default == kind => format!("{kind} (default)"),
+        _ => kind.to_string(),
+    }
 }
 
 fn get(args: GetArgs) -> Result<ExitCode, CliError> {
@@ -187,5 +207,20 @@ mod tests {
             qualified(&json!({"namespace": "local", "name": "top"})),
             "top"
         );
+    }
+
+    #[test]
+    fn the_default_kind_of_a_family_says_so() {
+        let info = serde_json::json!({"runtimes": {"nodejs": [
+            {"kind": "nodejs:14"}, {"kind": "nodejs:18", "default": true}
+        ]}});
+        let table = RuntimeTable::from_controller_info(&info, "h").ok();
+        assert_eq!(
+            shown_kind("nodejs:18", table.as_ref()),
+            "nodejs:18 (default)"
+        );
+        assert_eq!(shown_kind("nodejs:14", table.as_ref()), "nodejs:14");
+        assert_eq!(shown_kind("python:3.11", table.as_ref()), "python:3.11");
+        assert_eq!(shown_kind("nodejs:18", None), "nodejs:18");
     }
 }
