@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use sluice_core::{
-    ActionSpec, BindingSpec, DeployStructure, EntityFilter, PackageSpec, RuntimeTable,
+    ActionSpec, BindingSpec, DeployStructure, EntityFilter, PackageSpec, ReadContext, RuntimeTable,
     TargetNamespace,
 };
 
@@ -41,6 +41,28 @@ pub struct ConfigInputs<'a> {
     pub entity_filter: &'a EntityFilter,
     /// Whether the files read are remembered for a later read (the manifest) or taken.
     pub cache: CacheUse,
+}
+
+impl<'a> ConfigInputs<'a> {
+    /// The inputs a read with `ctx` gives for `file_name` in `project_dir`.
+    pub fn from_context(
+        project_dir: &'a Path,
+        file_name: &'a str,
+        ctx: &'a ReadContext,
+        props: &'a Properties,
+        cache: CacheUse,
+    ) -> Self {
+        ConfigInputs {
+            project_dir,
+            file_name,
+            env: &ctx.env,
+            props,
+            runtimes: &ctx.runtimes,
+            no_triggers: ctx.flags.no_triggers,
+            entity_filter: &ctx.entity_filter,
+            cache,
+        }
+    }
 }
 
 fn config_error(

@@ -95,16 +95,13 @@ pub fn read_manifest(location: &str, ctx: &ReadContext) -> Result<ProjectManifes
         }
         None => Properties::new(),
     };
-    let parsed = parse_config(&ConfigInputs {
-        project_dir: &dir,
+    let parsed = parse_config(&ConfigInputs::from_context(
+        &dir,
         file_name,
-        env: &ctx.env,
-        props: &props,
-        runtimes: &ctx.runtimes,
-        no_triggers: ctx.flags.no_triggers,
-        entity_filter: &ctx.entity_filter,
-        cache: CacheUse::Remember,
-    })?;
+        ctx,
+        &props,
+        CacheUse::Remember,
+    ))?;
     let (plugins, hooks) = manifest_lists(&parsed.config);
     let mut manifest = ProjectManifest::default();
     manifest.plugins = plugins;
@@ -158,16 +155,13 @@ pub fn read_project(location: &str, ctx: &ReadContext) -> Result<DeployStructure
     };
 
     let config = top.config.as_deref().map(|file_name| {
-        load_config(ConfigInputs {
-            project_dir: &dir,
+        load_config(ConfigInputs::from_context(
+            &dir,
             file_name,
-            env: &ctx.env,
-            props: &props,
-            runtimes: &ctx.runtimes,
-            no_triggers: ctx.flags.no_triggers,
-            entity_filter: &ctx.entity_filter,
-            cache: CacheUse::Take,
-        })
+            ctx,
+            &props,
+            CacheUse::Take,
+        ))
     });
 
     let annotation = match &config {
