@@ -14,6 +14,8 @@
 //! imports it back:
 //! 1. [`store`], [`runner`] and [`LocalError`]: the database, the processes, the one error;
 //!    [`owner`], the data directory's lock (only its holder runs the scheduler).
+//!    Above them, [`catalog`]: the standard OpenWhisk catalog (`whisk.system`, `nimbella`)
+//!    installed into the store, and its built-in feed and API gateway actions.
 //! 2. The shared request layer: [`state`] ([`AppState`]), [`http_error`] ([`ApiError`] and the
 //!    JSON error shape), [`request`] (paging, boolean flags, JSON bodies), [`auth`] (the
 //!    caller), [`names`], [`paths`] (routes both halves serve) and [`middleware`].
@@ -26,6 +28,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod catalog;
 pub mod daemon;
 pub mod embedded;
 mod error;

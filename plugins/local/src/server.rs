@@ -74,10 +74,12 @@ pub struct Prepared {
     pub namespace: namespaces::Namespace,
 }
 
-/// Opens the store in `data_dir`, creates the `local` namespace with a random key on first
-/// use, and (re)writes the key file (mode 0600, atomically) when it is missing or stale.
+/// Opens the store in `data_dir`, installs the standard catalog ([`crate::catalog`]), creates
+/// the `local` namespace with a random key on first use, and (re)writes the key file (mode
+/// 0600, atomically) when it is missing or stale.
 pub fn prepare(data_dir: &Path) -> Result<Prepared, LocalError> {
     let store = Store::open(data_dir)?;
+    crate::catalog::install(&store)?;
     let namespace = store.with(|c| namespaces::ensure(c, LOCAL_NAMESPACE))?;
     let key_file = data_dir.join(KEY_FILE);
     let wanted = format!("{}\n", namespace.auth());

@@ -1,14 +1,16 @@
 //! One run of a code action: the request the runner ([`crate::runner`]) gets (arguments,
 //! environment, the caller's key when the action asks for it) and the activation record of
-//! its outcome. Storing the record is the caller's ([`crate::run::invoke::execute`], or the
+//! its outcome. The catalog's built-in actions ([`crate::catalog::builtin`]) run in-process
+//! here instead. Storing the record is the caller's ([`crate::run::invoke::execute`], or the
 //! sequence that ran it).
 
 use serde_json::Value;
 
+use crate::catalog;
 use crate::run::record::{self, RunContext};
 use crate::run::resolve::Resolved;
 use crate::runner::params;
-use crate::runner::{RunRequest, RunnableAction};
+use crate::runner::{RunOutcome, RunRequest, RunnableAction, now_ms};
 use crate::state::AppState;
 use crate::store::{Action, Activation, kv_get, namespaces};
 
@@ -21,6 +23,9 @@ pub async fn run(
 ) -> Activation {
     let action = &resolved.action;
     let (args, env) = params::split(&resolved.merged_params(), &body);
+    if let Some(which) = catalog::builtin(action) {
+        return run_builtin(state, resolved, which, args, ctx).await;
+    }
     let api_key = if provides_api_key(action) {
         namespace_auth(state, &ctx.invoker).await
     } else {
@@ -68,4 +73,32 @@ async fn namespace_auth(state: &AppState, namespace: &str) -> Option<String> {
         .ok()
         .flatten()
         .map(|n| n.auth())
+}
+
+/// A catalog built-in run in-process, recorded like a code run.
+async fn run_builtin(
+    state: &AppState,
+    resolved: &Resolved,
+    which: catalog::Builtin,
+    args: Value,
+    ctx: &RunContext,
+) -> Activation {
+    let start = now_ms();
+    let fields = match args {
+        Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    };
+    let outcome = catalog::run_builtin(state, which, fields, &ctx.invoker).await;
+    let size = outcome.result.to_string().len();
+    let run = RunOutcome {
+        status: outcome.status,
+        result: outcome.result,
+        logs: Vec::new(),
+        start,
+        end: now_ms(),
+        init_time: None,
+        timed_out: false,
+        size: Some(size),
+    };
+    record::from_outcome(resolved, ctx, &run)
 }

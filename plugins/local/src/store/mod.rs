@@ -16,8 +16,10 @@
 pub mod actions;
 pub mod activations;
 pub mod do_triggers;
+pub mod feeds;
 pub mod namespaces;
 pub mod packages;
+pub mod routes;
 pub mod rules;
 pub mod triggers;
 mod types;
@@ -35,7 +37,7 @@ pub use types::*;
 use crate::LocalError;
 
 /// The schema version this sluice writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The database file name inside the data directory.
 pub const DB_FILE: &str = "local.db";
@@ -404,6 +406,34 @@ CREATE TABLE IF NOT EXISTS do_triggers (
     last_run_at TEXT,
     next_run_at TEXT,
     PRIMARY KEY (namespace, name)
+);
+"#, r#"
+CREATE TABLE IF NOT EXISTS feeds (
+    namespace    TEXT NOT NULL,
+    trigger      TEXT NOT NULL,
+    feed         TEXT NOT NULL,
+    config       TEXT NOT NULL,
+    active       INTEGER NOT NULL,
+    date_changed INTEGER NOT NULL,
+    reason       TEXT,
+    next_fire    INTEGER,
+    fired        INTEGER NOT NULL DEFAULT 0,
+    created      INTEGER NOT NULL,
+    PRIMARY KEY (namespace, trigger)
+);
+CREATE INDEX IF NOT EXISTS feeds_by_next_fire ON feeds (active, next_fire);
+CREATE TABLE IF NOT EXISTS api_routes (
+    namespace        TEXT NOT NULL,
+    base_path        TEXT NOT NULL,
+    rel_path         TEXT NOT NULL,
+    operation        TEXT NOT NULL,
+    api_name         TEXT NOT NULL,
+    action_namespace TEXT NOT NULL,
+    action_package   TEXT NOT NULL DEFAULT '',
+    action_name      TEXT NOT NULL,
+    response_type    TEXT NOT NULL,
+    updated          INTEGER NOT NULL,
+    PRIMARY KEY (namespace, base_path, rel_path, operation)
 );
 "#];
 

@@ -133,3 +133,28 @@ pub fn count(conn: &Connection, ns: &str) -> Result<u64, LocalError> {
     )?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
+
+/// The published packages (not bindings) of `ns`, by name: what another namespace sees.
+pub fn list_published_in(
+    conn: &Connection,
+    ns: &str,
+    skip: u64,
+    limit: u64,
+) -> Result<Vec<Package>, LocalError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM packages WHERE namespace = ?1 AND publish = 1 AND binding IS NULL
+         ORDER BY name LIMIT ?2 OFFSET ?3"
+    ))?;
+    let rows = stmt.query_map(params![ns, clamp(limit), clamp(skip)], |r| Ok(from_row(r)))?;
+    rows.map(|r| r?).collect()
+}
+
+/// How many published packages `ns` shows to other namespaces.
+pub fn count_published_in(conn: &Connection, ns: &str) -> Result<u64, LocalError> {
+    let n: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM packages WHERE namespace = ?1 AND publish = 1 AND binding IS NULL",
+        params![ns],
+        |r| r.get(0),
+    )?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}

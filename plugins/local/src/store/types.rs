@@ -361,3 +361,99 @@ pub struct ScheduledRuns {
     pub last_run_at: Option<String>,
     pub next_run_at: Option<String>,
 }
+
+/// The schedule and payload of an alarm feed, as the alarms provider's `READ` shows it
+/// (`config`). Exactly one of `cron`, `minutes` and `date` is set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlarmConfig {
+    /// The trigger's name.
+    pub name: String,
+    /// The trigger's namespace.
+    pub namespace: String,
+    /// What each firing passes to the trigger.
+    pub payload: Value,
+    /// The `alarm` feed: a 5-field (or 6-field, seconds first) cron expression, UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cron: Option<String>,
+    /// The `interval` feed: minutes between firings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minutes: Option<u64>,
+    /// The `once` feed: when it fires (as given: a date string or epoch milliseconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<Value>,
+    /// The `once` feed: `false`, `true` (delete the trigger) or `rules` (and its rules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_after_fire: Option<String>,
+    /// No firing before this time (as given: a date string or epoch milliseconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<Value>,
+    /// No firing after this time (as given: a date string or epoch milliseconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_date: Option<Value>,
+    /// The `alarm` feed: stop after this many firings (`-1`: no limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_triggers: Option<i64>,
+}
+
+/// A trigger fed by the alarms provider.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmFeed {
+    /// The trigger's namespace.
+    pub namespace: String,
+    /// The trigger's name.
+    pub trigger: String,
+    /// The feed action (`/whisk.system/alarms/alarm`, `…/interval`, `…/once`).
+    pub feed: String,
+    pub config: AlarmConfig,
+    /// False once paused, stopped or done.
+    pub active: bool,
+    /// Epoch ms of the last status change.
+    pub date_changed: i64,
+    /// Why it is not active.
+    pub reason: Option<FeedReason>,
+    /// Epoch ms of the next firing; `None` when nothing is planned.
+    pub next_fire: Option<i64>,
+    /// How many times it fired.
+    pub fired: u64,
+    /// Epoch ms of the `CREATE`.
+    pub created: i64,
+}
+
+/// The web action an API route calls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteAction {
+    pub namespace: String,
+    pub package: Option<String>,
+    pub name: String,
+}
+
+/// One API gateway route: `<verb> /api/<namespace>/<base_path>/<rel_path>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiRoute {
+    pub namespace: String,
+    /// `/` or `/name`, with a leading slash and none at the end.
+    pub base_path: String,
+    /// `/path`, with a leading slash; `{param}` segments match any one segment.
+    pub rel_path: String,
+    /// The HTTP verb, upper case.
+    pub operation: String,
+    /// The API's name (defaults to the base path).
+    pub api_name: String,
+    pub action: RouteAction,
+    /// The web action extension: `json`, `http`, `html`, `svg` or `text`.
+    pub response_type: String,
+    pub updated: i64,
+}
+
+/// Why an alarm feed stopped firing (`status.reason` of a `READ`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedReason {
+    /// `USER` (paused through the feed) or `AUTO` (the provider stopped it).
+    pub kind: String,
+    /// The HTTP status that stopped it, for `AUTO` stops caused by the trigger.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<u16>,
+    pub message: String,
+}
