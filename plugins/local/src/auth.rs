@@ -31,6 +31,17 @@ impl Subject {
         names::check_namespace(segment)?;
         Err(ApiError::forbidden(&format!("{segment}{resource}")))
     }
+
+    /// The namespace a path segment names for a read, and whether it is another's: reads
+    /// of published packages (and what they hold) reach across namespaces, as OpenWhisk
+    /// shares published packages; the caller checks the package is published.
+    pub fn read_namespace(&self, segment: &str) -> Result<(String, bool), ApiError> {
+        if segment == "_" || segment == self.namespace {
+            return Ok((self.namespace.clone(), false));
+        }
+        names::check_namespace(segment)?;
+        Ok((segment.to_string(), true))
+    }
 }
 
 impl FromRequestParts<AppState> for Subject {

@@ -215,7 +215,7 @@ pub fn check_components(conn: &Connection, checked: &Checked, fqn: &str) -> Resu
             .split('/')
             .nth(1)
             .is_some_and(|ns| c.split('/').nth(1) == Some(ns));
-        let exists = own && component_exists(conn, c).map_err(ApiError::from)?;
+        let exists = component_exists(conn, c, !own).map_err(ApiError::from)?;
         if !exists {
             return Err(ApiError::bad_request("Sequence component does not exist."));
         }
@@ -223,16 +223,21 @@ pub fn check_components(conn: &Connection, checked: &Checked, fqn: &str) -> Resu
     Ok(())
 }
 
-fn component_exists(conn: &Connection, fqn: &str) -> Result<bool, LocalError> {
+/// Whether the component `fqn` exists; `foreign` components (another namespace's) must sit
+/// in a published package, as OpenWhisk shares nothing else.
+fn component_exists(conn: &Connection, fqn: &str, foreign: bool) -> Result<bool, LocalError> {
     // Components were normalised by check_exec, so this parse cannot fail.
     let Some(r) = fqn::parse(fqn, "_") else {
         return Ok(false);
     };
     let (ns, pkg) = match &r.package {
+        None if foreign => return Ok(false),
         None => (r.namespace.clone(), String::new()),
         Some(p) => match packages::resolve(conn, &r.namespace, p)? {
-            None => return Ok(false),
-            Some(res) => (res.target.namespace, res.target.name),
+            Some(res) if !foreign || (res.requested.publish && res.requested.binding.is_none()) => {
+                (res.target.namespace, res.target.name)
+            }
+            _ => return Ok(false),
         },
     };
     Ok(actions::get(conn, &ns, &pkg, &r.name, false)?.is_some())

@@ -89,13 +89,21 @@ async fn list(
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     let ns = subject.namespace_for(&ns, "/actions")?;
-    list_in(&state, ns, None, &query).await
+    list_in(&state, ns, None, false, &query).await
 }
 
+/// Whether another namespace may read the actions of `package` (published, not a binding).
+fn shared(package: &store::Package) -> bool {
+    package.publish && package.binding.is_none()
+}
+
+/// The actions of `ns` (top level) or of `package`; `foreign` when the caller reads another
+/// namespace's package, which must then be shared.
 async fn list_in(
     state: &AppState,
     ns: String,
     package: Option<String>,
+    foreign: bool,
     query: &HashMap<String, String>,
 ) -> Result<Json<Value>, ApiError> {
     let p = ListParams::parse(query, "actions")?;
@@ -106,8 +114,10 @@ async fn list_in(
             let (list_ns, list_pkg) = match &package {
                 None => (ns, None),
                 Some(pkg) => match packages::resolve(c, &ns, pkg)? {
-                    None => return Ok(Err(ApiError::not_found())),
-                    Some(r) => (r.target.namespace, Some(r.target.name)),
+                    Some(r) if !foreign || shared(&r.requested) => {
+                        (r.target.namespace, Some(r.target.name))
+                    }
+                    _ => return Ok(Err(ApiError::not_found())),
                 },
             };
             let pkg = list_pkg.as_deref();
@@ -130,11 +140,18 @@ async fn get_one(
     Path((ns, path)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let ns = subject.namespace_for(&ns, &format!("/actions/{path}"))?;
+    let (read_ns, foreign) = subject.read_namespace(&ns)?;
     let (package, name) = match parse_target(&path)? {
-        Target::PackageList(pkg) => return list_in(&state, ns, Some(pkg), &query).await,
+        Target::PackageList(pkg) => {
+            return list_in(&state, read_ns, Some(pkg), foreign, &query).await;
+        }
+        // Another namespace shares only what its published packages hold.
+        Target::Action { package: None, .. } if foreign => {
+            return Err(ApiError::forbidden(&format!("{ns}/actions/{path}")));
+        }
         Target::Action { package, name } => (package, name),
     };
+    let ns = read_ns;
     let with_code = bool_param(&query, "code")?.unwrap_or(true);
     let found = state
         .store
@@ -143,8 +160,10 @@ async fn get_one(
                 None => (ns, String::new()),
                 // Through a binding, the action of the bound package is returned.
                 Some(pkg) => match packages::resolve(c, &ns, &pkg)? {
-                    None => return Ok(None),
-                    Some(r) => (r.target.namespace, r.target.name),
+                    Some(r) if !foreign || shared(&r.requested) => {
+                        (r.target.namespace, r.target.name)
+                    }
+                    _ => return Ok(None),
                 },
             };
             actions::get(c, &ns, &pkg, &name, with_code)

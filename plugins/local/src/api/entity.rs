@@ -27,6 +27,8 @@ pub(super) type Get<E> = fn(&Connection, &str, &str) -> Result<Option<E>, LocalE
 pub(super) type Count = fn(&Connection, &str) -> Result<u64, LocalError>;
 /// The store's page of entities: `(conn, namespace, public, skip, limit)`.
 pub(super) type List<E> = fn(&Connection, &str, bool, u64, u64) -> Result<Vec<E>, LocalError>;
+/// The store's page of what a namespace shares with others: `(conn, namespace, skip, limit)`.
+pub(super) type Shared<E> = fn(&Connection, &str, u64, u64) -> Result<Vec<E>, LocalError>;
 
 /// An entity kept by `(namespace, name)` in its own collection, whose list, get and delete
 /// follow the controller's common rules (paging, `count`, 404 for what is not there).
@@ -44,6 +46,14 @@ pub(super) trait Entity: Sized + Send + 'static {
     const COUNT: Count;
     /// One page (`skip`, `limit`) of `ns`, or with `public` of everything published.
     const LIST: List<Self>;
+    /// How many, and one page of, the entities `ns` shares with other namespaces (packages:
+    /// the published ones). `None`: another namespace's list is forbidden.
+    const SHARED: Option<(Count, Shared<Self>)> = None;
+
+    /// Whether another namespace may read this entity.
+    fn is_shared(&self) -> bool {
+        false
+    }
 
     /// The form of a list item.
     fn summary(&self) -> Value;
@@ -65,8 +75,27 @@ pub(super) async fn list<E: Entity>(
     Path(ns): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let ns = subject.namespace_for(&ns, &format!("/{}", E::COLLECTION))?;
+    let (read_ns, foreign) = subject.read_namespace(&ns)?;
     let p = ListParams::parse(&query, E::COLLECTION)?;
+    if foreign {
+        let Some((count, shared)) = E::SHARED else {
+            return Err(ApiError::forbidden(&format!("{ns}/{}", E::COLLECTION)));
+        };
+        let value = state
+            .store
+            .call(move |c| {
+                page(
+                    p,
+                    E::COLLECTION,
+                    || count(c, &read_ns),
+                    |skip, limit| shared(c, &read_ns, skip, limit),
+                    E::summary,
+                )
+            })
+            .await?;
+        return Ok(Json(value));
+    }
+    let ns = read_ns;
     let public = E::LISTS_PUBLIC && bool_param(&query, "public")?.unwrap_or(false);
     let value = state
         .store
@@ -89,8 +118,22 @@ pub(super) async fn get_one<E: Entity>(
     subject: Subject,
     Path((ns, name)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let ns = scope(&subject, &ns, E::COLLECTION, &name)?;
-    let found = state.store.call(move |c| E::show(c, &ns, &name)).await?;
+    let (read_ns, foreign) = subject.read_namespace(&ns)?;
+    if foreign && E::SHARED.is_none() {
+        return Err(ApiError::forbidden(&format!("{ns}/{}/{name}", E::COLLECTION)));
+    }
+    names::check_entity(&name)?;
+    let found = state
+        .store
+        .call(move |c| {
+            // Another namespace's entity is visible only when it is shared; else it is
+            // as absent as a missing one.
+            if foreign && !(E::GET)(c, &read_ns, &name)?.is_some_and(|e| e.is_shared()) {
+                return Ok(None);
+            }
+            E::show(c, &read_ns, &name)
+        })
+        .await?;
     found.map(Json).ok_or_else(ApiError::not_found)
 }
 

@@ -13,7 +13,7 @@ use rusqlite::Connection;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::entity::{self, Count, Entity, Get, List, check_put, check_sizes, scope};
+use super::entity::{self, Count, Entity, Get, List, Shared, check_put, check_sizes, scope};
 use super::fqn;
 use crate::auth::Subject;
 use crate::error::LocalError;
@@ -69,6 +69,13 @@ impl Entity for Package {
     const GET: Get<Self> = packages::get;
     const COUNT: Count = packages::count;
     const LIST: List<Self> = packages::list;
+    const SHARED: Option<(Count, Shared<Self>)> =
+        Some((packages::count_published_in, packages::list_published_in));
+
+    /// Published packages are shared; bindings stay their owner's.
+    fn is_shared(&self) -> bool {
+        self.publish && self.binding.is_none()
+    }
 
     /// `binding` is `false` for a plain package.
     fn summary(&self) -> Value {

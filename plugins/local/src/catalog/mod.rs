@@ -35,7 +35,7 @@ pub const SYSTEM_NAMESPACE: &str = "whisk.system";
 /// The namespace of the public builder package DigitalOcean projects bind to.
 pub const NIMBELLA_NAMESPACE: &str = "nimbella";
 /// The namespaces the catalog owns; no user namespace may take these names.
-pub const CATALOG_NAMESPACES: &[&str] = &[SYSTEM_NAMESPACE, NIMBELLA_NAMESPACE];
+pub const CATALOG_NAMESPACES: &[&str] = crate::store::namespaces::RESERVED;
 /// The `exec.image` prefix of built-in actions.
 pub const BUILTIN_IMAGE: &str = "sluice/catalog";
 
@@ -234,5 +234,47 @@ fn action(pkg: &Package, name: &str, exec: Exec, annotations: Value) -> Action {
         annotations: kvs(annotations),
         limits: ActionLimits::default(),
         updated: UPDATED,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_catalog_owns_the_reserved_namespaces() {
+        assert!(CATALOG_NAMESPACES.contains(&SYSTEM_NAMESPACE));
+        assert!(CATALOG_NAMESPACES.contains(&NIMBELLA_NAMESPACE));
+        assert!(crate::store::namespaces::check_name("nimbella").is_err());
+    }
+
+    #[test]
+    fn builtins_are_found_by_their_image_in_the_catalog_only() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("store");
+        install(&store).expect("install");
+        install(&store).expect("installing twice is harmless");
+        let alarm = store
+            .with(|c| actions::get(c, SYSTEM_NAMESPACE, "alarms", "alarm", false))
+            .expect("read")
+            .expect("the alarm feed");
+        assert_eq!(
+            builtin(&alarm),
+            Some(Builtin::Feed(alarms::FeedKind::Cron))
+        );
+        let mut copy = alarm.clone();
+        copy.namespace = "local/mine".into();
+        assert_eq!(builtin(&copy), None, "a user's blackbox is never a built-in");
+        let echo = store
+            .with(|c| actions::get(c, SYSTEM_NAMESPACE, "utils", "echo", true))
+            .expect("read")
+            .expect("echo");
+        assert_eq!(builtin(&echo), None);
+        assert!(echo.exec.kind.starts_with("nodejs:"));
+        let builder = store
+            .with(|c| packages::get(c, NIMBELLA_NAMESPACE, "builder"))
+            .expect("read")
+            .expect("nimbella/builder");
+        assert!(builder.publish);
     }
 }

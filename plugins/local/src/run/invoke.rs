@@ -99,7 +99,7 @@ pub async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let namespace = subject.namespace_for(&ns, &format!("/actions/{path}"))?;
+    let (namespace, foreign) = subject.read_namespace(&ns)?;
     let blocking = bool_param(&query, "blocking")?.unwrap_or(false);
     let result_only = bool_param(&query, "result")?.unwrap_or(false);
     let wait_ms = match query.get("timeout") {
@@ -120,11 +120,26 @@ pub async fn handle(
         ));
     }
     let (package, name) = split_action_path(&path).ok_or_else(ApiError::not_found)?;
+    if foreign {
+        // Another namespace's actions run only from its published packages.
+        let shared = match package {
+            Some(p) => state
+                .store
+                .get_package(&namespace, p)
+                .await?
+                .is_some_and(|p| p.publish && p.binding.is_none()),
+            None => false,
+        };
+        if !shared {
+            return Err(ApiError::forbidden(&format!("{ns}/actions/{path}")));
+        }
+    }
     let resolved = resolve(&state, &namespace, package, name)
         .await?
         .ok_or_else(ApiError::not_found)?;
     check_request(&resolved, &payload, body.len())?;
-    let ctx = RunContext::new(&namespace);
+    // The activation is the caller's, wherever the action lives.
+    let ctx = RunContext::new(&subject.namespace);
     let id = ctx.activation_id.clone();
     let handle = spawn(&state, resolved, payload, ctx);
     if !blocking {

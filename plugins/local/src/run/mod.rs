@@ -1,15 +1,17 @@
 //! The run-time half of the API: invoke (`POST` on [`crate::paths::ACTION_PATH`]), trigger
 //! fire (`POST` on [`crate::paths::TRIGGER_PATH`]), activations, web actions, and background
-//! tasks such as the scheduler.
+//! tasks such as the scheduler, and the API gateway's routes (`/api/<namespace>/…`).
 //!
 //! It builds on the bottom layer ([`crate::state`], [`crate::auth`], [`crate::http_error`],
 //! [`crate::request`]), the store and the runner, never on [`crate::api`]; [`crate::server`]
 //! merges [`router`] into its router and calls [`start`] once it listens. Inside, the modules
 //! form a ladder with no way back up: [`resolve`] → [`record`] → [`code`] → [`sequence`] →
-//! [`invoke`] → [`web`], [`scheduler`]; [`activations`] (the read API) needs only the store.
+//! [`invoke`] → [`web`] → [`gateway`], [`scheduler`]; [`activations`] (the read API) needs
+//! only the store.
 
 pub mod activations;
 pub mod code;
+pub mod gateway;
 pub mod invoke;
 pub mod record;
 pub mod resolve;
@@ -47,6 +49,7 @@ pub fn router() -> Router<AppState> {
             get(activations::result),
         )
         .route("/api/v1/web/{*path}", any(web::handle))
+        .route("/api/{ns}/{*path}", any(gateway::handle))
 }
 
 /// Called once, inside the server's runtime, after the listener is bound and

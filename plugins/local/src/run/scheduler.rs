@@ -5,7 +5,8 @@
 //!
 //! OpenWhisk triggers fire here too ([`fire_handler`], openwhisk-api.md §5): each active rule
 //! invokes its action in the background, and the firing is a trigger activation whose logs
-//! name the rule activations.
+//! name the rule activations. The same loop fires triggers fed by the catalog's alarms
+//! ([`crate::catalog::alarms`]) when their schedule is due.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -21,6 +22,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::auth::Subject;
+use crate::catalog::alarms;
+use crate::error::LocalError;
 use crate::http_error::{ApiError, NOT_FOUND};
 use crate::request::read_json;
 use crate::run::invoke::{self, accepted};
@@ -108,9 +111,21 @@ pub fn spawn(state: AppState) {
     });
 }
 
-/// One look at the trigger table at `now`: fires what is due. Returns the activation ids of
-/// the firings (for tests and logs).
+/// One look at the trigger and feed tables at `now`: fires what is due (DigitalOcean
+/// scheduled triggers, then alarm feeds). Returns the activation ids of the firings (for
+/// tests and logs): function activations for scheduled triggers, trigger activations for
+/// alarms.
 pub async fn tick(state: &AppState, schedule: &mut Schedule, now: DateTime<Utc>) -> Vec<String> {
+    let mut fired = fire_scheduled(state, schedule, now).await;
+    fired.extend(fire_alarms(state, now).await);
+    fired
+}
+
+async fn fire_scheduled(
+    state: &AppState,
+    schedule: &mut Schedule,
+    now: DateTime<Utc>,
+) -> Vec<String> {
     let triggers = match state.store.list_all_do_triggers().await {
         Ok(t) => t,
         Err(e) => {
@@ -177,28 +192,53 @@ pub async fn fire_handler(
 ) -> Result<Response, ApiError> {
     let namespace = subject.namespace_for(&ns, &format!("/triggers/{name}"))?;
     let payload: Value = read_json(&headers, &body)?;
-    let trigger = state
-        .store
-        .get_trigger(&namespace, &name)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    match fire_trigger(&state, &namespace, &name, &payload).await? {
+        Fired::Missing => Err(ApiError::not_found()),
+        Fired::NoActiveRule => Ok(StatusCode::NO_CONTENT.into_response()),
+        Fired::Activation(id) => Ok(accepted(&id)),
+    }
+}
+
+/// What firing a trigger did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fired {
+    /// The trigger does not exist.
+    Missing,
+    /// It has no active rule: nothing ran, nothing was recorded.
+    NoActiveRule,
+    /// The trigger activation's id.
+    Activation(String),
+}
+
+/// Fires the trigger `name` of `namespace` with `payload` over its parameters: each active
+/// rule's action starts in the background, and the firing is stored as a trigger activation
+/// whose logs name the rule activations.
+pub async fn fire_trigger(
+    state: &AppState,
+    namespace: &str,
+    name: &str,
+    payload: &Value,
+) -> Result<Fired, LocalError> {
+    let Some(trigger) = state.store.get_trigger(namespace, name).await? else {
+        return Ok(Fired::Missing);
+    };
     let active: Vec<_> = trigger
         .rules
         .iter()
         .filter(|(_, link)| link.status == "active")
         .collect();
     if active.is_empty() {
-        return Ok(StatusCode::NO_CONTENT.into_response());
+        return Ok(Fired::NoActiveRule);
     }
     let mut args = serde_json::Map::new();
     for kv in &trigger.parameters {
         args.insert(kv.key.clone(), kv.value.clone());
     }
-    if let Value::Object(fields) = &payload {
+    if let Value::Object(fields) = payload {
         args.extend(fields.clone());
     }
     let args = Value::Object(args);
-    let ctx = RunContext::new(&namespace);
+    let ctx = RunContext::new(namespace);
     let mut logs = Vec::new();
     for (rule, link) in active {
         let action_path = format!("{}/{}", link.action.path, link.action.name);
@@ -206,11 +246,11 @@ pub async fn fire_handler(
             Some((n, p)) => (n, Some(p)),
             None => (link.action.path.as_str(), None),
         };
-        let line = match resolve(&state, action_ns, package, &link.action.name).await? {
+        let line = match resolve(state, action_ns, package, &link.action.name).await? {
             Some(resolved) => {
-                let run = RunContext::new(&namespace);
+                let run = RunContext::new(namespace);
                 let id = run.activation_id.clone();
-                drop(invoke::spawn(&state, resolved, args.clone(), run));
+                drop(invoke::spawn(state, resolved, args.clone(), run));
                 json!({"statusCode": 0, "success": true, "activationId": id,
                        "rule": rule, "action": action_path})
             }
@@ -220,10 +260,10 @@ pub async fn fire_handler(
         logs.push(line.to_string());
     }
     let activation = Activation {
-        namespace: namespace.clone(),
+        namespace: namespace.to_string(),
         name: trigger.name.clone(),
         version: trigger.version.clone(),
-        subject: namespace.clone(),
+        subject: namespace.to_string(),
         publish: false,
         activation_id: ctx.activation_id.clone(),
         start: now(),
@@ -238,7 +278,42 @@ pub async fn fire_handler(
         )],
     };
     state.store.put_activation(activation).await?;
-    Ok(accepted(&ctx.activation_id))
+    Ok(Fired::Activation(ctx.activation_id))
+}
+
+/// Fires every alarm feed ([`crate::catalog::alarms`]) due at `now`: its trigger fires with
+/// the feed's payload, and the feed plans its next firing (or stops). Returns the trigger
+/// activation ids.
+async fn fire_alarms(state: &AppState, now: DateTime<Utc>) -> Vec<String> {
+    let now_ms = now.timestamp_millis();
+    let due = match alarms::due(state, now_ms).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!(error = %e, "listing alarm feeds failed");
+            return Vec::new();
+        }
+    };
+    let mut fired = Vec::new();
+    for feed in due {
+        let result = fire_trigger(state, &feed.namespace, &feed.trigger, &feed.config.payload).await;
+        let missing = match &result {
+            Ok(Fired::Activation(id)) => {
+                fired.push(id.clone());
+                false
+            }
+            Ok(Fired::NoActiveRule) => false,
+            Ok(Fired::Missing) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, trigger = %feed.trigger, "firing an alarm failed");
+                false
+            }
+        };
+        let name = feed.trigger.clone();
+        if let Err(e) = alarms::record_fire(state, feed, now_ms, missing).await {
+            tracing::warn!(error = %e, trigger = %name, "recording an alarm firing failed");
+        }
+    }
+    fired
 }
 
 #[cfg(test)]

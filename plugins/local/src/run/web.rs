@@ -72,7 +72,43 @@ pub async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let target = parse_target(&path).ok_or_else(ApiError::not_found)?;
+    let request = WebRequest {
+        method,
+        uri,
+        raw_query,
+        headers,
+        body,
+    };
+    serve(&state, &path, request).await
+}
+
+/// An HTTP request for a web action.
+#[derive(Debug)]
+pub struct WebRequest {
+    pub method: Method,
+    /// Its query is the one the action sees.
+    pub uri: Uri,
+    pub raw_query: Option<String>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// Runs the web action `path` (`{ns}/{pkg}/{action}.{ext}/{rest}`) for `request`: what
+/// `/api/v1/web/` serves, and what the API gateway ([`crate::run::gateway`]) calls.
+pub async fn serve(
+    state: &AppState,
+    path: &str,
+    request: WebRequest,
+) -> Result<Response, ApiError> {
+    let WebRequest {
+        method,
+        uri,
+        raw_query,
+        headers,
+        body,
+    } = request;
+    let state = state.clone();
+    let target = parse_target(path).ok_or_else(ApiError::not_found)?;
     let resolved = resolve(&state, target.namespace, target.package, target.action)
         .await?
         .ok_or_else(ApiError::not_found)?;

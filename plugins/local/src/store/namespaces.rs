@@ -93,7 +93,11 @@ pub fn ensure(conn: &mut Connection, name: &str) -> Result<Namespace, LocalError
     })
 }
 
-/// Whether `name` can name a namespace: 1 to 64 characters, letters, digits, `_` and `-`,
+/// The namespaces the standard catalog ([`crate::catalog`]) owns. No key authenticates as
+/// them, so nobody writes into them.
+pub const RESERVED: &[&str] = &["whisk.system", "nimbella"];
+
+/// Whether `name` can name a namespace (and is not [`RESERVED`]): 1 to 64 characters, letters, digits, `_` and `-`,
 /// starting with a letter or digit (what OpenWhisk accepts in a path segment, and safe in
 /// a file name).
 pub fn check_name(name: &str) -> Result<(), String> {
@@ -104,7 +108,11 @@ pub fn check_name(name: &str) -> Result<(), String> {
     let ok_rest = name
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if ok_first && ok_rest && name.len() <= 64 {
+    if RESERVED.contains(&name) {
+        Err(format!(
+            "'{name}' is reserved: it holds the standard catalog every namespace sees; choose another name"
+        ))
+    } else if ok_first && ok_rest && name.len() <= 64 {
         Ok(())
     } else {
         Err(format!(
