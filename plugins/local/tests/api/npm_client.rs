@@ -14,7 +14,7 @@ use crate::support::{Api, TestResult, redact};
 /// The client version the compatibility test pins.
 const OPENWHISK_NPM: &str = "3.21.9";
 
-fn install_client() -> Result<PathBuf, String> {
+pub(crate) fn install_client() -> Result<PathBuf, String> {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("openwhisk-npm-{OPENWHISK_NPM}"));
     let marker = dir
         .join("node_modules")
