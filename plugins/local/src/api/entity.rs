@@ -120,7 +120,10 @@ pub(super) async fn get_one<E: Entity>(
 ) -> Result<Json<Value>, ApiError> {
     let (read_ns, foreign) = subject.read_namespace(&ns)?;
     if foreign && E::SHARED.is_none() {
-        return Err(ApiError::forbidden(&format!("{ns}/{}/{name}", E::COLLECTION)));
+        return Err(ApiError::forbidden(&format!(
+            "{ns}/{}/{name}",
+            E::COLLECTION
+        )));
     }
     names::check_entity(&name)?;
     let found = state

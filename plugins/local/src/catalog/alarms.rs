@@ -15,9 +15,11 @@ use serde_json::{Map, Value, json};
 
 use super::BuiltinOutcome;
 use crate::error::LocalError;
-use crate::state::AppState;
 use crate::names::is_valid_name;
-use crate::store::{AlarmConfig, AlarmFeed, FeedReason, feeds, namespaces, now_ms, rules, triggers};
+use crate::state::AppState;
+use crate::store::{
+    AlarmConfig, AlarmFeed, FeedReason, feeds, namespaces, now_ms, rules, triggers,
+};
 
 /// Which alarms feed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -436,7 +438,11 @@ pub fn instant(v: &Value) -> Option<i64> {
             if let Ok(t) = DateTime::parse_from_rfc3339(s) {
                 return Some(t.timestamp_millis());
             }
-            for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+            for f in [
+                "%Y-%m-%dT%H:%M:%S%.f",
+                "%Y-%m-%d %H:%M:%S%.f",
+                "%Y-%m-%dT%H:%M",
+            ] {
                 if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
                     return Some(t.and_utc().timestamp_millis());
                 }
@@ -521,7 +527,11 @@ pub fn after_fire(
         });
     };
     if trigger_missing {
-        stop(&mut feed, Some(404), "Automatically disabled: the trigger does not exist.");
+        stop(
+            &mut feed,
+            Some(404),
+            "Automatically disabled: the trigger does not exist.",
+        );
         return feeds::put(tx, &feed);
     }
     feed.fired += 1;
@@ -546,13 +556,21 @@ pub fn after_fire(
     }
     let limit = feed.config.max_triggers.filter(|m| *m >= 0);
     if limit.is_some_and(|m| i64::try_from(feed.fired).unwrap_or(i64::MAX) >= m) {
-        stop(&mut feed, None, "Automatically disabled after reaching max triggers.");
+        stop(
+            &mut feed,
+            None,
+            "Automatically disabled after reaching max triggers.",
+        );
         return feeds::put(tx, &feed);
     }
     let after = feed.next_fire.map_or(now, |p| p.max(now)) + 1;
     match first_fire(&feed.config, after) {
         Some(next) => feed.next_fire = Some(next),
-        None => stop(&mut feed, None, "Automatically disabled after reaching the stopDate."),
+        None => stop(
+            &mut feed,
+            None,
+            "Automatically disabled after reaching the stopDate.",
+        ),
     }
     feeds::put(tx, &feed)
 }
@@ -630,11 +648,26 @@ mod tests {
         let args = |v: Value| v.as_object().cloned().unwrap_or_default();
         let e = create(FeedKind::Cron, &args(json!({})), "local", "t", now).expect_err("no cron");
         assert_eq!(e, "alarms trigger feed is missing the cron parameter");
-        let e = create(FeedKind::Interval, &args(json!({"minutes": 0})), "local", "t", now)
-            .expect_err("zero");
-        assert_eq!(e, "the minutes parameter must be an integer greater than zero");
-        let e = create(FeedKind::Once, &args(json!({"date": "2020-01-01"})), "local", "t", now)
-            .expect_err("past");
+        let e = create(
+            FeedKind::Interval,
+            &args(json!({"minutes": 0})),
+            "local",
+            "t",
+            now,
+        )
+        .expect_err("zero");
+        assert_eq!(
+            e,
+            "the minutes parameter must be an integer greater than zero"
+        );
+        let e = create(
+            FeedKind::Once,
+            &args(json!({"date": "2020-01-01"})),
+            "local",
+            "t",
+            now,
+        )
+        .expect_err("past");
         assert_eq!(e, "date parameter '2020-01-01' must be in the future");
         let f = create(
             FeedKind::Interval,

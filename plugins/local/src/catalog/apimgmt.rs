@@ -139,7 +139,9 @@ pub(super) async fn create(
     if doc.namespace.is_none() {
         return Ok(fail(&args, 400, "apidoc is missing the namespace field"));
     }
-    let response_type = text(&args, "responsetype").unwrap_or("json").to_ascii_lowercase();
+    let response_type = text(&args, "responsetype")
+        .unwrap_or("json")
+        .to_ascii_lowercase();
     if !RESPONSE_TYPES.contains(&response_type.as_str()) {
         return Ok(fail(
             &args,
@@ -218,7 +220,10 @@ fn from_endpoint(
         .gateway_method
         .as_deref()
         .ok_or("apidoc is missing the gatewayMethod field")?;
-    let action = doc.action.as_ref().ok_or("apidoc is missing the action field.")?;
+    let action = doc
+        .action
+        .as_ref()
+        .ok_or("apidoc is missing the action field.")?;
     action
         .backend_method
         .as_ref()
@@ -231,7 +236,10 @@ fn from_endpoint(
         .namespace
         .as_deref()
         .ok_or("action is missing the namespace field.")?;
-    let name = action.name.as_deref().ok_or("action is missing the name field.")?;
+    let name = action
+        .name
+        .as_deref()
+        .ok_or("action is missing the name field.")?;
     action
         .authkey
         .as_ref()
@@ -294,8 +302,16 @@ fn from_swagger(
             let ow: SwaggerAction = serde_json::from_value(ow.clone()).map_err(|_| {
                 format!("x-openwhisk of {op} {rel} needs namespace, package and action")
             })?;
-            let action_ns = if ow.namespace == "_" { ns } else { &ow.namespace };
-            let name = match ow.package.as_deref().filter(|p| !p.is_empty() && *p != "default") {
+            let action_ns = if ow.namespace == "_" {
+                ns
+            } else {
+                &ow.namespace
+            };
+            let name = match ow
+                .package
+                .as_deref()
+                .filter(|p| !p.is_empty() && *p != "default")
+            {
                 Some(p) => format!("{p}/{}", ow.action),
                 None => ow.action.clone(),
             };
@@ -512,7 +528,11 @@ pub(super) async fn delete(
     let rel = text(&args, "relpath").map(normalise_path);
     let op = text(&args, "operation").map(str::to_ascii_uppercase);
     if op.is_some() && rel.is_none() {
-        return Ok(fail(&args, 400, "When specifying an operation, the relpath is required."));
+        return Ok(fail(
+            &args,
+            400,
+            "When specifying an operation, the relpath is required.",
+        ));
     }
     let outcome = state
         .store
@@ -603,6 +623,9 @@ mod tests {
     #[test]
     fn gateway_urls_append_the_base_path() {
         assert_eq!(gateway_url("http://h", "local", "/"), "http://h/api/local");
-        assert_eq!(gateway_url("http://h", "local", "/v"), "http://h/api/local/v");
+        assert_eq!(
+            gateway_url("http://h", "local", "/v"),
+            "http://h/api/local/v"
+        );
     }
 }

@@ -26,9 +26,7 @@ use serde_json::{Map, Value, json};
 use crate::error::LocalError;
 use crate::runner::ActivationStatus;
 use crate::state::AppState;
-use crate::store::{
-    self, Action, ActionLimits, Exec, KeyValue, Package, Store, actions, packages,
-};
+use crate::store::{self, Action, ActionLimits, Exec, KeyValue, Package, Store, actions, packages};
 
 /// OpenWhisk's system namespace.
 pub const SYSTEM_NAMESPACE: &str = "whisk.system";
@@ -258,13 +256,14 @@ mod tests {
             .with(|c| actions::get(c, SYSTEM_NAMESPACE, "alarms", "alarm", false))
             .expect("read")
             .expect("the alarm feed");
-        assert_eq!(
-            builtin(&alarm),
-            Some(Builtin::Feed(alarms::FeedKind::Cron))
-        );
+        assert_eq!(builtin(&alarm), Some(Builtin::Feed(alarms::FeedKind::Cron)));
         let mut copy = alarm.clone();
         copy.namespace = "local/mine".into();
-        assert_eq!(builtin(&copy), None, "a user's blackbox is never a built-in");
+        assert_eq!(
+            builtin(&copy),
+            None,
+            "a user's blackbox is never a built-in"
+        );
         let echo = store
             .with(|c| actions::get(c, SYSTEM_NAMESPACE, "utils", "echo", true))
             .expect("read")

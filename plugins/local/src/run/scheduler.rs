@@ -295,7 +295,8 @@ async fn fire_alarms(state: &AppState, now: DateTime<Utc>) -> Vec<String> {
     };
     let mut fired = Vec::new();
     for feed in due {
-        let result = fire_trigger(state, &feed.namespace, &feed.trigger, &feed.config.payload).await;
+        let result =
+            fire_trigger(state, &feed.namespace, &feed.trigger, &feed.config.payload).await;
         let missing = match &result {
             Ok(Fired::Activation(id)) => {
                 fired.push(id.clone());

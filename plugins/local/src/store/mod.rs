@@ -329,7 +329,8 @@ fn migrate(conn: &Connection, path: &Path) -> Result<(), LocalError> {
 }
 
 /// `MIGRATIONS[v]` takes the schema from version `v` to `v + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE IF NOT EXISTS namespaces (
     name     TEXT PRIMARY KEY,
     uuid     TEXT NOT NULL UNIQUE,
@@ -407,7 +408,8 @@ CREATE TABLE IF NOT EXISTS do_triggers (
     next_run_at TEXT,
     PRIMARY KEY (namespace, name)
 );
-"#, r#"
+"#,
+    r#"
 CREATE TABLE IF NOT EXISTS feeds (
     namespace    TEXT NOT NULL,
     trigger      TEXT NOT NULL,
@@ -435,7 +437,8 @@ CREATE TABLE IF NOT EXISTS api_routes (
     updated          INTEGER NOT NULL,
     PRIMARY KEY (namespace, base_path, rel_path, operation)
 );
-"#];
+"#,
+];
 
 /// Serializes a value for a JSON column.
 pub(crate) fn to_json<T: Serialize>(value: &T) -> String {

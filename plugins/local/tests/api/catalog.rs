@@ -13,8 +13,12 @@ async fn the_catalog_is_readable_and_invocable_but_not_writable() -> TestResult 
         .await;
     api.call("GET", "/api/v1/namespaces/nimbella/packages/builder", None)
         .await;
-    api.call("GET", "/api/v1/namespaces/whisk.system/actions/utils/", None)
-        .await;
+    api.call(
+        "GET",
+        "/api/v1/namespaces/whisk.system/actions/utils/",
+        None,
+    )
+    .await;
     api.call("GET", "/api/v1/namespaces/whisk.system/actions", None)
         .await;
     api.call(
@@ -29,8 +33,12 @@ async fn the_catalog_is_readable_and_invocable_but_not_writable() -> TestResult 
         Some(node_action("function main() { return {} }")),
     )
     .await;
-    api.call("DELETE", "/api/v1/namespaces/whisk.system/packages/utils", None)
-        .await;
+    api.call(
+        "DELETE",
+        "/api/v1/namespaces/whisk.system/packages/utils",
+        None,
+    )
+    .await;
     api.call_as(
         As::Nobody,
         "GET",
@@ -80,8 +88,10 @@ async fn feeds_and_the_gateway_refuse_bad_requests() -> TestResult {
     api.call(
         "POST",
         feed,
-        Some(json!({"lifecycleEvent": "CREATE", "triggerName": "/_/t", "authKey": auth,
-                    "minutes": "often"})),
+        Some(
+            json!({"lifecycleEvent": "CREATE", "triggerName": "/_/t", "authKey": auth,
+                    "minutes": "often"}),
+        ),
     )
     .await;
     api.call(

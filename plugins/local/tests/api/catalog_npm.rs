@@ -143,7 +143,11 @@ phases[process.env.PHASE]().then(() => console.log(JSON.stringify(out)));
 "#;
 
 /// Runs one phase of [`SCRIPT`] against `api` and returns its steps, the API host redacted.
-async fn run_phase(client: &Path, api: &Api, phase: &str) -> Result<Value, Box<dyn std::error::Error>> {
+async fn run_phase(
+    client: &Path,
+    api: &Api,
+    phase: &str,
+) -> Result<Value, Box<dyn std::error::Error>> {
     let script = api.data_dir().join("catalog.js");
     std::fs::write(&script, SCRIPT)?;
     let out = tokio::process::Command::new("node")
@@ -195,16 +199,27 @@ async fn alarm_feeds_fire_their_triggers_rules_on_the_scheduler_tick() -> TestRe
     let client = tokio::task::spawn_blocking(install_client).await??;
     let api = Api::start();
     let created = run_phase(&client, &api, "alarmsCreate").await?;
-    assert_eq!(failures(&created), ["feeds.create (bad cron)"], "{created:#}");
+    assert_eq!(
+        failures(&created),
+        ["feeds.create (bad cron)"],
+        "{created:#}"
+    );
     // The data directory's owner would tick every second; one tick two hours on is past
     // every schedule the phase created.
     let store = sluice_local::Store::open(api.data_dir())?;
     let state = sluice_local::AppState::new(store, api.data_dir().to_path_buf());
     let later = chrono::Utc::now() + chrono::Duration::hours(2);
     let fired = tick(&state, &mut Schedule::default(), later).await;
-    assert_eq!(fired.len(), 3, "each alarm fired its trigger once: {fired:?}");
+    assert_eq!(
+        fired.len(),
+        3,
+        "each alarm fired its trigger once: {fired:?}"
+    );
     let again = tick(&state, &mut Schedule::default(), later).await;
-    assert!(again.is_empty(), "a fired alarm is planned afresh, not fired twice");
+    assert!(
+        again.is_empty(),
+        "a fired alarm is planned afresh, not fired twice"
+    );
     let after = run_phase(&client, &api, "alarmsAfterTick").await?;
     assert_eq!(
         failures(&after),
@@ -226,7 +241,10 @@ async fn api_routes_are_created_listed_called_and_deleted() -> TestResult {
     let steps = run_phase(&client, &api, "routes").await?;
     assert_eq!(
         failures(&steps),
-        ["routes.create (not a web action)", "routes.delete (missing)"],
+        [
+            "routes.create (not a web action)",
+            "routes.delete (missing)"
+        ],
         "{steps:#}"
     );
     insta::assert_yaml_snapshot!("catalog_routes", steps);
