@@ -33,7 +33,7 @@ pub(super) fn annotations(which: Builtin) -> Value {
         Builtin::GetApi => "List the APIs of the caller's namespace",
         _ => "Delete an API, one of its paths, or one operation of a path",
     };
-    json!({"description": description, "web-export": true, "final": true})
+    json!({"description": description, "web-export": true})
 }
 
 /// The caller: `__ow_user` when called as a web action, else the invoker.
