@@ -5,8 +5,8 @@
 //! package*, all packages at once, so its real concurrency grew with the project. One
 //! semaphore for the whole run bounds it (`--deploy-jobs`, `DEPLOYMENT_CHUNK_SIZE`).
 
-use std::sync::{Arc, OnceLock};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use rand::Rng;
