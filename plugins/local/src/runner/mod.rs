@@ -20,6 +20,7 @@ mod code;
 mod confine;
 mod go;
 mod idle;
+mod launchers;
 mod logs;
 pub mod params;
 mod pool;

@@ -5,7 +5,6 @@
 //! code is still the action's current code.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Once, Weak};
 use std::time::Duration;
 
@@ -15,6 +14,7 @@ use tokio::time::Instant;
 
 use super::code::{CodeError, code_digest, materialise};
 use super::idle::IdleWorkers;
+use super::launchers::ensure_launcher;
 use super::logs::LogCollector;
 use super::worker::{StartError, StartSpec, Wait, Worker};
 use super::{
@@ -398,50 +398,6 @@ impl Drop for Runner {
     }
 }
 
-/// The launcher for `lang`, written (and for Go compiled) once into the cache directory under
-/// a digest of its text.
-fn ensure_launcher(cache_dir: &Path, lang: Language, go: &Path) -> Result<PathBuf, CodeError> {
-    let (name, text) = lang.launcher();
-    let digest = hex_digest(text.as_bytes());
-    let dir = cache_dir.join("launchers").join(&digest[..16]);
-    let path = match lang {
-        Language::Go => dir.join("sluice-go-launcher"),
-        _ => dir.join(name),
-    };
-    if path.is_file() {
-        return Ok(path);
-    }
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| CodeError::Io { path, source }
-    };
-    let parent = cache_dir.join("launchers");
-    std::fs::create_dir_all(&parent).map_err(io(&parent))?;
-    let staging = tempfile::Builder::new()
-        .prefix(".launcher-")
-        .tempdir_in(&parent)
-        .map_err(io(&parent))?;
-    match lang {
-        Language::Go => {
-            super::go::build_proxy(go, cache_dir, staging.path())?;
-        }
-        _ => std::fs::write(staging.path().join(name), text).map_err(io(&path))?,
-    }
-    let staged = staging.keep();
-    if std::fs::rename(&staged, &dir).is_err() {
-        // Another cold start won the race with the same launcher.
-        let _ = std::fs::remove_dir_all(&staged);
-    }
-    if path.is_file() {
-        Ok(path)
-    } else {
-        Err(CodeError::Io {
-            path,
-            source: std::io::Error::other("the launcher was not written"),
-        })
-    }
-}
-
 /// The variables a process gets at start: init parameters and the `__OW_*` values that stay
 /// the same for the action version.
 fn static_env(action: &RunnableAction, request: &RunRequest) -> BTreeMap<String, String> {
@@ -468,10 +424,6 @@ fn pool_key(digest: &str, env: &BTreeMap<String, String>) -> String {
         h.update(v.as_bytes());
     }
     format!("{:x}", h.finalize())
-}
-
-fn hex_digest(bytes: &[u8]) -> String {
-    format!("{:x}", Sha256::digest(bytes))
 }
 
 fn run_message(action: &RunnableAction, request: &RunRequest, deadline_ms: u64) -> String {
