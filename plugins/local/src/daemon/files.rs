@@ -84,6 +84,7 @@ pub struct DaemonStatus {
 
 /// The runner's part of [`DaemonStatus`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RunnerStatus {
     /// Most workers running at once (`SLUICE_RUNNER_MAX_WORKERS`).
     pub max_workers: usize,

@@ -1,6 +1,6 @@
-//! Confinement of functions on the local namespace, end to end through the background
-//! server: a deployed function cannot read the namespace key file or the database, and
-//! `sluice local status` says how functions are confined.
+//! The local namespace's runner, end to end through the background server: a deployed
+//! function cannot read the namespace key file or the database, `sluice local status` shows the
+//! pool's caps and the confinement, and a malformed runner setting stops the server.
 
 mod common;
 
@@ -74,5 +74,38 @@ fn a_local_function_cannot_read_the_key_file_or_the_database() -> TestResult {
     let status = test.command(["local", "status"]).output()?;
     let text = String::from_utf8_lossy(&status.stdout);
     assert!(text.contains("Confinement: Landlock"), "{text}");
+    let json = test.command(["local", "status", "--json"]).output()?;
+    let status: serde_json::Value = serde_json::from_slice(&json.stdout)?;
+    let runner = &status["runner"];
+    assert!(
+        runner["maxWorkers"].as_u64().is_some_and(|n| n >= 4),
+        "{status}"
+    );
+    assert_eq!(runner["maxPerAction"], runner["maxWorkers"], "{status}");
+    assert_eq!(runner["idleWorkerSeconds"], 600, "{status}");
+    assert_eq!(runner["idleWorkers"], 1, "{status}");
+    assert!(
+        runner["confinement"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("Landlock")),
+        "{status}"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_malformed_runner_setting_stops_the_server_with_its_name() -> TestResult {
+    let test = ProjectTest::empty().env("SLUICE_RUNNER_MAX_WORKERS", "0");
+    let out = test
+        .command(["serve", "--port", "0"])
+        .stdin(Stdio::null())
+        .output()?;
+    assert!(!out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("SLUICE_RUNNER_MAX_WORKERS=\"0\""),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Unset it"), "{stderr}");
     Ok(())
 }
