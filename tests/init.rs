@@ -1,5 +1,5 @@
 //! `sluice init` (doctl's `serverless init`): each language's project deploys to the local
-//! namespace at once and, for node and python, runs there; the project keeps deploy outputs
+//! namespace at once and runs there (Go with the host's `go`); the project keeps deploy outputs
 //! out of git; an existing project is only replaced with `--overwrite`.
 
 mod common;
@@ -49,7 +49,7 @@ fn node_and_python_projects_deploy_and_run_on_the_local_namespace() -> TestResul
 }
 
 #[test]
-fn a_go_project_builds_locally_and_deploys() -> TestResult {
+fn a_go_project_builds_locally_deploys_and_runs_on_the_local_namespace() -> TestResult {
     let has_go = Command::new("go")
         .arg("version")
         .stdout(Stdio::null())
@@ -58,7 +58,7 @@ fn a_go_project_builds_locally_and_deploys() -> TestResult {
         .is_ok_and(|s| s.success());
     if !has_go {
         eprintln!(
-            "SKIPPED a_go_project_builds_locally_and_deploys: no Go toolchain ('go') on the PATH; \
+            "SKIPPED a_go_project_builds_locally_deploys_and_runs_on_the_local_namespace: no Go toolchain ('go') on the PATH; \
              install Go to run it"
         );
         return Ok(());
@@ -68,6 +68,10 @@ fn a_go_project_builds_locally_and_deploys() -> TestResult {
     let function: serde_json::Value = serde_json::from_str(&got)?;
     let kind = function["exec"]["kind"].as_str().unwrap_or_default();
     assert!(kind.starts_with("go:"), "{function}");
+    let out = ok(test.command(["invoke", "sample/hello", "-p", "name", "World"]))?;
+    assert!(out.contains("Hello World!"), "{out}");
+    let again = ok(test.command(["invoke", "sample/hello", "--param", "name:Gopher"]))?;
+    assert!(again.contains("Hello Gopher!"), "{again}");
     Ok(())
 }
 

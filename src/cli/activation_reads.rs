@@ -68,16 +68,3 @@ pub fn follow(
         }
     }
 }
-
-/// Polls until activation `id` is readable (its run finished), for at most 15 minutes.
-pub fn wait_recorded(conn: &Connection, id: &str) {
-    conn.runtime.block_on(async {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(900);
-        while tokio::time::Instant::now() < deadline {
-            if conn.client.activation(id).await.is_ok() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    });
-}

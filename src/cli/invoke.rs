@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use sluice_openwhisk::{InvokeOptions, InvokeOutcome};
 
-use super::activation_reads::wait_recorded;
 use super::connection::{TargetArgs, connect};
 use super::params::ParamArgs;
 use super::render::{CliError, print_json};
@@ -64,10 +63,6 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                         "The function has not finished yet. Read the outcome later with {get}."
                     );
                 }
-            }
-            if conn.local {
-                // The local namespace lives in this process: let the run finish and be recorded.
-                wait_recorded(&conn, &activation_id);
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -218,6 +218,14 @@ fn status(dir: &Path, as_json: bool) -> Result<ExitCode, CliError> {
     println!("  Data:        {}", s.data_dir.display());
     println!("  Log:         {}", daemon::files::log_path(dir).display());
     println!("  Idle exit:   {}", describe_idle(s.idle_exit_seconds));
+    println!(
+        "  Workers:     at most {} at once, {} per action; {} warm, idle ones kept {} s",
+        s.runner.max_workers,
+        s.runner.max_per_action,
+        s.runner.idle_workers,
+        s.runner.idle_worker_seconds
+    );
+    println!("  Confinement: {}", s.runner.confinement);
     if s.running_activations > 0 {
         println!("  Running:     {} activation(s)", s.running_activations);
     }

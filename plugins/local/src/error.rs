@@ -5,6 +5,9 @@ use std::path::PathBuf;
 /// What can go wrong in the local namespace outside a single HTTP request.
 #[derive(Debug, thiserror::Error)]
 pub enum LocalError {
+    /// A `SLUICE_RUNNER_*` variable is malformed; the server does not start.
+    #[error(transparent)]
+    RunnerSetting(#[from] crate::runner::SettingError),
     /// The SQLite database could not be opened, migrated, read or written.
     #[error("local namespace database {}: {source}", path.display())]
     Database {

@@ -114,8 +114,9 @@ pub struct RunnerState {
 impl RunnerState {
     /// The runner, caching code under `<data_dir>/runner`.
     pub fn runner(&self, data_dir: &Path) -> &Runner {
-        self.runner
-            .get_or_init(|| Runner::new(RunnerConfig::new(data_dir.join("runner"))))
+        self.runner.get_or_init(|| {
+            Runner::new(RunnerConfig::new(data_dir.join("runner")).protecting(data_dir))
+        })
     }
 
     /// True the first time it is called: the caller starts the background tasks.

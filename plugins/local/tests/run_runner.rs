@@ -64,6 +64,7 @@ fn action(kind: &str, code: &str) -> RunnableAction {
         main: None,
         timeout_ms: 10_000,
         logs_mb: 10,
+        memory_mb: 256,
     }
 }
 
@@ -503,11 +504,11 @@ async fn warm_processes_are_reused_per_version() {
 #[tokio::test]
 async fn other_kinds_cannot_run_locally_and_zips_may_not_escape() {
     let h = Harness::new();
-    let go = action("go:1.20", "package main");
-    let out = h.run(&go, json!({})).await;
+    let php = action("php:8.0", "<?php function main() {}");
+    let out = h.run(&php, json!({})).await;
     assert_eq!(out.status, ActivationStatus::DeveloperError);
     assert!(
-        error_text(&out).starts_with("The runtime 'go:1.20' cannot run locally"),
+        error_text(&out).starts_with("The runtime 'php:8.0' cannot run locally"),
         "{out:?}"
     );
     let evil = zipped(

@@ -5,8 +5,8 @@
 //! package*, all packages at once, so its real concurrency grew with the project. One
 //! semaphore for the whole run bounds it (`--deploy-jobs`, `DEPLOYMENT_CHUNK_SIZE`).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use rand::Rng;
@@ -108,9 +108,16 @@ impl Default for TransportOptions {
 }
 
 /// A pooled HTTP client with a concurrency bound, retries and a request counter.
+///
+/// Two clients, one per scheme: `http://` hosts (the local namespace, loopback test servers)
+/// get a client with an empty TLS root store, because loading the system's root
+/// certificates costs a command like `sluice invoke` more than the request itself; the
+/// `https://` client, with the platform's roots, is built on the first `https://` request.
 #[derive(Clone)]
 pub struct Transport {
     http: reqwest::Client,
+    https: Arc<OnceLock<std::result::Result<reqwest::Client, String>>>,
+    options: ClientOptions,
     limiter: Arc<Semaphore>,
     retry: RetryPolicy,
     sent: Arc<AtomicUsize>,
@@ -136,14 +143,36 @@ pub(crate) struct Call<'a> {
     pub idempotent: bool,
 }
 
-impl Transport {
-    pub fn new(options: &TransportOptions) -> Result<Self> {
-        let http = reqwest::Client::builder()
-            .danger_accept_invalid_certs(options.insecure)
-            .timeout(options.timeout)
-            .connect_timeout(options.connect_timeout)
+/// What both of a [`Transport`]'s clients are built with.
+#[derive(Debug, Clone, Copy)]
+struct ClientOptions {
+    insecure: bool,
+    timeout: Duration,
+    connect_timeout: Duration,
+}
+
+impl ClientOptions {
+    fn builder(self) -> reqwest::ClientBuilder {
+        reqwest::Client::builder()
+            .danger_accept_invalid_certs(self.insecure)
+            .timeout(self.timeout)
+            .connect_timeout(self.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(60))
             .user_agent(concat!("sluice/", env!("CARGO_PKG_VERSION")))
+    }
+}
+
+impl Transport {
+    pub fn new(options: &TransportOptions) -> Result<Self> {
+        let client_options = ClientOptions {
+            insecure: options.insecure,
+            timeout: options.timeout,
+            connect_timeout: options.connect_timeout,
+        };
+        // Plain HTTP never verifies a certificate: no roots to load.
+        let http = client_options
+            .builder()
+            .tls_certs_only(std::iter::empty())
             .build()
             .map_err(|e| OwError::Transport {
                 method: "-".into(),
@@ -152,10 +181,28 @@ impl Transport {
             })?;
         Ok(Transport {
             http,
+            https: Arc::new(OnceLock::new()),
+            options: client_options,
             limiter: Arc::new(Semaphore::new(options.max_in_flight.max(1))),
             retry: options.retry,
             sent: Arc::new(AtomicUsize::new(0)),
         })
+    }
+
+    /// The client for `url`'s scheme; the `https` one is built on first use.
+    fn client_for(&self, url: &Url) -> std::result::Result<&reqwest::Client, String> {
+        if url.scheme() != "https" {
+            return Ok(&self.http);
+        }
+        self.https
+            .get_or_init(|| {
+                self.options
+                    .builder()
+                    .build()
+                    .map_err(|e| format!("cannot set up TLS: {e}"))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// Requests sent so far (retries included), for benchmarks and tests.
@@ -193,7 +240,11 @@ impl Transport {
             kind: FailureKind::Fatal,
         })?;
         self.sent.fetch_add(1, Ordering::Relaxed);
-        let mut req = self.http.request(call.method.clone(), call.url.clone());
+        let client = self.client_for(&call.url).map_err(|message| Failure {
+            error: transport_error(call, message),
+            kind: FailureKind::Fatal,
+        })?;
+        let mut req = client.request(call.method.clone(), call.url.clone());
         req = match call.auth {
             Auth::None => req,
             Auth::Basic { user, password } => req.basic_auth(user, password.as_deref()),

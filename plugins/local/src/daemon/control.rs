@@ -16,7 +16,7 @@ use axum::routing::{get, post};
 use serde_json::json;
 use tokio::sync::Notify;
 
-use super::files::DaemonStatus;
+use super::files::{DaemonStatus, RunnerStatus};
 use crate::runner::now_ms;
 use crate::state::AppState;
 use crate::store::namespaces;
@@ -132,8 +132,21 @@ async fn status(State(control): State<Control>, headers: HeaderMap) -> Response 
         namespaces: names,
         idle_exit_seconds: control.idle.map(|d| d.as_secs()),
         running_activations: control.state.running.len(),
+        runner: runner_status(&control),
     })
     .into_response()
+}
+
+fn runner_status(control: &Control) -> RunnerStatus {
+    let runner = control.state.runner.runner(&control.state.data_dir);
+    let settings = runner.config().settings;
+    RunnerStatus {
+        max_workers: settings.max_workers,
+        max_per_action: settings.max_per_action,
+        idle_worker_seconds: settings.idle_ttl.as_secs(),
+        idle_workers: runner.idle_workers(),
+        confinement: crate::runner::confinement().describe(),
+    }
 }
 
 async fn stop(State(control): State<Control>, headers: HeaderMap) -> Response {

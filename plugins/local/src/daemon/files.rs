@@ -77,6 +77,25 @@ pub struct DaemonStatus {
     pub idle_exit_seconds: Option<u64>,
     /// Activations started and not finished.
     pub running_activations: usize,
+    /// The runner's caps and what confines local functions.
+    #[serde(default)]
+    pub runner: RunnerStatus,
+}
+
+/// The runner's part of [`DaemonStatus`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunnerStatus {
+    /// Most workers running at once (`SLUICE_RUNNER_MAX_WORKERS`).
+    pub max_workers: usize,
+    /// Most workers running one action at once (`SLUICE_RUNNER_MAX_PER_ACTION`).
+    pub max_per_action: usize,
+    /// Seconds an idle warm worker is kept (`SLUICE_RUNNER_IDLE_SECS`).
+    pub idle_worker_seconds: u64,
+    /// Warm workers waiting now.
+    pub idle_workers: usize,
+    /// How local functions are confined, in one sentence.
+    pub confinement: String,
 }
 
 /// `daemon.json` of `data_dir`, if there is a readable one.

@@ -78,6 +78,8 @@ pub struct Ready {
 /// Calls `on_ready` once it listens and its state file is written. Blocks; builds its own
 /// runtime.
 pub fn run(opts: DaemonOptions, on_ready: impl FnOnce(&Ready)) -> Result<(), LocalError> {
+    // A malformed runner limit stops the server before it serves anything.
+    crate::runner::RunnerSettings::from_env()?;
     let Prepared {
         store,
         data_dir,
@@ -161,6 +163,7 @@ fn serve_until_stopped(
         addr: addr.clone(),
         source,
     };
+    log_runner(&state);
     listener.set_nonblocking(true).map_err(serve_err)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .thread_name("sluice-local")
@@ -193,6 +196,23 @@ fn serve_until_stopped(
         };
         server::serve_app(listener, state, app, shutdown).await
     })
+}
+
+/// Says once, in the log, how functions run: the pool's caps and their confinement.
+fn log_runner(state: &AppState) {
+    let settings = state.runner.runner(&state.data_dir).config().settings;
+    let confinement = crate::runner::confinement();
+    tracing::info!(
+        max_workers = settings.max_workers,
+        max_per_action = settings.max_per_action,
+        idle_worker_secs = settings.idle_ttl.as_secs(),
+        "local runner ready"
+    );
+    if confinement.applies() {
+        tracing::info!("confinement of local functions: {}", confinement.describe());
+    } else {
+        tracing::warn!("confinement of local functions: {}", confinement.describe());
+    }
 }
 
 async fn ctrl_c_or_term() {

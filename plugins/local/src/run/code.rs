@@ -42,6 +42,7 @@ pub async fn run(
         main: action.exec.main.clone(),
         timeout_ms: action.limits.timeout,
         logs_mb: action.limits.logs,
+        memory_mb: action.limits.memory,
     };
     let request = RunRequest {
         args,

@@ -25,6 +25,24 @@ pub enum CodeError {
     /// A zip entry that would land outside the code directory.
     #[error("The zip entry '{0}' escapes the action's folder; refusing to unpack it.")]
     EscapingEntry(String),
+    /// Go code that cannot become an action-loop executable.
+    #[error("Initialization has failed due to: {0}")]
+    Go(String),
+    /// `go build` failed: its output.
+    #[error("Initialization has failed due to: go build failed:\n{0}")]
+    GoBuild(String),
+    /// The `go` program could not be started.
+    #[error(
+        "The runtime 'go' cannot run locally: could not start '{}': {source}. Install Go \
+         (1.19 or later), or point SLUICE_GO at it.",
+        program.display()
+    )]
+    GoMissing {
+        /// The program tried.
+        program: PathBuf,
+        /// Why it did not start.
+        source: std::io::Error,
+    },
     /// The cache directory could not be written.
     #[error("Could not write the action's code to {path}: {source}")]
     Io {
@@ -61,11 +79,14 @@ fn hex_string(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Makes sure the action's code is on disk under `cache_dir` and returns its directory.
+/// Makes sure the action's code is on disk under `cache_dir` and returns its directory. Go
+/// code is compiled there, with `go`, before the directory is put in place
+/// ([`super::go::prepare`]), so a compiled tree is never half there.
 pub fn materialise(
     cache_dir: &Path,
     lang: Language,
     action: &RunnableAction,
+    go: &Path,
 ) -> Result<PathBuf, CodeError> {
     let digest = code_digest(action);
     let dir = cache_dir.join("code").join(&digest);
@@ -87,6 +108,9 @@ pub fn materialise(
         let file = staging.path().join(single_file_name(lang, &action.code));
         std::fs::write(&file, action.code.as_bytes()).map_err(io(&file))?;
     }
+    if lang == Language::Go {
+        super::go::prepare(go, cache_dir, staging.path(), action.main.as_deref())?;
+    }
     let staged = staging.keep();
     if let Err(e) = std::fs::rename(&staged, &dir) {
         // Another cold start won the race: its tree is identical, use it.
@@ -105,6 +129,7 @@ pub fn materialise(
 fn single_file_name(lang: Language, code: &str) -> &'static str {
     match lang {
         Language::Python => "__main__.py",
+        Language::Go => "main.go",
         Language::Node if looks_like_es_module(code) => "index.mjs",
         Language::Node => "index.js",
     }
@@ -221,6 +246,7 @@ mod tests {
             main: None,
             timeout_ms: 1000,
             logs_mb: 10,
+            memory_mb: 256,
         }
     }
 
@@ -257,11 +283,13 @@ mod tests {
         let zip = zip_of(&[("index.js", "exports.main = () => ({})"), ("lib/a.js", "x")]);
         let code = base64::engine::general_purpose::STANDARD.encode(zip);
         let a = action(&code, true);
-        let dir = materialise(cache.path(), Language::Node, &a).expect("materialise");
+        let dir =
+            materialise(cache.path(), Language::Node, &a, Path::new("go")).expect("materialise");
         assert!(dir.join("index.js").is_file());
         assert!(dir.join("lib/a.js").is_file());
         std::fs::write(dir.join("marker"), "kept").expect("marker");
-        let again = materialise(cache.path(), Language::Node, &a).expect("materialise again");
+        let again = materialise(cache.path(), Language::Node, &a, Path::new("go"))
+            .expect("materialise again");
         assert_eq!(dir, again);
         assert!(
             again.join("marker").is_file(),
@@ -276,6 +304,7 @@ mod tests {
             cache.path(),
             Language::Node,
             &action("function main(){}", false),
+            Path::new("go"),
         )
         .expect("js");
         assert!(js.join("index.js").is_file());
@@ -283,6 +312,7 @@ mod tests {
             cache.path(),
             Language::Node,
             &action("export function main(){}", false),
+            Path::new("go"),
         )
         .expect("esm");
         assert!(esm.join("index.mjs").is_file());
@@ -290,6 +320,7 @@ mod tests {
             cache.path(),
             Language::Python,
             &action("def main(a):\n  return a", false),
+            Path::new("go"),
         )
         .expect("py");
         assert!(py.join("__main__.py").is_file());
@@ -298,8 +329,13 @@ mod tests {
     #[test]
     fn bad_base64_is_a_clear_error() {
         let cache = tempfile::tempdir().expect("tempdir");
-        let err = materialise(cache.path(), Language::Node, &action("not base64!", true))
-            .expect_err("bad base64");
+        let err = materialise(
+            cache.path(),
+            Language::Node,
+            &action("not base64!", true),
+            Path::new("go"),
+        )
+        .expect_err("bad base64");
         assert!(err.to_string().contains("not valid base64"));
     }
 }

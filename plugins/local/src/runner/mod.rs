@@ -1,21 +1,30 @@
-//! The container-free runner: executes `nodejs:*` and `python:*` actions in child processes of
-//! the real `node` / `python3`, the way an OpenWhisk invoker drives an action container.
+//! The container-free runner: executes `nodejs:*`, `python:*` and `go:*` actions in child
+//! processes of the real `node` / `python3` (Go code is compiled with the host's `go`), the way
+//! an OpenWhisk invoker drives an action container.
 //!
 //! Why this shape: OpenWhisk runtimes speak the "actionloop" protocol (one JSON line in, one
 //! JSON line out, user output kept apart for logs). We keep that protocol but swap the container
 //! for a plain process started from a small launcher embedded in the binary (`launchers/`), and
 //! talk to it over a loopback TCP connection so that the user's stdout and stderr remain free to
 //! become activation logs. Code is materialised once per action version in a cache directory
-//! ([`code`]); a warm process per action version is kept and reused ([`pool`]); every run has the
-//! action's time limit enforced by killing the process.
+//! ([`code`], [`go`]); warm processes are kept and reused ([`pool`], [`idle`]) within a bounded
+//! pool: a global cap sized from the CPU count and a per-action cap ([`settings`]), runs beyond
+//! them wait in a first-come, first-served queue. Every run has the action's time limit
+//! enforced by killing the process, and every process has its memory limit and, where the
+//! kernel has Landlock, a file-system confinement ([`confine`]).
 //!
 //! The runner knows nothing about HTTP, SQLite or packages: the caller merges parameters
 //! ([`params`]), and turns the [`RunOutcome`] into an activation record.
 
 mod code;
+mod confine;
+mod go;
+mod idle;
+mod launchers;
 mod logs;
 pub mod params;
 mod pool;
+pub mod settings;
 mod worker;
 
 use std::collections::BTreeMap;
@@ -25,8 +34,10 @@ use std::time::Duration;
 use serde_json::Value;
 
 pub use code::CodeError;
+pub use confine::{Confinement, confinement};
 pub use logs::format_log_line;
 pub use pool::Runner;
+pub use settings::{RunnerSettings, SettingError};
 
 /// Largest result a function may return (1 MB, as the OpenWhisk default).
 pub const MAX_RESULT_BYTES: usize = 1024 * 1024;
@@ -105,6 +116,9 @@ pub struct RunnableAction {
     pub timeout_ms: u64,
     /// `limits.logs` in megabytes.
     pub logs_mb: u64,
+    /// `limits.memory` in megabytes: the worker's data segment limit (`RLIMIT_DATA`, Linux);
+    /// 0 for none.
+    pub memory_mb: u64,
 }
 
 impl RunnableAction {
@@ -184,6 +198,8 @@ pub enum Language {
     Node,
     /// `python:*`, run by `python3`.
     Python,
+    /// `go:*`, compiled by `go` and run by the compiled launcher.
+    Go,
 }
 
 impl Language {
@@ -192,14 +208,17 @@ impl Language {
         match sluice_core::runtimes::family(kind) {
             "nodejs" => Some(Self::Node),
             "python" => Some(Self::Python),
+            "go" => Some(Self::Go),
             _ => None,
         }
     }
 
+    /// The launcher's file name and text (Go's is a source file compiled once).
     fn launcher(self) -> (&'static str, &'static str) {
         match self {
             Self::Node => ("node.js", include_str!("../../launchers/node.js")),
             Self::Python => ("python.py", include_str!("../../launchers/python.py")),
+            Self::Go => ("proxy.go", go::proxy_source()),
         }
     }
 
@@ -211,7 +230,7 @@ impl Language {
     /// launcher drops the global folders from module lookups.
     pub fn interpreter_args(self) -> &'static [&'static str] {
         match self {
-            Self::Node => &[],
+            Self::Node | Self::Go => &[],
             Self::Python => &["-I", "-S", "-u"],
         }
     }
@@ -220,6 +239,7 @@ impl Language {
         match self {
             Self::Node => "node",
             Self::Python => "python3",
+            Self::Go => "go",
         }
     }
 
@@ -227,11 +247,12 @@ impl Language {
         match self {
             Self::Node => "SLUICE_NODE",
             Self::Python => "SLUICE_PYTHON",
+            Self::Go => "SLUICE_GO",
         }
     }
 }
 
-/// Where the runner keeps unpacked code and which interpreters it uses.
+/// Where the runner keeps unpacked code, which interpreters it uses and its limits.
 #[derive(Debug, Clone)]
 pub struct RunnerConfig {
     /// Cache directory for materialised code (one sub-directory per code digest).
@@ -240,16 +261,22 @@ pub struct RunnerConfig {
     pub node: PathBuf,
     /// The `python3` program (`$SLUICE_PYTHON`, else `python3` on PATH).
     pub python: PathBuf,
-    /// Idle warm processes kept per action version.
-    pub max_idle_per_action: usize,
-    /// Idle warm processes kept in all.
-    pub max_idle_total: usize,
+    /// The `go` program that compiles Go functions (`$SLUICE_GO`, else `go` on PATH).
+    pub go: PathBuf,
+    /// The pool's limits: global and per-action caps, idle period.
+    pub settings: RunnerSettings,
+    /// A directory functions must not read (sluice's data directory, with the namespace keys
+    /// and database), enforced where the kernel has Landlock; `None`: no confinement.
+    pub protected_dir: Option<PathBuf>,
     /// How long to wait for the end-of-activation markers on stdout/stderr after a result.
     pub log_drain: Duration,
 }
 
 impl RunnerConfig {
-    /// Defaults, with interpreters taken from `$SLUICE_NODE` / `$SLUICE_PYTHON` when set.
+    /// Defaults, with interpreters taken from `$SLUICE_NODE` / `$SLUICE_PYTHON` / `$SLUICE_GO`
+    /// and limits from the `SLUICE_RUNNER_*` variables ([`settings`]) when set; a malformed
+    /// limit falls back to its default here (servers check them first with
+    /// [`RunnerSettings::from_env`]).
     pub fn new(cache_dir: impl Into<PathBuf>) -> Self {
         let program = |lang: Language| {
             std::env::var_os(lang.program_env())
@@ -261,16 +288,24 @@ impl RunnerConfig {
             cache_dir: cache_dir.into(),
             node: program(Language::Node),
             python: program(Language::Python),
-            max_idle_per_action: 2,
-            max_idle_total: 32,
+            go: program(Language::Go),
+            settings: RunnerSettings::from_env().unwrap_or_else(|_| RunnerSettings::defaults()),
+            protected_dir: None,
             log_drain: Duration::from_secs(2),
         }
+    }
+
+    /// Confines functions so that they cannot read `data_dir` ([`confine`]).
+    pub fn protecting(mut self, data_dir: impl Into<PathBuf>) -> Self {
+        self.protected_dir = Some(data_dir.into());
+        self
     }
 
     fn program(&self, lang: Language) -> &PathBuf {
         match lang {
             Language::Node => &self.node,
             Language::Python => &self.python,
+            Language::Go => &self.go,
         }
     }
 }
@@ -318,7 +353,7 @@ mod tests {
         assert_eq!(Language::for_kind("nodejs:20"), Some(Language::Node));
         assert_eq!(Language::for_kind("nodejs:default"), Some(Language::Node));
         assert_eq!(Language::for_kind("python:3.11"), Some(Language::Python));
-        assert_eq!(Language::for_kind("go:1.20"), None);
+        assert_eq!(Language::for_kind("go:1.20"), Some(Language::Go));
         assert_eq!(Language::for_kind("blackbox"), None);
     }
 

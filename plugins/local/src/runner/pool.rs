@@ -1,15 +1,20 @@
-//! [`Runner`]: picks a warm worker for the action version (or starts one), runs, classifies the
-//! result and keeps the worker warm for the next run when it behaved.
+//! [`Runner`]: admits a run through the per-action and global caps (tokio's semaphores queue
+//! waiters first come, first served), picks a warm worker for the action's code (or starts
+//! one, evicting the oldest idle worker of another action when the pool is full), runs,
+//! classifies the result and keeps the worker warm for the next run when it behaved and its
+//! code is still the action's current code.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, Once, Weak};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
-use super::code::{code_digest, materialise};
+use super::code::{CodeError, code_digest, materialise};
+use super::idle::IdleWorkers;
+use super::launchers::ensure_launcher;
 use super::logs::LogCollector;
 use super::worker::{StartError, StartSpec, Wait, Worker};
 use super::{
@@ -17,22 +22,44 @@ use super::{
     classify_result, now_ms, timeout_message,
 };
 
-/// Runs actions in local `node` / `python3` processes. Cheap to share behind an `Arc`; idle
-/// processes are killed when the runner is dropped.
+/// Runs actions in local processes. Cheap to share behind an `Arc`; idle processes are
+/// killed when the runner is dropped.
 #[derive(Debug)]
 pub struct Runner {
     config: RunnerConfig,
-    idle: Mutex<HashMap<String, Vec<Worker>>>,
-    launchers: Mutex<HashMap<Language, PathBuf>>,
+    shared: Arc<Shared>,
+    reaper: Once,
+}
+
+/// What the runner's tasks share: the idle workers, the caps, and each action's current code.
+#[derive(Debug)]
+struct Shared {
+    idle: Mutex<IdleWorkers>,
+    global: Arc<Semaphore>,
+    per_action: Mutex<HashMap<String, Arc<Semaphore>>>,
+    current_code: Mutex<HashMap<String, String>>,
+}
+
+/// The two permits a run holds while it runs.
+#[derive(Debug)]
+struct Admission {
+    _action: OwnedSemaphorePermit,
+    _global: OwnedSemaphorePermit,
 }
 
 impl Runner {
     /// A runner caching code under `config.cache_dir`.
     pub fn new(config: RunnerConfig) -> Self {
+        let global = Arc::new(Semaphore::new(config.settings.max_workers.max(1)));
         Self {
             config,
-            idle: Mutex::new(HashMap::new()),
-            launchers: Mutex::new(HashMap::new()),
+            shared: Arc::new(Shared {
+                idle: Mutex::new(IdleWorkers::default()),
+                global,
+                per_action: Mutex::new(HashMap::new()),
+                current_code: Mutex::new(HashMap::new()),
+            }),
+            reaper: Once::new(),
         }
     }
 
@@ -46,44 +73,120 @@ impl Runner {
         Language::for_kind(kind).is_some()
     }
 
+    /// How many warm workers wait for a run.
+    pub fn idle_workers(&self) -> usize {
+        self.shared.idle.lock().map_or(0, |i| i.len())
+    }
+
     /// Kills every idle process.
     pub fn shutdown(&self) {
-        if let Ok(mut idle) = self.idle.lock() {
-            idle.clear();
-        }
+        let gone = self.shared.idle.lock().map(|mut i| i.clear());
+        drop(gone);
     }
 
     /// Runs `action` once. Never fails: every problem becomes the outcome's status and message.
+    /// Waits (in arrival order) while the action or the whole pool is at its cap; the run's
+    /// `start` and time limit begin once admitted.
     pub async fn run(&self, action: &RunnableAction, request: RunRequest) -> RunOutcome {
         let Some(lang) = Language::for_kind(&action.kind) else {
             return RunOutcome::failed(
                 ActivationStatus::DeveloperError,
                 format!(
-                    "The runtime '{}' cannot run locally: sluice runs nodejs:* and python:* \
-                     functions without containers. Deploy it to an OpenWhisk or DigitalOcean \
-                     namespace to run it.",
+                    "The runtime '{}' cannot run locally: sluice runs nodejs:*, python:* and \
+                     go:* functions without containers. Deploy it to an OpenWhisk or \
+                     DigitalOcean namespace to run it.",
                     action.kind
                 ),
             );
         };
-        let start = now_ms();
-        let code_dir = {
-            let cache = self.config.cache_dir.clone();
-            let a = action.clone();
-            match tokio::task::spawn_blocking(move || materialise(&cache, lang, &a)).await {
-                Ok(Ok(dir)) => dir,
-                Ok(Err(e)) => {
-                    return RunOutcome::failed(ActivationStatus::DeveloperError, e.to_string());
-                }
-                Err(e) => return RunOutcome::failed(ActivationStatus::WhiskError, e.to_string()),
-            }
-        };
-        let launcher = match self.launcher(lang) {
-            Ok(p) => p,
+        self.start_reaper();
+        let admission = match self.admit(&action.qualified_name()).await {
+            Ok(a) => a,
             Err(e) => return RunOutcome::failed(ActivationStatus::WhiskError, e),
         };
+        let outcome = self.run_admitted(lang, action, request).await;
+        drop(admission);
+        outcome
+    }
+
+    async fn admit(&self, action: &str) -> Result<Admission, String> {
+        let per_action = {
+            let mut map = self
+                .shared
+                .per_action
+                .lock()
+                .map_err(|_| "runner state poisoned".to_string())?;
+            map.entry(action.to_string())
+                .or_insert_with(|| {
+                    Arc::new(Semaphore::new(self.config.settings.max_per_action.max(1)))
+                })
+                .clone()
+        };
+        let closed = |_| "the runner is shutting down".to_string();
+        // The action's own cap first, so a run waiting for it holds no global permit.
+        let action_permit = per_action.acquire_owned().await.map_err(closed)?;
+        let global_permit = self
+            .shared
+            .global
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(closed)?;
+        Ok(Admission {
+            _action: action_permit,
+            _global: global_permit,
+        })
+    }
+
+    /// Stops idle workers after the idle period, on a task that ends with the runner.
+    fn start_reaper(&self) {
+        self.reaper.call_once(|| {
+            let ttl = self.config.settings.idle_ttl;
+            let tick = (ttl / 4).clamp(Duration::from_millis(200), Duration::from_secs(30));
+            let shared: Weak<Shared> = Arc::downgrade(&self.shared);
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(tick).await;
+                    let Some(shared) = shared.upgrade() else {
+                        return;
+                    };
+                    let expired = shared.idle.lock().map(|mut i| i.expire(ttl));
+                    drop(expired);
+                }
+            });
+        });
+    }
+
+    async fn run_admitted(
+        &self,
+        lang: Language,
+        action: &RunnableAction,
+        request: RunRequest,
+    ) -> RunOutcome {
+        let start = now_ms();
+        let prepared = {
+            let cache = self.config.cache_dir.clone();
+            let go = self.config.go.clone();
+            let a = action.clone();
+            tokio::task::spawn_blocking(move || {
+                let dir = materialise(&cache, lang, &a, &go)?;
+                let launcher = ensure_launcher(&cache, lang, &go)?;
+                Ok::<_, CodeError>((dir, launcher))
+            })
+            .await
+        };
+        let (code_dir, launcher) = match prepared {
+            Ok(Ok(paths)) => paths,
+            Ok(Err(e)) => {
+                return RunOutcome::failed(ActivationStatus::DeveloperError, e.to_string());
+            }
+            Err(e) => return RunOutcome::failed(ActivationStatus::WhiskError, e.to_string()),
+        };
+        let digest = code_digest(action);
+        let qualified = action.qualified_name();
+        self.note_current_code(&qualified, &digest);
         let static_env = static_env(action, &request);
-        let key = pool_key(action, &static_env);
+        let key = pool_key(&digest, &static_env);
         let mut logs = LogCollector::new(action.logs_mb);
         let timeout = Duration::from_millis(action.timeout_ms.max(1));
 
@@ -100,22 +203,33 @@ impl Runner {
             };
 
         let mut init_time = None;
-        let mut worker = match self.take_idle(&key) {
+        let idle = self.shared.idle.lock().ok().and_then(|mut i| i.take(&key));
+        let mut worker = match idle {
             Some(w) => w,
             None => {
+                self.make_room(&key);
+                let (program, launcher_arg) = match lang {
+                    Language::Go => (launcher.as_path(), None),
+                    _ => (
+                        self.config.program(lang).as_path(),
+                        Some(launcher.as_path()),
+                    ),
+                };
                 let spec = StartSpec {
-                    program: self.config.program(lang),
+                    program,
                     args: lang.interpreter_args(),
-                    launcher: &launcher,
+                    launcher: launcher_arg,
                     code_dir: &code_dir,
                     binary: action.binary,
                     main: action.main.as_deref(),
                     env: &static_env,
+                    protected: self.config.protected_dir.as_deref(),
+                    memory_mb: action.memory_mb,
                 };
                 let cold_start = Instant::now();
                 let mut w = match Worker::spawn(&spec).await {
                     Ok(w) => w,
-                    Err(StartError::Spawn(e)) => {
+                    Err(StartError::Spawn(e)) if e.kind() == std::io::ErrorKind::NotFound => {
                         let msg = format!(
                             "The runtime '{}' cannot run locally: could not start '{}': {e}. \
                              Install it, or point {} at it.",
@@ -124,6 +238,14 @@ impl Runner {
                             lang.program_env()
                         );
                         return RunOutcome::failed(ActivationStatus::DeveloperError, msg);
+                    }
+                    Err(StartError::Spawn(e)) => {
+                        let msg = format!(
+                            "could not start the worker for '{}' ({}): {e}",
+                            action.kind,
+                            spec.program.display()
+                        );
+                        return RunOutcome::failed(ActivationStatus::WhiskError, msg);
                     }
                     Err(StartError::Internal(e)) => {
                         return RunOutcome::failed(ActivationStatus::WhiskError, e);
@@ -182,7 +304,7 @@ impl Runner {
             Wait::Line(line) => {
                 let (status, result, size) = interpret(&line);
                 if worker.is_alive() {
-                    self.put_idle(key, worker);
+                    self.put_idle(worker, key, qualified, digest);
                 } else {
                     worker.kill(&mut logs).await;
                 }
@@ -215,60 +337,64 @@ impl Runner {
         }
     }
 
-    fn take_idle(&self, key: &str) -> Option<Worker> {
-        let mut idle = self.idle.lock().ok()?;
-        let list = idle.get_mut(key)?;
-        while let Some(mut w) = list.pop() {
-            if w.is_alive() {
-                return Some(w);
-            }
-        }
-        None
-    }
-
-    fn put_idle(&self, key: String, worker: Worker) {
-        let Ok(mut idle) = self.idle.lock() else {
-            return;
-        };
-        let total: usize = idle.values().map(Vec::len).sum();
-        if total >= self.config.max_idle_total {
-            // Make room by dropping (and so killing) workers of some other action.
-            if let Some(other) = idle.keys().find(|k| **k != key).cloned() {
-                idle.remove(&other);
-            } else {
-                return;
-            }
-        }
-        let list = idle.entry(key).or_default();
-        if list.len() < self.config.max_idle_per_action {
-            list.push(worker);
+    /// Records `digest` as the action's current code and retires idle workers of older code.
+    fn note_current_code(&self, action: &str, digest: &str) {
+        let changed = self.shared.current_code.lock().is_ok_and(|mut map| {
+            map.insert(action.to_string(), digest.to_string())
+                .is_some_and(|old| old != digest)
+        });
+        if changed {
+            let retired = self
+                .shared
+                .idle
+                .lock()
+                .map(|mut i| i.retire(action, digest));
+            drop(retired);
         }
     }
 
-    /// The launcher script for `lang`, written once into the cache directory.
-    fn launcher(&self, lang: Language) -> Result<PathBuf, String> {
-        let mut map = self
-            .launchers
+    /// Before a cold start: when the running and idle workers fill the pool, the oldest idle
+    /// worker of another key makes room.
+    fn make_room(&self, key: &str) {
+        let busy = self.config.settings.max_workers - self.shared.global.available_permits();
+        let evicted = self.shared.idle.lock().ok().and_then(|mut idle| {
+            (busy + idle.len() > self.config.settings.max_workers)
+                .then(|| idle.evict_other(key))
+                .flatten()
+        });
+        drop(evicted);
+    }
+
+    fn put_idle(&self, worker: Worker, key: String, action: String, digest: String) {
+        let current = self
+            .shared
+            .current_code
             .lock()
-            .map_err(|_| "runner state poisoned".to_string())?;
-        if let Some(p) = map.get(&lang) {
-            return Ok(p.clone());
+            .ok()
+            .and_then(|m| m.get(&action).cloned());
+        if current.as_deref() != Some(digest.as_str()) {
+            // Redeployed while this run ran: the worker's code is stale.
+            drop(worker);
+            return;
         }
-        let (name, text) = lang.launcher();
-        let digest = hex_digest(text.as_bytes());
-        let dir = self.config.cache_dir.join("launchers").join(&digest[..16]);
-        let path = dir.join(name);
-        if !path.is_file() {
-            std::fs::create_dir_all(&dir)
-                .and_then(|()| {
-                    let tmp = dir.join(format!(".{name}.{}", uuid::Uuid::new_v4().simple()));
-                    std::fs::write(&tmp, text)?;
-                    std::fs::rename(&tmp, &path)
-                })
-                .map_err(|e| format!("cannot write the launcher {}: {e}", path.display()))?;
-        }
-        map.insert(lang, path.clone());
-        Ok(path)
+        let settings = self.config.settings;
+        let dropped = self.shared.idle.lock().map(|mut idle| {
+            idle.put(
+                worker,
+                key,
+                action,
+                digest,
+                settings.max_per_action,
+                settings.max_workers,
+            )
+        });
+        drop(dropped);
+    }
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        self.shutdown();
     }
 }
 
@@ -288,9 +414,9 @@ fn static_env(action: &RunnableAction, request: &RunRequest) -> BTreeMap<String,
     env
 }
 
-fn pool_key(action: &RunnableAction, env: &BTreeMap<String, String>) -> String {
+fn pool_key(digest: &str, env: &BTreeMap<String, String>) -> String {
     let mut h = Sha256::new();
-    h.update(code_digest(action).as_bytes());
+    h.update(digest.as_bytes());
     for (k, v) in env {
         h.update(k.len().to_le_bytes());
         h.update(k.as_bytes());
@@ -298,10 +424,6 @@ fn pool_key(action: &RunnableAction, env: &BTreeMap<String, String>) -> String {
         h.update(v.as_bytes());
     }
     format!("{:x}", h.finalize())
-}
-
-fn hex_digest(bytes: &[u8]) -> String {
-    format!("{:x}", Sha256::digest(bytes))
 }
 
 fn run_message(action: &RunnableAction, request: &RunRequest, deadline_ms: u64) -> String {

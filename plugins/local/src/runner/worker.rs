@@ -15,6 +15,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::confine::{self, Policy};
 use super::logs::{LogCollector, SENTINEL, Stream};
 
 /// Environment variables passed through from sluice to functions; everything else (tokens,
@@ -64,8 +65,9 @@ pub struct StartSpec<'a> {
     pub program: &'a Path,
     /// Its flags, before the launcher ([`super::Language::interpreter_args`]).
     pub args: &'a [&'a str],
-    /// The launcher script on disk.
-    pub launcher: &'a Path,
+    /// The launcher script on disk, given to the interpreter (`None`: `program` is the
+    /// launcher itself, as Go's compiled one is).
+    pub launcher: Option<&'a Path>,
     /// The materialised code.
     pub code_dir: &'a Path,
     /// Whether the code came from a zip.
@@ -74,6 +76,10 @@ pub struct StartSpec<'a> {
     pub main: Option<&'a str>,
     /// Init parameters and static `__OW_*` variables.
     pub env: &'a BTreeMap<String, String>,
+    /// sluice's data directory, which the worker must not read (when confinement applies).
+    pub protected: Option<&'a Path>,
+    /// `limits.memory` in megabytes: the process's data segment limit.
+    pub memory_mb: u64,
 }
 
 /// Why a worker could not be started.
@@ -95,6 +101,8 @@ pub struct Worker {
     listener: Option<TcpListener>,
     token: String,
     open_streams: u8,
+    /// The worker's own temporary directory (`TMPDIR`), removed with it.
+    _tmp: tempfile::TempDir,
 }
 
 impl Worker {
@@ -108,9 +116,15 @@ impl Worker {
             .map_err(|e| StartError::Internal(e.to_string()))?
             .port();
         let token = uuid::Uuid::new_v4().simple().to_string();
+        let tmp = tempfile::Builder::new()
+            .prefix("sluice-worker-")
+            .tempdir()
+            .map_err(|e| {
+                StartError::Internal(format!("cannot create a temporary directory: {e}"))
+            })?;
         let mut cmd = Command::new(spec.program);
         cmd.args(spec.args)
-            .arg(spec.launcher)
+            .args(spec.launcher)
             .current_dir(spec.code_dir)
             .env_clear()
             .stdin(Stdio::null())
@@ -123,13 +137,29 @@ impl Worker {
             }
         }
         cmd.env("PYTHONUNBUFFERED", "1");
+        for key in ["TMPDIR", "TEMP", "TMP"] {
+            cmd.env(key, tmp.path());
+        }
         cmd.envs(spec.env);
         cmd.env("SLUICE_RUNNER_PORT", port.to_string())
             .env("SLUICE_RUNNER_TOKEN", &token)
             .env("SLUICE_RUNNER_CODE_DIR", spec.code_dir)
             .env("SLUICE_RUNNER_BINARY", if spec.binary { "1" } else { "0" })
             .env("SLUICE_RUNNER_MAIN", spec.main.unwrap_or("main"));
-        let mut child = cmd.spawn().map_err(StartError::Spawn)?;
+        let policy = spec.protected.map(|protected| Policy {
+            protected: protected.to_path_buf(),
+            readable: [
+                Some(spec.code_dir),
+                spec.launcher.unwrap_or(spec.program).parent(),
+            ]
+            .into_iter()
+            .flatten()
+            .map(Path::to_path_buf)
+            .collect(),
+            writable: vec![tmp.path().to_path_buf()],
+        });
+        let mut child =
+            confine::spawn(&mut cmd, policy.as_ref(), spec.memory_mb).map_err(StartError::Spawn)?;
         let (tx, rx) = mpsc::unbounded_channel();
         if let Some(out) = child.stdout.take() {
             tokio::spawn(read_stream(out, Stream::Stdout, tx.clone()));
@@ -145,6 +175,7 @@ impl Worker {
             listener: Some(listener),
             token,
             open_streams: 2,
+            _tmp: tmp,
         })
     }
 
