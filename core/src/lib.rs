@@ -19,6 +19,7 @@ pub mod files;
 pub mod finder;
 pub mod hooks;
 pub mod model;
+pub mod names;
 pub mod ops;
 pub mod plan;
 pub mod plugin;

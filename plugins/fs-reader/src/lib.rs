@@ -18,6 +18,7 @@
 //! [`source_cache`], so the full read that follows opens no file a second time.
 
 pub mod config;
+pub mod entity_names;
 pub mod error;
 pub mod files;
 pub mod layout;
