@@ -292,7 +292,7 @@ impl Engine {
             Ok(BuildDecision::Run) => {}
         }
         let Some(kind) = action.build.as_deref() else {
-            return BuildOutcome::Unbuilt;
+            return prebuilt_zip_outcome(action, ctx);
         };
         let entity = action.qualified_name(package);
         let Some(file) = action.file.as_deref() else {
@@ -371,6 +371,21 @@ impl Engine {
     ) -> Result<DeployResponse> {
         let result = deployer.undeploy(ctx, target, request).await;
         self.report(result)
+    }
+}
+
+/// A function file that is a zip is deployed as it is, so building it means checking it.
+fn prebuilt_zip_outcome(action: &ActionSpec, ctx: &BuildContext) -> BuildOutcome {
+    let zip = action.zipped == Some(true) && ctx.files.root().is_some();
+    match action.file.as_deref() {
+        Some(file) if zip => match crate::zip_check::check_prebuilt_zip(&ctx.resolve(file), file)
+        {
+            Ok(()) => BuildOutcome::Unbuilt,
+            Err(e) => BuildOutcome::Failed(format!(
+                "{e}; rebuild it (sluice zips a function directory itself) or remove it"
+            )),
+        },
+        _ => BuildOutcome::Unbuilt,
     }
 }
 

@@ -73,7 +73,11 @@ pub fn escaped_os_name(name: &std::ffi::OsStr) -> String {
     if let Some(text) = name.to_str() {
         return text.to_string();
     }
-    let bytes = name.as_encoded_bytes();
+    escaped_bytes(name.as_encoded_bytes())
+}
+
+/// Bytes as text, with what is not UTF-8 escaped as `\xNN`.
+pub fn escaped_bytes(bytes: &[u8]) -> String {
     let mut out = String::new();
     for chunk in bytes.utf8_chunks() {
         out.push_str(chunk.valid());

@@ -11,6 +11,8 @@ use sluice_core::{
     TargetNamespace,
 };
 
+use sluice_core::confine::Confinement;
+
 use crate::error::{ReadError, Result};
 use crate::properties::Properties;
 use crate::source_cache::CacheUse;
@@ -26,6 +28,8 @@ pub struct LoadedConfig {
     /// Names substitution could not resolve, in order of appearance.
     pub unresolved: Vec<String>,
     pub warnings: Vec<String>,
+    /// The file's text as written, for locating errors found after the load.
+    pub raw: Option<String>,
 }
 
 /// Inputs of [`load_config`].
@@ -41,6 +45,8 @@ pub struct ConfigInputs<'a> {
     pub entity_filter: &'a EntityFilter,
     /// Whether the files read are remembered for a later read (the manifest) or taken.
     pub cache: CacheUse,
+    /// Where `${<file}` may read.
+    pub confinement: &'a Confinement,
 }
 
 impl<'a> ConfigInputs<'a> {
@@ -51,6 +57,7 @@ impl<'a> ConfigInputs<'a> {
         ctx: &'a ReadContext,
         props: &'a Properties,
         cache: CacheUse,
+        confinement: &'a Confinement,
     ) -> Self {
         ConfigInputs {
             project_dir,
@@ -61,6 +68,7 @@ impl<'a> ConfigInputs<'a> {
             no_triggers: ctx.flags.no_triggers,
             entity_filter: &ctx.entity_filter,
             cache,
+            confinement,
         }
     }
 }
@@ -99,9 +107,10 @@ pub fn parse_config(inputs: &ConfigInputs<'_>) -> Result<ParsedConfig> {
         props: inputs.props,
         project_dir: inputs.project_dir,
         cache: inputs.cache,
+        confinement: Some(inputs.confinement),
     };
     let substituted = substitute(&raw, &symbols)
-        .map_err(|e| config_error(inputs, Some(e.line), e.to_string()))?;
+        .map_err(|e| config_error(inputs, Some(e.line()), e.to_string()))?;
     let mut warnings = Vec::new();
     if substituted.deprecated_dictionary {
         warnings.push(DEPRECATED_DICTIONARY.to_string());
@@ -171,6 +180,7 @@ pub fn load_config(inputs: ConfigInputs<'_>) -> Result<LoadedConfig> {
         structure,
         unresolved,
         warnings,
+        raw: Some(raw),
     })
 }
 
@@ -327,7 +337,10 @@ mod tests {
             .collect();
         let table = RuntimeTable::builtin();
         let entity_filter = EntityFilter::default();
+        let confinement = Confinement::for_project(t.path(), &sluice_core::Flags::default())
+            .map_err(|e| ReadError::project(e.to_string()))?;
         load_config(ConfigInputs {
+            confinement: &confinement,
             project_dir: t.path(),
             file_name: "project.yml",
             env: &env,
