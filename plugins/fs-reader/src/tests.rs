@@ -81,7 +81,7 @@ fn strays_and_warnings() {
         (".deployed/versions.json", "{}"),
         (".gitignore", ""),
         ("packages/README.md", ""),
-        ("packages/.hidden/x.js", ""),
+        ("packages/p/x.js", ""),
     ]);
     let (s, recorder) = read(t.path(), Flags::default());
     let s = s.expect("reads");
@@ -91,8 +91,20 @@ fn strays_and_warnings() {
         recorder.warnings(),
         ["Warning: found other.yaml but no project.yml"]
     );
-    // Legacy (spec §16 item 20): hidden folders in packages/ are packages.
-    assert_eq!(names(&s), [".hidden/x"]);
+    assert_eq!(names(&s), ["p/x"]);
+}
+
+#[test]
+fn hidden_folders_in_packages_are_refused_by_name() {
+    // The original (spec §16 item 20) read them as packages the controller then refused.
+    let t = project(&[("packages/.hidden/x.js", "")]);
+    let (s, _) = read(t.path(), Flags::default());
+    let e = s.expect_err("not a valid name");
+    assert!(
+        e.to_string()
+            .starts_with("packages/.hidden: the package name '.hidden' is not a valid OpenWhisk name"),
+        "{e}"
+    );
 }
 
 #[test]
