@@ -43,7 +43,11 @@ pub fn check_zip_reader(reader: impl Read + Seek, shown: &str) -> Result<(), Zip
         let name = crate::names::escaped_bytes(entry.name_raw())
             .escape_debug()
             .to_string();
-        if entry.enclosed_name().is_none() {
+        // `enclosed_name` strips a leading `/`; an absolute name is refused all the same.
+        let raw = entry.name_raw();
+        let absolute = raw.first().is_some_and(|b| *b == b'/' || *b == b'\\')
+            || raw.get(1) == Some(&b':');
+        if absolute || entry.enclosed_name().is_none() {
             return Err(ZipProblem::Escaping {
                 path: shown.to_string(),
                 entry: name,
@@ -83,10 +87,15 @@ mod tests {
             check_zip_reader(Cursor::new(b"not a zip".to_vec()), "a.zip"),
             Err(ZipProblem::Corrupt { .. })
         ));
-        assert!(matches!(
-            check_zip_reader(Cursor::new(zip_of(&["../evil.js"])), "a.zip"),
-            Err(ZipProblem::Escaping { .. })
-        ));
+        for evil in ["../evil.js", "/etc/cron.d/x", "a/../../x", "C:/x"] {
+            assert!(
+                matches!(
+                    check_zip_reader(Cursor::new(zip_of(&[evil])), "a.zip"),
+                    Err(ZipProblem::Escaping { .. })
+                ),
+                "{evil}"
+            );
+        }
         let mut bytes = zip_of(&["index.js"]);
         // Damage the stored data: the CRC check fails.
         if let Some(b) = bytes.get_mut(40) {

@@ -130,12 +130,30 @@ pub fn parse_config(inputs: &ConfigInputs<'_>) -> Result<ParsedConfig> {
         column: e.column,
         message: e.message,
     })?;
-    let Value::Object(config) = parsed else {
-        return Err(config_error(
-            inputs,
-            None,
-            "configuration is empty or unparseable",
-        ));
+    let config = match parsed {
+        Value::Object(config) => config,
+        Value::Null => {
+            return Err(config_error(
+                inputs,
+                None,
+                "configuration is empty or unparseable",
+            ));
+        }
+        other => {
+            let what = match other {
+                Value::Array(_) => "a list",
+                Value::String(_) => "a string",
+                Value::Number(_) => "a number",
+                _ => "a boolean",
+            };
+            return Err(config_error(
+                inputs,
+                Some(1),
+                format!(
+                    "the configuration must be a mapping of keys such as 'packages:' and 'parameters:', but it is {what}"
+                ),
+            ));
+        }
     };
     Ok(ParsedConfig {
         raw,
