@@ -175,8 +175,18 @@ fn run_bounded(mut cmd: Command) -> Run {
             String::from_utf8_lossy(&text).into_owned()
         })
     };
-    let out = reader(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
-    let err = reader(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let out = reader(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = reader(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
     let start = Instant::now();
     let mut hung = false;
     let status = loop {
@@ -204,10 +214,16 @@ fn extra_filters(test: &ProjectTest) -> Vec<(String, String)> {
             regex::escape(&test.temp().join("outside").display().to_string()),
             "[OUTSIDE]".to_string(),
         ),
-        (r"http://127\.0\.0\.1:\d+".to_string(), "[LOCAL]".to_string()),
+        (
+            r"http://127\.0\.0\.1:\d+".to_string(),
+            "[LOCAL]".to_string(),
+        ),
     ];
     if let Ok(real) = test.temp().canonicalize() {
-        out.push((regex::escape(&real.display().to_string()), "[TEMP]".to_string()));
+        out.push((
+            regex::escape(&real.display().to_string()),
+            "[TEMP]".to_string(),
+        ));
     }
     out
 }
@@ -248,10 +264,7 @@ fn every_bad_project_is_refused_clearly() {
                 run.stderr.trim_end()
             ));
             if !run.stdout.trim().is_empty() {
-                transcript.push_str(&format!(
-                    "\n----- stdout -----\n{}",
-                    run.stdout.trim_end()
-                ));
+                transcript.push_str(&format!("\n----- stdout -----\n{}", run.stdout.trim_end()));
             }
             transcript.push('\n');
             if run.hung {

@@ -94,7 +94,17 @@ mod tests {
 
     #[test]
     fn names_the_controller_accepts() {
-        for ok in ["a", "_", "9", "hello-world", "a.b", "a b", "a@b&c", "x.", "x-"] {
+        for ok in [
+            "a",
+            "_",
+            "9",
+            "hello-world",
+            "a.b",
+            "a b",
+            "a@b&c",
+            "x.",
+            "x-",
+        ] {
             assert_eq!(check_name(ok), Ok(()), "{ok}");
         }
         assert_eq!(check_name(&"a".repeat(256)), Ok(()));

@@ -45,8 +45,8 @@ pub fn check_zip_reader(reader: impl Read + Seek, shown: &str) -> Result<(), Zip
             .to_string();
         // `enclosed_name` strips a leading `/`; an absolute name is refused all the same.
         let raw = entry.name_raw();
-        let absolute = raw.first().is_some_and(|b| *b == b'/' || *b == b'\\')
-            || raw.get(1) == Some(&b':');
+        let absolute =
+            raw.first().is_some_and(|b| *b == b'/' || *b == b'\\') || raw.get(1) == Some(&b':');
         if absolute || entry.enclosed_name().is_none() {
             return Err(ZipProblem::Escaping {
                 path: shown.to_string(),

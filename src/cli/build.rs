@@ -62,7 +62,11 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         build_env: args.build_env.map(|p| p.display().to_string()),
         include: args.include,
         exclude: args.exclude,
-        allow_outside: args.allow_outside.iter().map(|p| p.display().to_string()).collect(),
+        allow_outside: args
+            .allow_outside
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
         incremental: args.incremental,
         verbose_build: args.verbose_build,
         verbose_zip: args.verbose_zip,

@@ -77,7 +77,11 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         apihost: args.target.apihost.clone(),
         include: args.include.clone(),
         exclude: args.exclude.clone(),
-        allow_outside: args.allow_outside.iter().map(|p| p.display().to_string()).collect(),
+        allow_outside: args
+            .allow_outside
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
         insecure: args.target.insecure,
         verbose_build: args.verbose_build,
         verbose_zip: args.verbose_zip,

@@ -43,7 +43,11 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         env: args.env.map(|p| p.display().to_string()),
         include: args.include,
         exclude: args.exclude,
-        allow_outside: args.allow_outside.iter().map(|p| p.display().to_string()).collect(),
+        allow_outside: args
+            .allow_outside
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
         no_triggers: args.no_triggers,
         ..Flags::default()
     };

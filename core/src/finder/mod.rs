@@ -125,10 +125,13 @@ pub fn identify(package: &str, action: &ActionSpec, ctx: &BuildContext) -> Resul
 
     // Every file the artifact takes resolves inside the project (or an allowed directory):
     // a symlink in a function directory must not ship `/etc/shadow` or `~/.ssh`.
-    let confinement = Confinement::for_project(&ctx.project_dir, &ctx.flags).map_err(build_error)?;
+    let confinement =
+        Confinement::for_project(&ctx.project_dir, &ctx.flags).map_err(build_error)?;
     for source in &sources {
         let what = format!("the file '{}' of function '{qualified}'", source.name);
-        confinement.check(&source.path, &what).map_err(build_error)?;
+        confinement
+            .check(&source.path, &what)
+            .map_err(build_error)?;
     }
 
     if let [only] = sources.as_slice() {

@@ -154,7 +154,10 @@ fn check_read_project(
 ) -> Result<()> {
     for (package, action) in structure.actions() {
         if let Some(file) = &action.file {
-            let what = format!("the file of function '{}'", action.qualified_name(&package.name));
+            let what = format!(
+                "the file of function '{}'",
+                action.qualified_name(&package.name)
+            );
             confinement.check(Path::new(file), &what)?;
         }
     }

@@ -173,10 +173,12 @@ impl Symbols for EnvSymbols<'_> {
 
     fn file(&self, path: &str) -> Result<Option<Properties>, String> {
         let full = match self.confinement {
-            Some(c) => c.check(std::path::Path::new(path), "the substituted file").map_err(|e| {
-                let help = e.help().map(|h| format!("; {h}")).unwrap_or_default();
-                format!("{e}{help}")
-            })?,
+            Some(c) => c
+                .check(std::path::Path::new(path), "the substituted file")
+                .map_err(|e| {
+                    let help = e.help().map(|h| format!("; {h}")).unwrap_or_default();
+                    format!("{e}{help}")
+                })?,
             None => self.project_dir.join(path),
         };
         if !full.is_file() {
@@ -262,7 +264,10 @@ mod tests {
     fn missing_or_empty_file_is_an_error_naming_it() {
         let e = substitute("a: 1\np: ${<nope.env}", &fake()).expect_err("missing");
         assert_eq!(e.line(), 2);
-        assert!(e.to_string().contains("the file 'nope.env' does not exist"), "{e}");
+        assert!(
+            e.to_string().contains("the file 'nope.env' does not exist"),
+            "{e}"
+        );
         let e = substitute("q: ${<empty.env}", &fake()).expect_err("empty");
         assert!(e.to_string().contains("holds no properties"), "{e}");
     }

@@ -101,8 +101,9 @@ fn hidden_folders_in_packages_are_refused_by_name() {
     let (s, _) = read(t.path(), Flags::default());
     let e = s.expect_err("not a valid name");
     assert!(
-        e.to_string()
-            .starts_with("packages/.hidden: the package name '.hidden' is not a valid OpenWhisk name"),
+        e.to_string().starts_with(
+            "packages/.hidden: the package name '.hidden' is not a valid OpenWhisk name"
+        ),
         "{e}"
     );
 }

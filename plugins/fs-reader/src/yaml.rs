@@ -52,7 +52,9 @@ pub fn check_depth(text: &str) -> Result<(), YamlError> {
         let mut previous = ' ';
         for c in rest.chars() {
             match (quote, c) {
-                (Some('\''), '\'') | (Some('"'), '"') if previous != '\\' || quote == Some('\'') => {
+                (Some('\''), '\'') | (Some('"'), '"')
+                    if previous != '\\' || quote == Some('\'') =>
+                {
                     quote = None;
                 }
                 (Some(_), _) => {}
@@ -234,7 +236,12 @@ mod tests {
         let dashes = format!("{}x\n", "- ".repeat(MAX_DEPTH + 1));
         assert!(parse(&dashes).is_err());
         // Brackets in quotes and comments do not count; moderate nesting parses.
-        let quoted = format!("a: '{}'\nb: \"{}\" # {}\n", "[".repeat(200), "{".repeat(200), "[".repeat(200));
+        let quoted = format!(
+            "a: '{}'\nb: \"{}\" # {}\n",
+            "[".repeat(200),
+            "{".repeat(200),
+            "[".repeat(200)
+        );
         assert!(parse(&quoted).is_ok());
         let fine = format!("a: {}1{}\n", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
         assert!(parse(&fine).is_ok());

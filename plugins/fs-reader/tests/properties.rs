@@ -155,8 +155,7 @@ proptest! {
 fn zip_of(entries: &BTreeMap<String, Vec<u8>>) -> Vec<u8> {
     let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
     for (name, data) in entries {
-        if w
-            .start_file(name.as_str(), zip::write::SimpleFileOptions::default())
+        if w.start_file(name.as_str(), zip::write::SimpleFileOptions::default())
             .is_ok()
         {
             let _ = w.write_all(data);
