@@ -308,3 +308,36 @@ fn a_project_without_config_has_an_empty_manifest() {
     let m = crate::read_manifest(&t.path().display().to_string(), &ctx).expect("manifest");
     assert_eq!(m, sluice_core::ProjectManifest::default());
 }
+
+#[test]
+fn top_level_values_reach_default_package_functions_themselves() {
+    let t = project(&[
+        (
+            "project.yml",
+            "parameters: {region: nyc1, level: top}\nenvironment: {MODE: prod}\npackages:\n  - name: default\n    functions:\n      - name: hello\n        parameters: {level: own}\n",
+        ),
+        ("packages/default/hello.js", ""),
+        ("packages/p/other.js", ""),
+    ]);
+    let (s, _) = read(t.path(), Flags::default());
+    let s = s.expect("reads");
+    let default = s
+        .packages
+        .iter()
+        .find(|p| p.is_default())
+        .expect("the default package");
+    let hello = &default.actions[0];
+    assert_eq!(
+        hello.parameters,
+        serde_json::json!({"region": "nyc1", "level": "own"})
+            .as_object()
+            .cloned()
+    );
+    assert_eq!(
+        hello.environment,
+        serde_json::json!({"MODE": "prod"}).as_object().cloned()
+    );
+    // Other packages get them as package values at deploy, not copied into functions.
+    let other = s.packages.iter().find(|p| p.name == "p").expect("p");
+    assert_eq!(other.actions[0].parameters, None);
+}
