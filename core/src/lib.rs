@@ -6,8 +6,10 @@
 //! decide *how* a project is laid out on disk (that is `sluice-fs-reader`), how anything is
 //! built or sent (the builder and deployer plugins), nor print or exit (the CLI). It holds the
 //! few rules that several plugins must apply identically: file-name → runtime inference, the
-//! runtime table, the system exclusion list, include/exclude filtering, and the default
-//! builder (the finder and its autozip).
+//! runtime table, the system exclusion list, include/exclude filtering, OpenWhisk's entity
+//! name rule ([`names`]), the rule that a project reads nothing outside its directory
+//! ([`confine`]), the check of prebuilt zips ([`zip_check`]), and the default builder (the
+//! finder and its autozip).
 
 pub mod activation;
 pub mod annotation;

@@ -5,6 +5,10 @@
 //! pipeline (substitution, tabs, YAML, validation with the original's messages), the merge of
 //! config and file system, `--include`/`--exclude`, the layout's checks of function
 //! directories and `lib/` with their generic build kind (§6.1), and the deployer annotation.
+//! On top of the original's checks it refuses, at read time, entity names OpenWhisk would
+//! refuse or that would address another entity ([`entity_names`]), paths that resolve
+//! outside the project ([`sluice_core::confine`]), YAML nested deep enough to stall the
+//! parser ([`yaml::check_depth`]) and filters that match nothing.
 //!
 //! It must not plan builds: which builder owns a directory is the engine's plan, which asks
 //! the registered builders after the read (`sluice_core::Engine::plan`); the reader only
