@@ -82,12 +82,12 @@ impl Confinement {
         let mut allowed = Vec::new();
         for dir in &flags.allow_outside {
             allowed.push(canonical_dir(Path::new(dir), || {
-                format!("--allow-outside {dir}")
+                format!("--allow-outside '{dir}': directory not found (the path is relative to the current directory)")
             })?);
         }
         for dir in project_settings(project_dir)?.allow_outside {
             allowed.push(canonical_dir(&root.join(&dir), || {
-                format!("allow_outside entry '{dir}' in {SETTINGS_FILE}")
+                format!("allow_outside entry '{dir}' in {SETTINGS_FILE}: directory not found (the path is relative to the project directory)")
             })?);
         }
         Ok(Confinement { root, allowed })
@@ -119,11 +119,12 @@ impl Confinement {
         } else {
             format!(" (it resolves to {})", real.display())
         };
+        // Inside the project (a symlink that leads out), the path is shown from the root.
+        let shown = full.strip_prefix(&self.root).unwrap_or(path);
         Err(Error::Project {
             message: format!(
-                "{what}: '{}' is outside the project directory {}{via}",
-                path.display(),
-                self.root.display()
+                "{what}: '{}' is outside the project directory{via}",
+                shown.display(),
             ),
             help: Some(format!(
                 "keep the file inside the project, or allow its directory with --allow-outside <DIR> or allow_outside = [\"<DIR>\"] under [project] in {SETTINGS_FILE}"
@@ -132,11 +133,11 @@ impl Confinement {
     }
 }
 
-fn canonical_dir(dir: &Path, what: impl Fn() -> String) -> Result<PathBuf> {
+fn canonical_dir(dir: &Path, message: impl Fn() -> String) -> Result<PathBuf> {
     match dir.canonicalize() {
         Ok(real) if real.is_dir() => Ok(real),
         _ => Err(Error::Usage {
-            message: format!("{}: directory not found: '{}'", what(), dir.display()),
+            message: message(),
             help: Some("give an existing directory to allow".to_string()),
         }),
     }
