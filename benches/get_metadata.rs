@@ -6,7 +6,10 @@
 //! plugin loader, the full read, the runtime filling), the same plus the pretty JSON it
 //! prints, and the whole `sluice get-metadata` process (start-up and printing included).
 //!
-//! Run: `cargo bench --bench get_metadata`.
+//! A second group reads pathological project.yml files just under 1 MiB (deep nesting, an
+//! alias bomb, 75k keys, a 1 MiB string): each must be read or refused well within a second.
+//!
+//! Run: `cargo bench --bench get_metadata` (`-- pathological` for the second group alone).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -134,9 +137,66 @@ fn bench(c: &mut Criterion) {
     });
 }
 
+/// Just under 1 MiB of project.yml: what must never take a second to read or refuse.
+const PATHOLOGICAL_SIZE: usize = 1024 * 1024 - 64;
+
+/// Pathological project.yml texts (issue 14 item 6): deep flow nesting once took minutes.
+fn pathological() -> Vec<(&'static str, String)> {
+    let n = PATHOLOGICAL_SIZE;
+    let aliases = {
+        let mut t = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+            let _ = writeln!(t, "a{i}: &a{i} [{refs}]");
+        }
+        t.push_str("parameters: {p: *a9}\n");
+        t
+    };
+    let mut keys = String::from("parameters:\n");
+    let mut i = 0;
+    while keys.len() < n {
+        let _ = writeln!(keys, "  k{i}: v{i}");
+        i += 1;
+    }
+    let mut nested = String::new();
+    let mut depth = 0;
+    while nested.len() < n && depth < 120 {
+        let _ = writeln!(nested, "{}a:", " ".repeat(depth));
+        depth += 1;
+    }
+    vec![
+        ("100k-deep [", format!("a: {}", "[".repeat(n - 3))),
+        ("100k-deep {", format!("a: {}", "{".repeat(n - 3))),
+        ("dashes on one line", "- ".repeat(n / 2)),
+        ("alias bomb", aliases),
+        ("75k parameters", keys),
+        ("1 MiB string", format!("a: \"{}\"\n", "x".repeat(n - 10))),
+        ("120-deep blocks", nested),
+        ("1 MiB of ${", "${".repeat(n / 2)),
+    ]
+}
+
+/// The reader alone on each pathological project.yml (errors are the expected outcome for
+/// most; the figure is how long it takes to get there).
+fn bench_pathological(c: &mut Criterion) {
+    let temp = tempfile::tempdir().expect("a temporary directory");
+    let mut group = c.benchmark_group("pathological project.yml (just under 1 MiB)");
+    group.sample_size(10);
+    for (name, text) in pathological() {
+        let dir = temp.path().join(name.replace([' ', '{', '[', '$'], "_"));
+        write(&dir.join("project.yml"), &text);
+        let location = dir.display().to_string();
+        let ctx = sluice_core::ReadContext::new(Flags::default());
+        group.bench_function(name, |b| {
+            b.iter(|| sluice_fs_reader::read_project(&location, &ctx).is_ok());
+        });
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(30);
-    targets = bench
+    targets = bench, bench_pathological
 }
 criterion_main!(benches);

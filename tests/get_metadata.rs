@@ -389,8 +389,9 @@ fn files_directly_in_packages_are_strays_by_bare_name() {
 }
 
 #[test]
-fn unresolved_file_substitution_keeps_its_marker() {
-    // `badVars.push(envar)` with the `<` kept, and the placeholder `<${envar}>`.
+fn missing_file_substitution_names_the_file_and_line() {
+    // The original left `<<missing.env>` as an unresolved marker, which then failed
+    // validation as "environment member must be a dictionary"; sluice names the file.
     let test = ProjectTest::empty()
         .write(
             "project.yml",
@@ -398,12 +399,7 @@ fn unresolved_file_substitution_keeps_its_marker() {
         )
         .write("empty.env", "# no properties\n");
     let output = sluice_snapshot!(get_metadata(&test));
-    let json = metadata_json(&output);
-    assert_eq!(
-        json["unresolvedVariables"],
-        serde_json::json!(["<missing.env", "<empty.env"])
-    );
-    assert_eq!(json["environment"]["SETTINGS"], "<<missing.env>");
+    assert!(!output.status.success());
 }
 
 #[test]

@@ -292,7 +292,7 @@ impl Engine {
             Ok(BuildDecision::Run) => {}
         }
         let Some(kind) = action.build.as_deref() else {
-            return BuildOutcome::Unbuilt;
+            return unbuilt_file_outcome(package, action, ctx);
         };
         let entity = action.qualified_name(package);
         let Some(file) = action.file.as_deref() else {
@@ -372,6 +372,33 @@ impl Engine {
         let result = deployer.undeploy(ctx, target, request).await;
         self.report(result)
     }
+}
+
+/// A function file is deployed as it is, so building it means checking it: a zip must be
+/// a sound archive, and the file must give a runtime (its extension, or `runtime:`), which
+/// the deploy would otherwise find missing only after the namespace was contacted.
+fn unbuilt_file_outcome(package: &str, action: &ActionSpec, ctx: &BuildContext) -> BuildOutcome {
+    let Some(file) = action.file.as_deref() else {
+        return BuildOutcome::Unbuilt;
+    };
+    if action.runtime.as_deref().is_none_or(str::is_empty)
+        && action.docker.is_none()
+        && !action.is_sequence()
+    {
+        return BuildOutcome::Failed(format!(
+            "Action '{}' has no runtime: the name of {file} gives none; add 'runtime:' for it in project.yml, or give the file an extension that names one (.js, .py, …)",
+            action.qualified_name(package)
+        ));
+    }
+    if action.zipped == Some(true)
+        && ctx.files.root().is_some()
+        && let Err(e) = crate::zip_check::check_prebuilt_zip(&ctx.resolve(file), file)
+    {
+        return BuildOutcome::Failed(format!(
+            "{e}; rebuild it (sluice zips a function directory itself) or remove it"
+        ));
+    }
+    BuildOutcome::Unbuilt
 }
 
 fn no_builder_message(entity: &str, kind: &str) -> String {

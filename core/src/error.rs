@@ -112,6 +112,12 @@ impl Error {
     /// What the user can do about it, when there is something to say.
     pub fn help(&self) -> Option<String> {
         match self {
+            Error::Config { file, .. } if file.ends_with(".toml") => Some(
+                "sluice.toml holds sluice's own project settings; see 'Files outside the project' in the project.yml reference".to_string(),
+            ),
+            Error::Config { file, .. } if !file.ends_with(".yml") && !file.ends_with(".yaml") => {
+                Some("a property file holds KEY=VALUE lines (or one JSON object); fix or remove the line".to_string())
+            }
             Error::Config { .. } => Some(CONFIG_HELP.to_string()),
             Error::Project { help, .. }
             | Error::Credentials { help, .. }

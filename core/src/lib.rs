@@ -6,11 +6,14 @@
 //! decide *how* a project is laid out on disk (that is `sluice-fs-reader`), how anything is
 //! built or sent (the builder and deployer plugins), nor print or exit (the CLI). It holds the
 //! few rules that several plugins must apply identically: file-name → runtime inference, the
-//! runtime table, the system exclusion list, include/exclude filtering, and the default
-//! builder (the finder and its autozip).
+//! runtime table, the system exclusion list, include/exclude filtering, OpenWhisk's entity
+//! name rule ([`names`]), the rule that a project reads nothing outside its directory
+//! ([`confine`]), the check of prebuilt zips ([`zip_check`]), and the default builder (the
+//! finder and its autozip).
 
 pub mod activation;
 pub mod annotation;
+pub mod confine;
 pub mod engine;
 pub mod entity_filter;
 pub mod error;
@@ -19,12 +22,14 @@ pub mod files;
 pub mod finder;
 pub mod hooks;
 pub mod model;
+pub mod names;
 pub mod ops;
 pub mod plan;
 pub mod plugin;
 pub mod registry;
 pub mod runtimes;
 pub mod system_ignore;
+pub mod zip_check;
 
 pub use activation::{Activation, ActivationResponse, Annotation, Outcome, RunLimits};
 pub use engine::{BuildOutcome, BuildReport, Engine};

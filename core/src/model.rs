@@ -340,6 +340,10 @@ pub struct Flags {
     /// Most entity requests in flight at once (default 25).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deploy_jobs: Option<usize>,
+    /// `--allow-outside`: directories outside the project that it may read (see
+    /// [`crate::confine`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_outside: Vec<String>,
 }
 
 /// What it takes to talk to one OpenWhisk namespace.

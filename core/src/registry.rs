@@ -128,9 +128,27 @@ impl Registry {
             .iter()
             .find(|(r, _)| r.claims(location))
             .map(|(r, _)| r.clone())
-            .ok_or_else(|| Error::Usage {
-                message: format!("no reader can read the project '{location}'"),
-                help: Some("give the path of a project directory".to_string()),
+            .ok_or_else(|| {
+                let path = std::path::Path::new(location);
+                if !path.exists() {
+                    Error::Usage {
+                        message: format!("directory not found: '{location}'"),
+                        help: Some(
+                            "give the path of an existing project directory (it holds project.yml or packages/)"
+                                .to_string(),
+                        ),
+                    }
+                } else if !path.is_dir() {
+                    Error::Usage {
+                        message: format!("'{location}' is a file, not a project directory"),
+                        help: Some("give the directory that holds the project".to_string()),
+                    }
+                } else {
+                    Error::Usage {
+                        message: format!("no reader can read the project '{location}'"),
+                        help: Some("give the path of a project directory".to_string()),
+                    }
+                }
             })
     }
 

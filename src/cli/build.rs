@@ -45,6 +45,9 @@ pub struct Args {
     /// Most builds at once [default: number of CPUs]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     build_jobs: Option<u16>,
+    /// A directory outside the project that it may read (`${<file}`, symlinked files); repeatable
+    #[arg(long, value_name = "DIR")]
+    allow_outside: Vec<PathBuf>,
     #[command(flatten)]
     output: super::render::OutputArgs,
     #[command(flatten)]
@@ -59,6 +62,11 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         build_env: args.build_env.map(|p| p.display().to_string()),
         include: args.include,
         exclude: args.exclude,
+        allow_outside: args
+            .allow_outside
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
         incremental: args.incremental,
         verbose_build: args.verbose_build,
         verbose_zip: args.verbose_zip,

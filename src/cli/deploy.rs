@@ -49,6 +49,9 @@ pub struct Args {
     /// Leave out these packages or functions (comma-separated `pkg`, `pkg/` or `pkg/fn`)
     #[arg(long, value_name = "LIST")]
     exclude: Option<String>,
+    /// A directory outside the project that it may read (`${<file}`, symlinked files); repeatable
+    #[arg(long, value_name = "DIR")]
+    allow_outside: Vec<PathBuf>,
     #[command(flatten)]
     output: super::render::OutputArgs,
     /// Treat any `triggers` clause as an error (for platforms without triggers)
@@ -74,6 +77,11 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         apihost: args.target.apihost.clone(),
         include: args.include.clone(),
         exclude: args.exclude.clone(),
+        allow_outside: args
+            .allow_outside
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
         insecure: args.target.insecure,
         verbose_build: args.verbose_build,
         verbose_zip: args.verbose_zip,

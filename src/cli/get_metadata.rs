@@ -25,6 +25,9 @@ pub struct Args {
     /// Leave out these packages or functions (comma-separated `pkg`, `pkg/` or `pkg/fn`)
     #[arg(long, value_name = "LIST")]
     exclude: Option<String>,
+    /// A directory outside the project that it may read (`${<file}`, symlinked files); repeatable
+    #[arg(long, value_name = "DIR")]
+    allow_outside: Vec<PathBuf>,
     /// Treat any `triggers` clause as an error (for platforms without triggers)
     #[arg(long)]
     no_triggers: bool,
@@ -40,6 +43,11 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         env: args.env.map(|p| p.display().to_string()),
         include: args.include,
         exclude: args.exclude,
+        allow_outside: args
+            .allow_outside
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
         no_triggers: args.no_triggers,
         ..Flags::default()
     };

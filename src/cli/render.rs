@@ -111,10 +111,15 @@ impl CliError {
                     .sum();
                 let len = text.lines().nth(line.saturating_sub(1)).map_or(0, str::len);
                 out.label = Some(format!("line {line}"));
-                out.source = Some((
+                // A snippet of a huge line (a megabyte of `[`) helps no one and takes seconds
+                // to draw: the message names the line alone then.
+                out.source = (len <= MAX_SNIPPET_LINE).then_some((
                     NamedSource::new(file, text),
                     SourceSpan::new(offset.into(), len),
                 ));
+                if out.source.is_none() {
+                    out.message = format!("{} (line {line})", out.message);
+                }
             }
         }
         CliError(Box::new(out))
@@ -127,10 +132,15 @@ impl From<Error> for CliError {
     }
 }
 
-/// Prints an error on stderr with miette's graphical handler.
+/// The longest source line an error shows as a snippet, in bytes.
+const MAX_SNIPPET_LINE: usize = 400;
+
+/// Prints an error on stderr with miette's graphical handler (formatted first and written
+/// at once: stderr is unbuffered, and miette writes a character at a time).
 pub fn print_error(e: CliError) {
     let report = miette::Report::new(e);
-    let _ = writeln!(std::io::stderr(), "{report:?}");
+    let text = format!("{report:?}\n");
+    let _ = std::io::stderr().write_all(text.as_bytes());
 }
 
 /// Progress and warnings as plain lines on stdout (as the original deployer prints them).

@@ -19,6 +19,7 @@ pub use autozip::{reusable, write_zip};
 pub use command::{BuildCommand, run_build_command};
 pub use walk::Source;
 
+use crate::confine::Confinement;
 use crate::error::{Error, Result};
 use crate::model::{ActionSpec, Artifact, BuildStatus, build_kind};
 use crate::plugin::{BuildContext, BuildJob, BuildTarget, Builder, Detection};
@@ -122,8 +123,27 @@ pub fn identify(package: &str, action: &ActionSpec, ctx: &BuildContext) -> Resul
     let (qualified, rel_dir) = (qualified.as_str(), rel_dir.as_str());
     let build_error = |e: Error| located.wrap(e);
 
+    // Every file the artifact takes resolves inside the project (or an allowed directory):
+    // a symlink in a function directory must not ship `/etc/shadow` or `~/.ssh`.
+    let confinement =
+        Confinement::for_project(&ctx.project_dir, &ctx.flags).map_err(build_error)?;
+    for source in &sources {
+        let what = format!("the file '{}' of function '{qualified}'", source.name);
+        confinement
+            .check(&source.path, &what)
+            .map_err(build_error)?;
+    }
+
     if let [only] = sources.as_slice() {
-        return single_file(&only.path, action, qualified, ctx).map_err(build_error);
+        let artifact = single_file(&only.path, action, qualified, ctx).map_err(build_error)?;
+        if artifact.zipped {
+            crate::zip_check::check_prebuilt_zip(&only.path, &artifact.file).map_err(|e| {
+                build_error(Error::project(format!(
+                    "{e}; rebuild it or let sluice zip the directory's files itself"
+                )))
+            })?;
+        }
+        return Ok(artifact);
     }
 
     let runtime = settle_runtime(action, &sources, qualified, ctx).map_err(build_error)?;

@@ -75,6 +75,9 @@ pub(crate) fn list_files(
         if rel.as_os_str().is_empty() {
             continue;
         }
+        if rel.to_str().is_none() {
+            return Err(non_utf8(&root, rel));
+        }
         let rel = slash_path(rel);
         let name = if prefix.is_empty() {
             rel
@@ -87,6 +90,23 @@ pub(crate) fn list_files(
         });
     }
     Ok(files)
+}
+
+/// A file whose name is not UTF-8 cannot be named faithfully in a zip (U+FFFD would stand
+/// for its bytes, so two files could take one name): it is refused, bytes escaped.
+fn non_utf8(root: &Path, rel: &Path) -> Error {
+    let shown: Vec<String> = rel
+        .components()
+        .map(|c| crate::names::escaped_os_name(c.as_os_str()))
+        .collect();
+    Error::Project {
+        message: format!(
+            "{}/{}: the file name is not valid UTF-8",
+            root.display(),
+            shown.join("/")
+        ),
+        help: Some("rename the file: names in a function's zip must be UTF-8".to_string()),
+    }
 }
 
 /// Resolves `.` and `..` without touching the disk.

@@ -11,6 +11,8 @@ use sluice_core::{
     TargetNamespace,
 };
 
+use sluice_core::confine::Confinement;
+
 use crate::error::{ReadError, Result};
 use crate::properties::Properties;
 use crate::source_cache::CacheUse;
@@ -26,6 +28,8 @@ pub struct LoadedConfig {
     /// Names substitution could not resolve, in order of appearance.
     pub unresolved: Vec<String>,
     pub warnings: Vec<String>,
+    /// The file's text as written, for locating errors found after the load.
+    pub raw: Option<String>,
 }
 
 /// Inputs of [`load_config`].
@@ -41,6 +45,8 @@ pub struct ConfigInputs<'a> {
     pub entity_filter: &'a EntityFilter,
     /// Whether the files read are remembered for a later read (the manifest) or taken.
     pub cache: CacheUse,
+    /// Where `${<file}` may read.
+    pub confinement: &'a Confinement,
 }
 
 impl<'a> ConfigInputs<'a> {
@@ -51,6 +57,7 @@ impl<'a> ConfigInputs<'a> {
         ctx: &'a ReadContext,
         props: &'a Properties,
         cache: CacheUse,
+        confinement: &'a Confinement,
     ) -> Self {
         ConfigInputs {
             project_dir,
@@ -61,6 +68,7 @@ impl<'a> ConfigInputs<'a> {
             no_triggers: ctx.flags.no_triggers,
             entity_filter: &ctx.entity_filter,
             cache,
+            confinement,
         }
     }
 }
@@ -99,9 +107,10 @@ pub fn parse_config(inputs: &ConfigInputs<'_>) -> Result<ParsedConfig> {
         props: inputs.props,
         project_dir: inputs.project_dir,
         cache: inputs.cache,
+        confinement: Some(inputs.confinement),
     };
     let substituted = substitute(&raw, &symbols)
-        .map_err(|e| config_error(inputs, Some(e.line), e.to_string()))?;
+        .map_err(|e| config_error(inputs, Some(e.line()), e.to_string()))?;
     let mut warnings = Vec::new();
     if substituted.deprecated_dictionary {
         warnings.push(DEPRECATED_DICTIONARY.to_string());
@@ -121,12 +130,30 @@ pub fn parse_config(inputs: &ConfigInputs<'_>) -> Result<ParsedConfig> {
         column: e.column,
         message: e.message,
     })?;
-    let Value::Object(config) = parsed else {
-        return Err(config_error(
-            inputs,
-            None,
-            "configuration is empty or unparseable",
-        ));
+    let config = match parsed {
+        Value::Object(config) => config,
+        Value::Null => {
+            return Err(config_error(
+                inputs,
+                None,
+                "configuration is empty or unparseable",
+            ));
+        }
+        other => {
+            let what = match other {
+                Value::Array(_) => "a list",
+                Value::String(_) => "a string",
+                Value::Number(_) => "a number",
+                _ => "a boolean",
+            };
+            return Err(config_error(
+                inputs,
+                Some(1),
+                format!(
+                    "the configuration must be a mapping of keys such as 'packages:' and 'parameters:', but it is {what}"
+                ),
+            ));
+        }
     };
     Ok(ParsedConfig {
         raw,
@@ -171,6 +198,7 @@ pub fn load_config(inputs: ConfigInputs<'_>) -> Result<LoadedConfig> {
         structure,
         unresolved,
         warnings,
+        raw: Some(raw),
     })
 }
 
@@ -327,7 +355,10 @@ mod tests {
             .collect();
         let table = RuntimeTable::builtin();
         let entity_filter = EntityFilter::default();
+        let confinement = Confinement::for_project(t.path(), &sluice_core::Flags::default())
+            .map_err(|e| ReadError::project(e.to_string()))?;
         load_config(ConfigInputs {
+            confinement: &confinement,
             project_dir: t.path(),
             file_name: "project.yml",
             env: &env,

@@ -21,6 +21,10 @@ pub enum ReadError {
         message: String,
         help: Option<String>,
     },
+    /// A rule the core applies for every reader (the project's confinement, its settings
+    /// file) refused something.
+    #[error(transparent)]
+    Core(#[from] sluice_core::Error),
     /// A file or directory could not be read.
     #[error("{}: {source}", .path.display())]
     Io {
@@ -71,6 +75,7 @@ impl From<ReadError> for sluice_core::Error {
             },
             ReadError::Project { message, help } => sluice_core::Error::Project { message, help },
             ReadError::Io { path, source } => sluice_core::Error::Io { path, source },
+            ReadError::Core(e) => e,
         }
     }
 }

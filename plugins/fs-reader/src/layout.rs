@@ -7,6 +7,7 @@ use sluice_core::model::build_kind;
 use sluice_core::runtimes::file_parts;
 use sluice_core::{ActionSpec, EntityFilter, PackageSpec, RuntimeTable, SystemIgnore};
 
+use crate::entity_names::{NameOf, check_file_name};
 use crate::error::{ReadError, Result};
 use crate::listing::{Listings, join_rel};
 
@@ -35,6 +36,12 @@ pub fn scan_top_level(
     let mut other_yaml: Option<String> = None;
     for entry in listings.list(dir)?.iter() {
         let name = entry.name.as_str();
+        if name == "packages" && !entry.is_dir {
+            return Err(ReadError::project_with_help(
+                "'packages' is a file, but it must be the directory that holds the project's packages",
+                "remove or rename the file 'packages', or make it a directory with one subdirectory per package",
+            ));
+        }
         if entry.is_dir {
             match name {
                 "packages" => top.has_packages = true,
@@ -102,6 +109,13 @@ pub fn scan_packages(ctx: ScanContext<'_>) -> Result<(Vec<PackageSpec>, Vec<Stri
         if !ctx.entity_filter.is_package_included(&entry.name) {
             continue;
         }
+        if entry.name != "default" {
+            check_file_name(
+                NameOf::Package,
+                &entry.name,
+                &format!("packages/{}", entry.name),
+            )?;
+        }
         packages.push(scan_package(&entry.name, ctx)?);
     }
     Ok((packages, strays))
@@ -117,6 +131,7 @@ fn scan_package(name: &str, ctx: ScanContext<'_>) -> Result<PackageSpec> {
             continue;
         }
         let rel = format!("packages/{name}/{}", entry.name);
+        let rel_path = rel.clone();
         let display_file = Some(join_rel(ctx.display_base, &rel));
         let (action, how) = if entry.is_dir {
             let action = ActionSpec {
@@ -129,10 +144,12 @@ fn scan_package(name: &str, ctx: ScanContext<'_>) -> Result<PackageSpec> {
             (action, Some("as a directory".to_string()))
         } else {
             let parts = file_parts(&entry.name, ctx.runtimes);
-            let how = parts
-                .runtime
-                .as_ref()
-                .map(|r| format!("with runtime '{r}'"));
+            // A file whose extension gives no runtime still gives a name: two of them with
+            // one name are as much a clash as two with runtimes.
+            let how = Some(parts.runtime.as_ref().map_or_else(
+                || format!("as the file '{}'", entry.name),
+                |r| format!("with runtime '{r}'"),
+            ));
             let action = ActionSpec {
                 name: parts.name,
                 file: Some(rel),
@@ -148,6 +165,7 @@ fn scan_package(name: &str, ctx: ScanContext<'_>) -> Result<PackageSpec> {
         if !ctx.entity_filter.is_action_included(name, &action.name) {
             continue;
         }
+        check_file_name(NameOf::Function, &action.name, &rel_path)?;
         if let Some(how) = how {
             if let Some((_, former)) = seen.iter().find(|(n, _)| *n == action.name) {
                 return Err(ReadError::project_with_help(

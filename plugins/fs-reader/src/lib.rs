@@ -5,6 +5,10 @@
 //! pipeline (substitution, tabs, YAML, validation with the original's messages), the merge of
 //! config and file system, `--include`/`--exclude`, the layout's checks of function
 //! directories and `lib/` with their generic build kind (§6.1), and the deployer annotation.
+//! On top of the original's checks it refuses, at read time, entity names OpenWhisk would
+//! refuse or that would address another entity ([`entity_names`]), paths that resolve
+//! outside the project ([`sluice_core::confine`]), YAML nested deep enough to stall the
+//! parser ([`yaml::check_depth`]) and filters that match nothing.
 //!
 //! It must not plan builds: which builder owns a directory is the engine's plan, which asks
 //! the registered builders after the read (`sluice_core::Engine::plan`); the reader only
@@ -18,8 +22,10 @@
 //! [`source_cache`], so the full read that follows opens no file a second time.
 
 pub mod config;
+pub mod entity_names;
 pub mod error;
 pub mod files;
+mod filter_check;
 pub mod layout;
 pub mod listing;
 pub mod merge;
@@ -34,6 +40,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use sluice_core::confine::Confinement;
 use sluice_core::{DeployStructure, ProjectFiles, ProjectManifest, ProjectReader, ReadContext};
 
 pub use error::ReadError;
@@ -42,7 +49,7 @@ use crate::config::{ConfigInputs, load_config, manifest_lists, parse_config};
 use crate::error::Result;
 use crate::layout::{ScanContext, scan_packages, scan_top_level, special_kind};
 use crate::listing::Listings;
-use crate::properties::{Properties, load_properties_with, value_text};
+use crate::properties::{Properties, load_checked, value_text};
 use crate::source_cache::CacheUse;
 
 /// Reads a project directory (any existing directory not written `slice:…`).
@@ -59,7 +66,12 @@ impl ProjectReader for FsReader {
     }
 
     fn read(&self, location: &str, ctx: &ReadContext) -> sluice_core::Result<DeployStructure> {
-        read_project(location, ctx).map_err(Into::into)
+        let structure = read_project(location, ctx)?;
+        if !ctx.entity_filter.is_including_everything() && structure.unresolved_variables.is_none()
+        {
+            filter_check::check_filter_matches(location, ctx)?;
+        }
+        Ok(structure)
     }
 
     /// `plugins:` and `hooks:` of `project.yml` (or `projectConfig.yml`) after substitution,
@@ -87,11 +99,12 @@ pub fn read_manifest(location: &str, ctx: &ReadContext) -> Result<ProjectManifes
     else {
         return Ok(ProjectManifest::default());
     };
+    let confinement = Confinement::for_project(&dir, &ctx.flags)?;
     let env_file = dir.join(".env");
     let props = match &ctx.flags.env {
         Some(file) => required_properties(file, CacheUse::Remember)?,
         None if !ctx.system_ignore.is_excluded(".env") && env_file.is_file() => {
-            load_properties_with(&env_file, CacheUse::Remember).unwrap_or_default()
+            project_env(&confinement, &env_file, CacheUse::Remember)?
         }
         None => Properties::new(),
     };
@@ -101,6 +114,7 @@ pub fn read_manifest(location: &str, ctx: &ReadContext) -> Result<ProjectManifes
         ctx,
         &props,
         CacheUse::Remember,
+        &confinement,
     ))?;
     let (plugins, hooks) = manifest_lists(&parsed.config);
     let mut manifest = ProjectManifest::default();
@@ -116,13 +130,58 @@ fn missing_env_file(file: &str) -> error::ReadError {
     )
 }
 
-/// Loads `--env`/`--build-env` (relative to the current directory).
+/// Loads `--env`/`--build-env` (relative to the current directory). They are the user's
+/// own choice on the command line, so they are not confined to the project.
 fn required_properties(file: &str, how: CacheUse) -> Result<Properties> {
     let path = Path::new(file);
     if !path.is_file() {
         return Err(missing_env_file(file));
     }
-    load_properties_with(path, how).ok_or_else(|| missing_env_file(file))
+    load_checked(path, how)
+}
+
+/// Loads the project's own `.env`, which must resolve inside the project (it may be a
+/// symlink into an allowed directory).
+fn project_env(confinement: &Confinement, path: &Path, how: CacheUse) -> Result<Properties> {
+    let real = confinement.check(path, "the project's .env file")?;
+    load_checked(&real, how)
+}
+
+/// Every function's file (and so every symlinked function file or directory) resolves
+/// inside the project; a sequence component that names a function of one of the project's
+/// packages names one that is there.
+fn check_read_project(
+    structure: &DeployStructure,
+    confinement: &Confinement,
+    ctx: &ReadContext,
+    config: Option<(&str, &str)>,
+) -> Result<()> {
+    for (package, action) in structure.actions() {
+        if let Some(file) = &action.file {
+            let what = format!(
+                "the file of function '{}'",
+                action.qualified_name(&package.name)
+            );
+            confinement.check(Path::new(file), &what)?;
+        }
+    }
+    if let Some((sequence, component)) =
+        entity_names::missing_component(structure, &ctx.entity_filter)
+    {
+        let message = format!(
+            "the sequence '{sequence}' uses '{component}', but the project has no function '{component}'"
+        );
+        return Err(match config {
+            Some((file, raw)) => error::ReadError::Config {
+                file: file.to_string(),
+                line: yaml::key_line(raw, "sequence", sequence.rsplit('/').next()),
+                column: None,
+                message: format!("{message}; add it, or fix the name"),
+            },
+            None => error::ReadError::project(message),
+        });
+    }
+    Ok(())
 }
 
 /// Reads the project at `location` (spec §2–§6.1); the engine plans its builds afterwards.
@@ -139,9 +198,10 @@ pub fn read_project(location: &str, ctx: &ReadContext) -> Result<DeployStructure
         ctx.feedback.warn(warning);
     }
 
+    let confinement = Confinement::for_project(&dir, &ctx.flags)?;
     let props = match (&ctx.flags.env, &top.env_file) {
         (Some(file), _) => required_properties(file, CacheUse::Take)?,
-        (None, Some(path)) => load_properties_with(path, CacheUse::Take).unwrap_or_default(),
+        (None, Some(path)) => project_env(&confinement, path, CacheUse::Take)?,
         (None, None) => Properties::new(),
     };
     let build_env: Option<BTreeMap<String, String>> = match &ctx.flags.build_env {
@@ -161,6 +221,7 @@ pub fn read_project(location: &str, ctx: &ReadContext) -> Result<DeployStructure
             ctx,
             &props,
             CacheUse::Take,
+            &confinement,
         ))
     });
 
@@ -218,7 +279,14 @@ pub fn read_project(location: &str, ctx: &ReadContext) -> Result<DeployStructure
     let mut packages = merge::merge_packages(fs_packages, std::mem::take(&mut structure.packages));
     merge::apply_web_defaults(&mut packages);
 
+    merge::apply_top_level_to_default(&mut packages, &structure);
     structure.packages = packages;
+    check_read_project(
+        &structure,
+        &confinement,
+        ctx,
+        top.config.as_deref().zip(config.raw.as_deref()),
+    )?;
     // The original concatenates the `packages/` strays first, then the top level's.
     structure.strays = package_strays;
     structure.strays.extend(top.strays);

@@ -86,8 +86,19 @@ impl Listings {
                 Ok(t) if !t.is_symlink() => t.is_dir(),
                 _ => std::fs::metadata(entry.path()).is_ok_and(|m| m.is_dir()),
             };
+            let file_name = entry.file_name();
+            let Some(name) = file_name.to_str() else {
+                return Err(ReadError::project_with_help(
+                    format!(
+                        "{}: the file name is not valid UTF-8",
+                        dir.join(sluice_core::names::escaped_os_name(&file_name))
+                            .display()
+                    ),
+                    "rename it: names of files, functions and packages must be UTF-8 (a zip or an entity cannot carry these bytes faithfully)",
+                ));
+            };
             entries.push(Entry {
-                name: entry.file_name().to_string_lossy().into_owned(),
+                name: name.to_string(),
                 is_dir,
             });
         }

@@ -1,6 +1,6 @@
 //! Merging the config with the file system (spec §4.1–§4.3).
 
-use sluice_core::{ActionSpec, PackageSpec, WebSetting};
+use sluice_core::{ActionSpec, DeployStructure, Dict, PackageSpec, WebSetting};
 
 /// Merges config packages into file-system packages by name: config members override, the
 /// function lists merge by name, config-only packages come last.
@@ -76,6 +76,29 @@ pub fn overlay_action(a: &mut ActionSpec, c: ActionSpec) {
         local_build,
         build_error
     );
+}
+
+/// Top-level `parameters` and `environment` reach the default package's functions
+/// themselves (a deliberate departure from the original, which refused to deploy them): the
+/// default package is no OpenWhisk package that could carry them. A function's own values
+/// win over the top-level ones.
+pub fn apply_top_level_to_default(packages: &mut [PackageSpec], project: &DeployStructure) {
+    fn layered(top: Option<&Dict>, own: &mut Option<Dict>) {
+        let Some(top) = top.filter(|t| !t.is_empty()) else {
+            return;
+        };
+        let mut merged = top.clone();
+        for (k, v) in own.take().unwrap_or_default() {
+            merged.insert(k, v);
+        }
+        *own = Some(merged);
+    }
+    for p in packages.iter_mut().filter(|p| p.is_default()) {
+        for a in &mut p.actions {
+            layered(project.parameters.as_ref(), &mut a.parameters);
+            layered(project.environment.as_ref(), &mut a.environment);
+        }
+    }
 }
 
 /// Every function without `web` gets its package's, else `true` (spec §4.3).

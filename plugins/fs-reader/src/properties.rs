@@ -53,6 +53,52 @@ pub fn parse_dotenv(text: &str) -> Properties {
     out
 }
 
+/// The 1-based line and text of the first line of dotenv text that no `KEY=VALUE` entry
+/// covers (blank lines and `#` comments aside). dotenv itself skips such lines silently, so
+/// a typo (`API_KEY 123`) became a missing variable reported far from its cause.
+pub fn malformed_dotenv_line(text: &str) -> Option<(usize, String)> {
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    let covered: Vec<(usize, usize)> = LINE
+        .find_iter(&text)
+        .map(|m| (m.start(), m.end()))
+        .collect();
+    let mut offset = 0;
+    for (index, line) in text.split('\n').enumerate() {
+        let start = offset;
+        offset += line.len() + 1;
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let first = start + (line.len() - line.trim_start().len());
+        if !covered.iter().any(|&(s, e)| s <= first && first < e) {
+            return Some((index + 1, line.to_string()));
+        }
+    }
+    None
+}
+
+/// Loads a property file, refusing a dotenv line that is not `KEY=VALUE` (with its line).
+pub fn load_checked(path: &Path, how: CacheUse) -> Result<Properties, crate::error::ReadError> {
+    let text = crate::source_cache::read_to_string(path, how)
+        .map_err(|e| crate::error::ReadError::io(path, e))?;
+    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(&text) {
+        return Ok(map);
+    }
+    if let Some((line, content)) = malformed_dotenv_line(&text) {
+        return Err(crate::error::ReadError::Config {
+            file: path.display().to_string(),
+            line: Some(line),
+            column: None,
+            message: format!(
+                "line {line} is not a property: '{}' (write KEY=VALUE, or start the line with # for a comment)",
+                content.trim().escape_debug()
+            ),
+        });
+    }
+    Ok(parse_dotenv(&text))
+}
+
 /// Parses a property file's text: a JSON object if it is one, else dotenv.
 pub fn parse_properties(text: &str) -> Properties {
     if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(text) {
@@ -113,6 +159,16 @@ mod tests {
             texts(parse_dotenv(text)),
             map(&[("MULTI", "line 1\nline 2"), ("NEXT", "x")])
         );
+    }
+
+    #[test]
+    fn malformed_lines_are_found() {
+        assert_eq!(malformed_dotenv_line("A=1\n# c\n\nB=\"x\ny\"\n"), None);
+        assert_eq!(
+            malformed_dotenv_line("A=1\nAPI_KEY 123\n"),
+            Some((2, "API_KEY 123".to_string()))
+        );
+        assert_eq!(malformed_dotenv_line("=x\n").map(|m| m.0), Some(1));
     }
 
     #[test]

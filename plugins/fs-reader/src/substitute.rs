@@ -12,8 +12,10 @@ use crate::properties::{Properties, value_text};
 pub trait Symbols {
     /// The value of a variable, if it is set and not empty.
     fn lookup(&self, name: &str) -> Option<String>;
-    /// The properties of a file named in `${<path}` (relative to the project), if it exists.
-    fn file(&self, path: &str) -> Option<Properties>;
+    /// The properties of a file named in `${<path}` (relative to the project); `None` when
+    /// it does not exist, `Err` with the reason when it may not be read (outside the
+    /// project) or is malformed.
+    fn file(&self, path: &str) -> Result<Option<Properties>, String>;
 }
 
 /// The result of substitution.
@@ -26,12 +28,27 @@ pub struct Substituted {
     pub deprecated_dictionary: bool,
 }
 
-/// A directive with no terminator.
+/// Why substitution stopped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("Runaway variable name or path directive in project.yml")]
-pub struct Runaway {
-    /// 1-based line of the opener.
-    pub line: usize,
+pub enum Runaway {
+    /// A directive with no terminator.
+    #[error("Runaway variable name or path directive in project.yml")]
+    Unterminated {
+        /// 1-based line of the opener.
+        line: usize,
+    },
+    /// `${<file}` names a file that is missing, empty, outside the project or malformed.
+    #[error("{message}")]
+    File { line: usize, message: String },
+}
+
+impl Runaway {
+    /// 1-based line of the directive.
+    pub fn line(&self) -> usize {
+        match self {
+            Runaway::Unterminated { line } | Runaway::File { line, .. } => *line,
+        }
+    }
 }
 
 /// The deprecation warning for `${A B}`.
@@ -56,10 +73,10 @@ pub fn substitute(input: &str, symbols: &dyn Symbols) -> Result<Substituted, Run
         out.push_str(&rest[..at]);
         let after = &rest[at + 2..];
         let terminator = if is_brace { '}' } else { ')' };
+        let consumed = input.len() - rest.len() + at;
+        let line_here = || input[..consumed].matches('\n').count() + 1;
         let Some(end) = after.find(terminator) else {
-            let consumed = input.len() - rest.len() + at;
-            let line = input[..consumed].matches('\n').count() + 1;
-            return Err(Runaway { line });
+            return Err(Runaway::Unterminated { line: line_here() });
         };
         let symbol = after[..end].trim();
         rest = &after[end + 1..];
@@ -70,15 +87,27 @@ pub fn substitute(input: &str, symbols: &dyn Symbols) -> Result<Substituted, Run
             }
             out.push_str(&dictionary(symbol, symbols, &mut unresolved));
         } else if let Some(path) = symbol.strip_prefix('<') {
-            match symbols.file(path.trim()).filter(|p| !p.is_empty()) {
-                Some(props) => out.push_str(&serde_json::Value::Object(props).to_string()),
+            // The original left a missing or empty file as an unresolved `<<file>`, which
+            // then failed validation as "parameters member must be a dictionary": name the
+            // file instead.
+            let path = path.trim();
+            let file_error = |message: String| Runaway::File {
+                line: line_here(),
+                message: format!("${{<{path}}}: {message}"),
+            };
+            match symbols.file(path).map_err(file_error)? {
+                Some(props) if !props.is_empty() => {
+                    out.push_str(&serde_json::Value::Object(props).to_string());
+                }
+                Some(_) => {
+                    return Err(file_error(format!(
+                        "the file '{path}' holds no properties (KEY=VALUE lines or a JSON object)"
+                    )));
+                }
                 None => {
-                    // The original records the directive with its `<` (`badVars.push(envar)`),
-                    // so the placeholder is `<<file>`.
-                    unresolved.push(symbol.to_string());
-                    out.push('<');
-                    out.push_str(symbol);
-                    out.push('>');
+                    return Err(file_error(format!(
+                        "the file '{path}' does not exist (the path is relative to the project directory)"
+                    )));
                 }
             }
         } else if let Some(name) = symbol.strip_prefix('|') {
@@ -124,6 +153,8 @@ pub struct EnvSymbols<'a> {
     pub project_dir: &'a std::path::Path,
     /// Whether `${<file}` files are remembered for a later read (the manifest) or taken.
     pub cache: crate::source_cache::CacheUse,
+    /// Where `${<file}` may read; `None` reads anywhere (tests of substitution alone).
+    pub confinement: Option<&'a sluice_core::confine::Confinement>,
 }
 
 impl Symbols for EnvSymbols<'_> {
@@ -140,8 +171,22 @@ impl Symbols for EnvSymbols<'_> {
             })
     }
 
-    fn file(&self, path: &str) -> Option<Properties> {
-        crate::properties::load_properties_with(&self.project_dir.join(path), self.cache)
+    fn file(&self, path: &str) -> Result<Option<Properties>, String> {
+        let full = match self.confinement {
+            Some(c) => c
+                .check(std::path::Path::new(path), "the substituted file")
+                .map_err(|e| {
+                    let help = e.help().map(|h| format!("; {h}")).unwrap_or_default();
+                    format!("{e}{help}")
+                })?,
+            None => self.project_dir.join(path),
+        };
+        if !full.is_file() {
+            return Ok(None);
+        }
+        crate::properties::load_checked(&full, self.cache)
+            .map(Some)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -160,8 +205,8 @@ mod tests {
         fn lookup(&self, name: &str) -> Option<String> {
             self.vars.get(name).filter(|v| !v.is_empty()).cloned()
         }
-        fn file(&self, path: &str) -> Option<Properties> {
-            self.files.get(path).cloned()
+        fn file(&self, path: &str) -> Result<Option<Properties>, String> {
+            Ok(self.files.get(path).cloned())
         }
     }
 
@@ -216,10 +261,15 @@ mod tests {
     }
 
     #[test]
-    fn missing_or_empty_file_is_unresolved() {
-        let s = sub("p: ${<nope.env} q: ${<empty.env}");
-        assert_eq!(s.text, "p: <<nope.env> q: <<empty.env>");
-        assert_eq!(s.unresolved, ["<nope.env", "<empty.env"]);
+    fn missing_or_empty_file_is_an_error_naming_it() {
+        let e = substitute("a: 1\np: ${<nope.env}", &fake()).expect_err("missing");
+        assert_eq!(e.line(), 2);
+        assert!(
+            e.to_string().contains("the file 'nope.env' does not exist"),
+            "{e}"
+        );
+        let e = substitute("q: ${<empty.env}", &fake()).expect_err("empty");
+        assert!(e.to_string().contains("holds no properties"), "{e}");
     }
 
     #[test]
@@ -273,7 +323,7 @@ mod tests {
     #[test]
     fn runaway_directive_names_its_line() {
         let err = substitute("a: 1\nb: ${A\nc: 2\n", &fake()).expect_err("runaway");
-        assert_eq!(err.line, 2);
+        assert_eq!(err.line(), 2);
         assert_eq!(
             err.to_string(),
             "Runaway variable name or path directive in project.yml"
@@ -300,6 +350,7 @@ mod tests {
             props: &props,
             project_dir: dir,
             cache: crate::source_cache::CacheUse::Take,
+            confinement: None,
         };
         assert_eq!(symbols.lookup("RUNTIME").as_deref(), Some("python:3.9"));
         assert_eq!(symbols.lookup("BLANK").as_deref(), Some("from-file"));

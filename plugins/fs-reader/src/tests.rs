@@ -81,7 +81,7 @@ fn strays_and_warnings() {
         (".deployed/versions.json", "{}"),
         (".gitignore", ""),
         ("packages/README.md", ""),
-        ("packages/.hidden/x.js", ""),
+        ("packages/p/x.js", ""),
     ]);
     let (s, recorder) = read(t.path(), Flags::default());
     let s = s.expect("reads");
@@ -91,8 +91,21 @@ fn strays_and_warnings() {
         recorder.warnings(),
         ["Warning: found other.yaml but no project.yml"]
     );
-    // Legacy (spec §16 item 20): hidden folders in packages/ are packages.
-    assert_eq!(names(&s), [".hidden/x"]);
+    assert_eq!(names(&s), ["p/x"]);
+}
+
+#[test]
+fn hidden_folders_in_packages_are_refused_by_name() {
+    // The original (spec §16 item 20) read them as packages the controller then refused.
+    let t = project(&[("packages/.hidden/x.js", "")]);
+    let (s, _) = read(t.path(), Flags::default());
+    let e = s.expect_err("not a valid name");
+    assert!(
+        e.to_string().starts_with(
+            "packages/.hidden: the package name '.hidden' is not a valid OpenWhisk name"
+        ),
+        "{e}"
+    );
 }
 
 #[test]
@@ -294,4 +307,37 @@ fn a_project_without_config_has_an_empty_manifest() {
     let ctx = ReadContext::new(Flags::default());
     let m = crate::read_manifest(&t.path().display().to_string(), &ctx).expect("manifest");
     assert_eq!(m, sluice_core::ProjectManifest::default());
+}
+
+#[test]
+fn top_level_values_reach_default_package_functions_themselves() {
+    let t = project(&[
+        (
+            "project.yml",
+            "parameters: {region: nyc1, level: top}\nenvironment: {MODE: prod}\npackages:\n  - name: default\n    functions:\n      - name: hello\n        parameters: {level: own}\n",
+        ),
+        ("packages/default/hello.js", ""),
+        ("packages/p/other.js", ""),
+    ]);
+    let (s, _) = read(t.path(), Flags::default());
+    let s = s.expect("reads");
+    let default = s
+        .packages
+        .iter()
+        .find(|p| p.is_default())
+        .expect("the default package");
+    let hello = &default.actions[0];
+    assert_eq!(
+        hello.parameters,
+        serde_json::json!({"region": "nyc1", "level": "own"})
+            .as_object()
+            .cloned()
+    );
+    assert_eq!(
+        hello.environment,
+        serde_json::json!({"MODE": "prod"}).as_object().cloned()
+    );
+    // Other packages get them as package values at deploy, not copied into functions.
+    let other = s.packages.iter().find(|p| p.name == "p").expect("p");
+    assert_eq!(other.actions[0].parameters, None);
 }

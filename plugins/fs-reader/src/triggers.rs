@@ -57,8 +57,13 @@ fn validate_trigger(trigger: &Map<String, Value>) -> Result<(), String> {
             ));
         }
     }
-    if !trigger.get("name").is_some_and(Value::is_string) {
+    let Some(name) = trigger.get("name").and_then(Value::as_str) else {
         return Err("the 'name' field of a trigger is required".into());
+    };
+    if let Some(problem) =
+        crate::entity_names::config_name_problem(crate::entity_names::NameOf::Trigger, name)
+    {
+        return Err(problem);
     }
     let is_scheduled = trigger
         .get("type")

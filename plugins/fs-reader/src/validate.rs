@@ -8,6 +8,7 @@
 use serde_json::{Map, Value};
 use sluice_core::RuntimeTable;
 
+use crate::entity_names::{NameOf, component_problem, config_name_problem};
 use crate::triggers::validate_triggers;
 
 /// A validation failure: the message and where to point (the key, inside the entity named).
@@ -173,8 +174,11 @@ fn validate_package(
         let fail = |message: String| Err(Invalid::new(message, &key, within));
         match key.as_str() {
             "name" => {
-                if !value.is_string() {
+                let Some(text) = value.as_str() else {
                     return fail("'name' member of a 'package' must be a string".into());
+                };
+                if let Some(problem) = config_name_problem(NameOf::Package, text) {
+                    return fail(problem);
                 }
             }
             "functions" | "actions" => {
@@ -313,6 +317,11 @@ fn validate_function(
                 if key == "runtime" && !rules.runtimes.is_valid(text) {
                     return fail(format!("'{text}' is not a valid runtime value"));
                 }
+                if key == "name"
+                    && let Some(problem) = config_name_problem(NameOf::Function, text)
+                {
+                    return fail(problem);
+                }
             }
             "binary" | "remoteBuild" | "localBuild" => {
                 if !value.is_boolean() {
@@ -329,6 +338,16 @@ fn validate_function(
                         "'sequence' member of a function must be an array of one or more strings naming other functions"
                             .into(),
                     );
+                }
+                for component in value.as_array().into_iter().flatten() {
+                    let Some(component) = component.as_str() else {
+                        return fail(format!(
+                            "the sequence component {component} is not a string naming a function"
+                        ));
+                    };
+                    if let Some(problem) = component_problem(component) {
+                        return fail(problem);
+                    }
                 }
             }
             "web" => {
@@ -399,6 +418,7 @@ fn check_limits(value: &Value) -> Result<(), (String, String)> {
                         k.clone(),
                     ));
                 }
+                check_limit_range(k, v).map_err(|m| (m, k.clone()))?;
             }
             _ => {
                 return Err((
@@ -409,6 +429,30 @@ fn check_limits(value: &Value) -> Result<(), (String, String)> {
         }
     }
     Ok(())
+}
+
+/// The widest range any target accepts for a limit (OpenWhisk's defaults, widened to
+/// DigitalOcean's 15 minutes and 1 GB): `(unit, min, max)`. A namespace may allow less; then
+/// the controller says so at deploy.
+fn limit_range(key: &str) -> (&'static str, u64, u64) {
+    match key {
+        "timeout" => ("milliseconds", 100, 900_000),
+        "memory" => ("megabytes", 128, 1024),
+        _ => ("kilobytes", 0, 10_240),
+    }
+}
+
+/// A limit is a whole number within [`limit_range`].
+fn check_limit_range(key: &str, value: &Value) -> Result<(), String> {
+    let (unit, min, max) = limit_range(key);
+    let ok = value.as_u64().is_some_and(|n| (min..=max).contains(&n));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "'{key}' member of a 'limits' clause must be a whole number of {unit} from {min} to {max}, not {value}"
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -18,8 +18,69 @@ pub struct YamlError {
     pub column: Option<usize>,
 }
 
+/// The deepest nesting [`parse`] accepts. The YAML parser refuses more than 128 levels
+/// itself, but only after scanning the whole text, and deep flow nesting (100,000 `[`)
+/// makes that scan take minutes; no project needs a tenth of this.
+pub const MAX_DEPTH: usize = 64;
+
+/// Finds nesting deeper than [`MAX_DEPTH`] without parsing: flow collections (`[`, `{`
+/// outside quotes and comments, counted across lines) and block entries opened on one line
+/// (`- - - x`). Linear in the text; an error names the line. A quoted scalar is assumed to
+/// end on its line: one that spans lines can only make the count too high when the
+/// brackets it holds are unbalanced, which is then refused as nesting.
+pub fn check_depth(text: &str) -> Result<(), YamlError> {
+    let mut flow: usize = 0;
+    for (index, line) in text.lines().enumerate() {
+        let too_deep = |what: &str| YamlError {
+            message: format!(
+                "the YAML nests {what} more than {MAX_DEPTH} levels deep; flatten the structure"
+            ),
+            line: Some(index + 1),
+            column: None,
+        };
+        let rest = line.trim_start_matches(' ');
+        // Block nesting opened on one line (`- - - x`, `? ? x`): each indicator is a level.
+        let indicators = rest
+            .as_bytes()
+            .chunks(2)
+            .take_while(|pair| matches!(pair, [b'-' | b'?', b' '] | [b'-' | b'?']))
+            .count();
+        if indicators > MAX_DEPTH {
+            return Err(too_deep("'-' and '?' entries"));
+        }
+        let mut quote: Option<char> = None;
+        let mut previous = ' ';
+        for c in rest.chars() {
+            match (quote, c) {
+                (Some('\''), '\'') | (Some('"'), '"')
+                    if previous != '\\' || quote == Some('\'') =>
+                {
+                    quote = None;
+                }
+                (Some(_), _) => {}
+                (None, '#') if previous == ' ' || previous == '\t' => break,
+                (None, '\'' | '"') if matches!(previous, ' ' | '[' | '{' | ',' | ':') => {
+                    quote = Some(c);
+                }
+                (None, '[' | '{') => {
+                    flow += 1;
+                    if flow > MAX_DEPTH {
+                        return Err(too_deep("'[' and '{'"));
+                    }
+                }
+                (None, ']' | '}') => flow = flow.saturating_sub(1),
+                _ => {}
+            }
+            previous = c;
+        }
+    }
+    Ok(())
+}
+
 /// Parses YAML text into JSON values (mapping order kept). An empty document gives `Null`.
+/// Nesting deeper than [`MAX_DEPTH`] is refused before parsing ([`check_depth`]).
 pub fn parse(text: &str) -> Result<serde_json::Value, YamlError> {
+    check_depth(text)?;
     let mut value: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
         let location = e.location();
         YamlError {
@@ -162,6 +223,28 @@ mod tests {
     fn keys_become_strings() {
         let v = parse("1: a\ntrue: b\n").expect("parses");
         assert_eq!(v, json!({"1": "a", "true": "b"}));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        let deep = format!("a: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+        let e = parse(&deep).expect_err("too deep");
+        assert_eq!(e.line, Some(1));
+        assert!(e.message.contains("more than 64 levels"), "{}", e.message);
+        let unclosed = format!("a: 1\nb: {}\n", "{".repeat(MAX_DEPTH + 1));
+        assert_eq!(parse(&unclosed).expect_err("too deep").line, Some(2));
+        let dashes = format!("{}x\n", "- ".repeat(MAX_DEPTH + 1));
+        assert!(parse(&dashes).is_err());
+        // Brackets in quotes and comments do not count; moderate nesting parses.
+        let quoted = format!(
+            "a: '{}'\nb: \"{}\" # {}\n",
+            "[".repeat(200),
+            "{".repeat(200),
+            "[".repeat(200)
+        );
+        assert!(parse(&quoted).is_ok());
+        let fine = format!("a: {}1{}\n", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(parse(&fine).is_ok());
     }
 
     #[test]

@@ -29,6 +29,21 @@ impl std::fmt::Debug for Client {
     }
 }
 
+/// Appends percent-encoded path segments to `url`; `.` and `..` go as the literal `%2E` and
+/// `%2E%2E` (see [`Client::api_url`]), never as dot segments URL parsing would drop.
+pub(crate) fn extend_path<'a>(url: &mut Url, segments: impl IntoIterator<Item = &'a str>) {
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.pop_if_empty();
+        for segment in segments {
+            match segment {
+                "." => path.push("%2E"),
+                ".." => path.push("%2E%2E"),
+                other => path.push(other),
+            };
+        }
+    }
+}
+
 /// The controller URL of an API host: `https://` is assumed when there is no scheme.
 pub fn host_url(apihost: &str) -> Result<Url> {
     let trimmed = apihost.trim().trim_end_matches('/');
@@ -75,13 +90,17 @@ impl Client {
         &self.transport
     }
 
-    /// `<apihost>/api/v1/<segments…>`, each segment percent-encoded.
+    /// `<apihost>/api/v1/<segments…>`, each segment percent-encoded (`/`, `%`, `?`, `#` and
+    /// spaces included, so a segment never splits or ends the path).
+    ///
+    /// A segment that is `.` or `..` cannot be sent as itself: URL parsing drops it (WHATWG
+    /// treats `%2E%2E` the same way), so `actions/p/..` would become `actions/p` and address
+    /// another entity. Such a segment is sent as the literal text `%2E` / `%2E%2E`
+    /// (encoded once more, `%252E`), which the controller decodes to a name it refuses.
+    /// The reader refuses such names long before; this is the last line.
     pub fn api_url<'a>(&self, segments: impl IntoIterator<Item = &'a str>) -> Url {
         let mut url = self.base.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty();
-            path.extend(segments);
-        }
+        extend_path(&mut url, segments);
         url
     }
 
@@ -188,6 +207,27 @@ mod tests {
         assert_eq!(
             c.entity_url("packages", "p?x#y").as_str(),
             "http://127.0.0.1:9/api/v1/namespaces/_/packages/p%3Fx%23y"
+        );
+    }
+
+    #[test]
+    fn dot_segments_never_address_another_entity() {
+        let c = client();
+        assert_eq!(
+            c.entity_url("actions", "p/..").as_str(),
+            "http://127.0.0.1:9/api/v1/namespaces/_/actions/p/%252E%252E"
+        );
+        assert_eq!(
+            c.entity_url("packages", ".").as_str(),
+            "http://127.0.0.1:9/api/v1/namespaces/_/packages/%252E"
+        );
+        assert_eq!(
+            c.entity_url("actions", "p/a%2Fb&c@d").as_str(),
+            "http://127.0.0.1:9/api/v1/namespaces/_/actions/p/a%252Fb&c@d"
+        );
+        assert_eq!(
+            c.api_url(["namespaces", "_", "actions", "a/b"]).as_str(),
+            "http://127.0.0.1:9/api/v1/namespaces/_/actions/a%2Fb"
         );
     }
 

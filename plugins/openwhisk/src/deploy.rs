@@ -143,13 +143,14 @@ impl Run<'_> {
     async fn deploy_package_and_functions(&self, p: usize) -> (DeployResponse, Vec<Deferred>) {
         let pkg = &self.project.packages[p];
         if pkg.is_default() {
-            let top_level = !is_empty_dict(&self.project.parameters)
-                || !is_empty_dict(&self.project.environment);
+            // Top-level parameters and environment are the reader's to put on the default
+            // package's functions themselves (a departure from the original, which failed
+            // here); only the package's own would be lost.
             let own = !is_empty_dict(&pkg.parameters)
                 || !is_empty_dict(&pkg.environment)
                 || !is_empty_dict(&pkg.annotations)
                 || pkg.binding.is_some();
-            if top_level || own {
+            if own {
                 return (
                     failure(DEFAULT_PACKAGE_MESSAGE, "package 'default'".into(), None),
                     Vec::new(),

@@ -87,13 +87,12 @@ impl TriggersApi {
 
     fn url(&self, namespace: &str, name: Option<&str>) -> Url {
         let mut url = self.base.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty();
-            path.extend(["v2", "functions", "namespaces", namespace, "triggers"]);
-            if let Some(name) = name {
-                path.push(name);
-            }
-        }
+        crate::client::extend_path(
+            &mut url,
+            ["v2", "functions", "namespaces", namespace, "triggers"]
+                .into_iter()
+                .chain(name),
+        );
         url
     }
 
