@@ -11,6 +11,7 @@
 
 pub mod activation;
 pub mod annotation;
+pub mod changes;
 pub mod engine;
 pub mod entity_filter;
 pub mod error;
@@ -26,6 +27,7 @@ pub mod registry;
 pub mod runtimes;
 pub mod system_ignore;
 
+pub use changes::{ChangeKind, Plan, PlanEntity, PlannedChange, Reason};
 pub use activation::{Activation, ActivationResponse, Annotation, Outcome, RunLimits};
 pub use engine::{BuildOutcome, BuildReport, Engine};
 pub use entity_filter::EntityFilter;

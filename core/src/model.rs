@@ -340,6 +340,13 @@ pub struct Flags {
     /// Most entity requests in flight at once (default 25).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deploy_jobs: Option<usize>,
+    /// With `incremental`: trust `.deployed/versions.json` alone, as the original deployer
+    /// does, instead of confirming each skipped entity against the namespace.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub trust_local: bool,
+    /// Delete what this project deployed and no longer has.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prune: bool,
 }
 
 /// What it takes to talk to one OpenWhisk namespace.
@@ -441,6 +448,9 @@ pub struct DeployResponse {
     pub failures: Vec<DeployFailure>,
     #[serde(default)]
     pub ignored: Vec<String>,
+    /// Entities `--prune` deleted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deleted: Vec<DeploySuccess>,
     #[serde(default)]
     pub package_versions: BTreeMap<String, VersionInfo>,
     #[serde(default)]
@@ -458,6 +468,7 @@ impl DeployResponse {
         self.successes.extend(other.successes);
         self.failures.extend(other.failures);
         self.ignored.extend(other.ignored);
+        self.deleted.extend(other.deleted);
         self.package_versions.extend(other.package_versions);
         self.action_versions.extend(other.action_versions);
         if self.namespace.is_none() {
