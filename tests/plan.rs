@@ -142,7 +142,9 @@ fn a_plan_names_each_create_update_delete_and_unchanged_exactly() -> TestResult 
     assert!(text.contains("+ create"), "{text}");
     assert!(!text.contains("delete "), "{text}");
     assert!(
-        text.contains("1 to create, 2 to update, 0 changed outside sluice, 0 to delete, 2 unchanged."),
+        text.contains(
+            "1 to create, 2 to update, 0 changed outside sluice, 0 to delete, 2 unchanged."
+        ),
         "{text}"
     );
 
@@ -167,7 +169,12 @@ fn parameter_values_never_appear_in_a_plan() -> TestResult {
     let out = run(&test, &["plan", "."])?;
     let text = transcript(&out);
     assert!(text.contains("parameters +NEW ~TOKEN -KEEP"), "{text}");
-    for secret in ["first-secret-value", "second-secret-value", "added-value", "same"] {
+    for secret in [
+        "first-secret-value",
+        "second-secret-value",
+        "added-value",
+        "same",
+    ] {
         assert!(!text.contains(secret), "{secret} leaked: {text}");
     }
     let json = serde_json::to_string(&plan_json(&test, &[])?)?;
@@ -176,8 +183,7 @@ fn parameter_values_never_appear_in_a_plan() -> TestResult {
 }
 
 #[test]
-fn a_change_made_outside_sluice_is_shown_and_redeployed_by_a_verified_incremental() -> TestResult
-{
+fn a_change_made_outside_sluice_is_shown_and_redeployed_by_a_verified_incremental() -> TestResult {
     let test = project(&[("p/a", "a1"), ("p/b", "b1"), ("p/c", "c1")]);
     deployed(&test, &["deploy", "."])?;
     edit_through_the_api(&test, "p/b", "exports.main = () => ({ body: 'console' })")?;
@@ -188,7 +194,10 @@ fn a_change_made_outside_sluice_is_shown_and_redeployed_by_a_verified_incrementa
         vec![
             ("package p".to_string(), "unchanged".to_string()),
             ("function p/a".to_string(), "unchanged".to_string()),
-            ("function p/b".to_string(), "changed-outside-sluice".to_string()),
+            (
+                "function p/b".to_string(),
+                "changed-outside-sluice".to_string()
+            ),
             ("function p/c".to_string(), "unchanged".to_string()),
         ]
     );
@@ -196,10 +205,17 @@ fn a_change_made_outside_sluice_is_shown_and_redeployed_by_a_verified_incrementa
     assert!(text.contains("  - p/b"), "{text}");
     assert!(text.contains("Skipped 2 unchanged functions"), "{text}");
     let result = deployed(&test, &["invoke", "p/b"])?;
-    assert!(result.contains("b1"), "the project's code is back: {result}");
+    assert!(
+        result.contains("b1"),
+        "the project's code is back: {result}"
+    );
 
     // --trust-local keeps the original's way: the versions file alone decides.
-    edit_through_the_api(&test, "p/b", "exports.main = () => ({ body: 'console again' })")?;
+    edit_through_the_api(
+        &test,
+        "p/b",
+        "exports.main = () => ({ body: 'console again' })",
+    )?;
     let text = deployed(&test, &["deploy", ".", "--incremental", "--trust-local"])?;
     assert!(text.contains("Skipped 3 unchanged functions"), "{text}");
     Ok(())
@@ -244,9 +260,8 @@ fn a_saved_plan_is_applied_exactly_and_refused_once_stale() -> TestResult {
     let (path, text) = function("p/a", "a2");
     let test = test.write(path, text).remove("packages/p/b");
     deployed(&test, &["plan", ".", "--prune", "--out", "plan.json"])?;
-    let saved: Value = serde_json::from_str(&std::fs::read_to_string(
-        test.path().join("plan.json"),
-    )?)?;
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(test.path().join("plan.json"))?)?;
     assert_eq!(saved["prune"], true);
 
     // The project moves on after the plan was made: refused, nothing sent.

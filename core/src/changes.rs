@@ -351,18 +351,48 @@ mod tests {
         assert_eq!(plan.counts.create, 1);
         assert_eq!(plan.counts.unchanged, 1);
         assert!(plan.has_changes());
-        let quiet = Plan::new("h", "ns", vec![change("p/b", ChangeKind::Unchanged)], "s".into());
+        let quiet = Plan::new(
+            "h",
+            "ns",
+            vec![change("p/b", ChangeKind::Unchanged)],
+            "s".into(),
+        );
         assert!(!quiet.has_changes());
     }
 
     #[test]
     fn a_plan_is_stale_when_project_or_namespace_moved() {
-        let a = Plan::new("h", "ns", vec![change("p/a", ChangeKind::Create)], "s1".into());
+        let a = Plan::new(
+            "h",
+            "ns",
+            vec![change("p/a", ChangeKind::Create)],
+            "s1".into(),
+        );
         assert_eq!(a.staleness(&a.clone()), None);
-        let moved = Plan::new("h", "ns", vec![change("p/a", ChangeKind::Create)], "s2".into());
-        assert!(moved.staleness(&a).unwrap().contains("namespace changed"));
-        let edited = Plan::new("h", "ns", vec![change("p/b", ChangeKind::Create)], "s1".into());
-        assert!(edited.staleness(&a).unwrap().contains("project changed"));
+        let moved = Plan::new(
+            "h",
+            "ns",
+            vec![change("p/a", ChangeKind::Create)],
+            "s2".into(),
+        );
+        assert!(
+            moved
+                .staleness(&a)
+                .expect("stale")
+                .contains("namespace changed")
+        );
+        let edited = Plan::new(
+            "h",
+            "ns",
+            vec![change("p/b", ChangeKind::Create)],
+            "s1".into(),
+        );
+        assert!(
+            edited
+                .staleness(&a)
+                .expect("stale")
+                .contains("project changed")
+        );
     }
 
     #[test]
@@ -373,7 +403,7 @@ mod tests {
             removed: vec!["BAZ".into()],
         };
         assert_eq!(r.to_string(), "parameters +FOO ~BAR -BAZ");
-        let json = serde_json::to_value(&r).unwrap();
+        let json = serde_json::to_value(&r).expect("json");
         assert_eq!(json["field"], "parameters");
     }
 }

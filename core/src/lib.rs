@@ -27,8 +27,8 @@ pub mod registry;
 pub mod runtimes;
 pub mod system_ignore;
 
-pub use changes::{ChangeKind, Plan, PlanEntity, PlannedChange, Reason};
 pub use activation::{Activation, ActivationResponse, Annotation, Outcome, RunLimits};
+pub use changes::{ChangeKind, Plan, PlanEntity, PlannedChange, Reason};
 pub use engine::{BuildOutcome, BuildReport, Engine};
 pub use entity_filter::EntityFilter;
 pub use error::{Error, Result};

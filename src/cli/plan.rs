@@ -33,8 +33,10 @@ impl PlanOutputArgs {
             (false, Some(_)) => "--out",
             (false, None) => return Ok(()),
         };
-        Err(CliError::msg(format!("{flag} is a flag of a plan, and this deploy sends changes"))
-            .with_help("use 'sluice plan' or 'sluice deploy --dry-run' with it"))
+        Err(CliError::msg(format!(
+            "{flag} is a flag of a plan, and this deploy sends changes"
+        ))
+        .with_help("use 'sluice plan' or 'sluice deploy --dry-run' with it"))
     }
 }
 
@@ -96,7 +98,10 @@ fn write_plan(file: &Path, plan: &Plan) -> Result<(), CliError> {
         _ => Path::new("."),
     };
     let cannot = |e: std::io::Error| {
-        CliError::msg(format!("cannot write the plan to '{}': {e}", file.display()))
+        CliError::msg(format!(
+            "cannot write the plan to '{}': {e}",
+            file.display()
+        ))
     };
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(cannot)?;
     tmp.write_all(text.as_bytes()).map_err(cannot)?;
@@ -107,9 +112,8 @@ fn write_plan(file: &Path, plan: &Plan) -> Result<(), CliError> {
 
 /// A plan saved by `plan --out`.
 pub fn read_saved(file: &Path) -> Result<Plan, CliError> {
-    let text = std::fs::read_to_string(file).map_err(|e| {
-        CliError::msg(format!("cannot read the plan '{}': {e}", file.display()))
-    })?;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| CliError::msg(format!("cannot read the plan '{}': {e}", file.display())))?;
     serde_json::from_str(&text).map_err(|e| {
         CliError::msg(format!(
             "'{}' is not a plan made by 'sluice plan --out' (line {}, column {}: {e})",

@@ -40,7 +40,11 @@ pub fn print_plan(plan: &Plan, explain: bool) {
         .iter()
         .filter(|c| explain || c.change.is_change())
         .collect();
-    let width = shown.iter().map(|c| c.name.chars().count()).max().unwrap_or(0);
+    let width = shown
+        .iter()
+        .map(|c| c.name.chars().count())
+        .max()
+        .unwrap_or(0);
     for c in &shown {
         println!("{}", line(c, width).trim_end());
     }

@@ -141,7 +141,8 @@ impl OpenWhiskDeployer {
             return Ok(unchanged_in(plan, target));
         }
         let old = Self::recorded(ctx, target)?;
-        if ctx.flags.trust_local || (old.package_versions.is_empty() && old.action_versions.is_empty())
+        if ctx.flags.trust_local
+            || (old.package_versions.is_empty() && old.action_versions.is_empty())
         {
             return Ok(old);
         }

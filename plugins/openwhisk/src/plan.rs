@@ -185,7 +185,8 @@ fn reasons_between(server: &Value, local: &Value, runtimes: &RuntimeTable) -> Ve
                 });
             }
         }
-        if exec.get("components").is_some() && exec.get("components") != server_exec.get("components")
+        if exec.get("components").is_some()
+            && exec.get("components") != server_exec.get("components")
         {
             reasons.push(Reason::Components);
         }
@@ -243,7 +244,9 @@ fn reasons_between(server: &Value, local: &Value, runtimes: &RuntimeTable) -> Ve
         }
     }
     if let (Some(from), Some(to)) = (
-        server.get("binding").filter(|_| crate::server_state::is_binding(server)),
+        server
+            .get("binding")
+            .filter(|_| crate::server_state::is_binding(server)),
         local.get("binding"),
     ) {
         let name = |b: &Value| {
@@ -297,8 +300,7 @@ impl Inputs<'_> {
             server.map(|s| &s.entity),
             Some(digest.clone()),
         ));
-        if let (Some(server), true) = (server, change.is_change() && change != ChangeKind::Create)
-        {
+        if let (Some(server), true) = (server, change.is_change() && change != ChangeKind::Create) {
             let local = body::package_body(
                 self.project,
                 pkg,
@@ -349,11 +351,8 @@ impl Inputs<'_> {
                 (PlanEntity::Sequence, digest, local)
             }
             None => {
-                let code = match self.code(action) {
-                    Ok(code) => code,
-                    // The deploy reports the same problem; the plan still says what it would try.
-                    Err(_) => String::new(),
-                };
+                // An unreadable file is the deploy's failure to report; the plan still compares.
+                let code = self.code(action).unwrap_or_default();
                 let digest = digest::action_digest(action, &code);
                 let runtime = action.runtime.as_deref().unwrap_or_default();
                 let local = body::action_body(
@@ -455,7 +454,11 @@ pub(crate) async fn plan(inputs: Inputs<'_>) -> Result<Plan> {
         let reasons = reasons_between(&server, &detail.local, inputs.runtimes);
         if let Some(change) = changes.get_mut(detail.index) {
             if change.reasons.is_empty() && reasons.is_empty() {
-                let to = change.digest.as_deref().map(digest::short).unwrap_or_default();
+                let to = change
+                    .digest
+                    .as_deref()
+                    .map(digest::short)
+                    .unwrap_or_default();
                 let from = inputs
                     .state
                     .action(&change.name)

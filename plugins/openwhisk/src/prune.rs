@@ -58,11 +58,17 @@ pub(crate) async fn prune(
             Ok(()) => {}
             Err(e) if e.status() == Some(404) => {}
             Err(e) => {
-                response.failures.push(failure(e, change.entity, &change.name));
+                response
+                    .failures
+                    .push(failure(e, change.entity, &change.name));
                 continue;
             }
         }
-        feedback.progress(&format!("Deleted {} {}", change.entity.as_str(), change.name));
+        feedback.progress(&format!(
+            "Deleted {} {}",
+            change.entity.as_str(),
+            change.name
+        ));
         response.deleted.push(DeploySuccess {
             name: change.name.clone(),
             kind,

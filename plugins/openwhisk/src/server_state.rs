@@ -210,8 +210,7 @@ impl ServerState {
                     .get("namespace")
                     .and_then(Value::as_str)
                     .is_some_and(|ns| !ns.contains('/'));
-                if let (true, Some(name)) = (in_default, item.get("name").and_then(Value::as_str))
-                {
+                if let (true, Some(name)) = (in_default, item.get("name").and_then(Value::as_str)) {
                     state
                         .default_actions
                         .insert(name.to_string(), ServerEntity::from_record(&item));
