@@ -343,12 +343,48 @@ fn a_no_op_verified_incremental_deploy_reads_one_record_per_package() -> TestRes
     assert!(text.contains("Skipped 50 unchanged functions"), "{text}");
     let mut lines = whisk.request_lines();
     lines.sort();
-    let mut expected = vec![
-        "GET /api/v1".to_string(),
-        "GET /api/v1/namespaces".to_string(),
-    ];
+    // The runtime table is the one the first deploy cached: the namespace check and one read
+    // per package are all.
+    let mut expected = vec!["GET /api/v1/namespaces".to_string()];
     expected.extend((0..10).map(|p| format!("GET /api/v1/namespaces/_/packages/p{p}")));
     expected.sort();
     assert_eq!(lines, expected);
+    Ok(())
+}
+
+#[test]
+fn a_cached_runtime_table_is_refreshed_when_the_project_needs_a_newer_runtime() -> TestResult {
+    let whisk = FakeWhisk::start();
+    let test = at_fake(project(&[("p/a", "a1")]), &whisk);
+    deployed(&test, &["deploy", "."])?;
+    // The cache holds the table the namespace had then; make it one without nodejs:18.
+    let dir = test.sluice_home().join("cache/runtimes");
+    let file = std::fs::read_dir(&dir)?
+        .next()
+        .ok_or("no cached runtime table")??
+        .path();
+    let mut entry: Value = serde_json::from_str(&std::fs::read_to_string(&file)?)?;
+    entry["table"]["families"]["nodejs"] =
+        serde_json::json!([{"kind": "nodejs:14", "default": true}]);
+    std::fs::write(&file, entry.to_string())?;
+
+    let test = test.write(
+        "project.yml",
+        "packages:\n  - name: p\n    functions:\n      - name: a\n        runtime: nodejs:18\n",
+    );
+    whisk.reset_requests();
+    deployed(&test, &["deploy", "."])?;
+    let info_reads = whisk
+        .request_lines()
+        .iter()
+        .filter(|l| *l == "GET /api/v1")
+        .count();
+    assert_eq!(info_reads, 1, "the stale table was replaced once");
+    assert_eq!(
+        whisk
+            .entity("actions/p/a")
+            .map(|a| a["exec"]["kind"].clone()),
+        Some(Value::from("nodejs:18"))
+    );
     Ok(())
 }

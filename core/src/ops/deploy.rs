@@ -11,7 +11,8 @@ use crate::model::{DeployResponse, DeployStructure, Flags, TargetNamespace};
 use crate::plugin::{DeployContext, Deployer, Target};
 use crate::runtimes::RuntimeTable;
 
-use super::session::{Session, Targets, require_resolved};
+use super::runtime_cache;
+use super::session::{ResolvedTarget, Session, Targets, require_resolved};
 
 /// Asked before a plan's deletes are carried out; `false` cancels the deploy.
 #[derive(Clone)]
@@ -92,20 +93,39 @@ pub(crate) async fn prepare(
     let project_dir = std::path::absolute(location).map_err(|e| Error::io(location, e))?;
 
     let early = targets.resolve(None).ok();
+    let home = session.home.as_deref();
     let mut runtimes = RuntimeTable::builtin();
+    let mut cached = false;
     if let Some(early) = &early {
-        let ctx = session.deploy_context(flags, early, None, &runtimes);
-        match deployer.runtimes(&ctx).await {
-            Ok(Some(table)) => runtimes = table,
-            Ok(None) => {}
-            Err(e) => session.feedback.warn(&format!(
-                "Warning: could not load the runtimes of '{}' ({e}); using the built-in runtime table",
-                early.credentials.ow.apihost
-            )),
+        let host = &early.credentials.ow.apihost;
+        match runtime_cache::load(home, deployer.name(), host) {
+            Some(table) => {
+                runtimes = table;
+                cached = true;
+            }
+            None => {
+                if let Some(table) = fetch_runtimes(session, deployer.as_ref(), flags, early).await
+                {
+                    runtime_cache::store(home, deployer.name(), host, &table);
+                    runtimes = table;
+                }
+            }
         }
     }
 
-    let mut project = session.read(location, flags, &runtimes)?;
+    let mut project = match (session.read(location, flags, &runtimes), &early) {
+        (Ok(project), _) => project,
+        // The cached table may be older than the namespace's: read again with a fresh one.
+        (Err(_), Some(early)) if cached => {
+            if let Some(table) = fetch_runtimes(session, deployer.as_ref(), flags, early).await {
+                let host = &early.credentials.ow.apihost;
+                runtime_cache::store(home, deployer.name(), host, &table);
+                runtimes = table;
+            }
+            session.read(location, flags, &runtimes)?
+        }
+        (Err(e), _) => return Err(e),
+    };
     require_resolved(&project)?;
 
     let target_namespace = match &project.target_namespace {
@@ -213,6 +233,26 @@ pub async fn deploy(
         response,
         plan,
     })
+}
+
+/// The namespace's runtime table, or `None` (with a warning when reading it failed).
+async fn fetch_runtimes(
+    session: &Session,
+    deployer: &dyn Deployer,
+    flags: &Flags,
+    early: &ResolvedTarget,
+) -> Option<RuntimeTable> {
+    let ctx = session.deploy_context(flags, early, None, &RuntimeTable::builtin());
+    match deployer.runtimes(&ctx).await {
+        Ok(table) => table,
+        Err(e) => {
+            session.feedback.warn(&format!(
+                "Warning: could not load the runtimes of '{}' ({e}); using the built-in runtime table",
+                early.credentials.ow.apihost
+            ));
+            None
+        }
+    }
 }
 
 /// The first progress line: where the deploy (or plan) goes.
