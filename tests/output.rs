@@ -36,6 +36,7 @@ fn json_of(test: &ProjectTest, args: &[&str]) -> Result<serde_json::Value, Strin
 const LOCAL: &[&[&str]] = &[
     &["init", "fresh"],
     &["deploy"],
+    &["plan", "."],
     &["build", "."],
     &["get-metadata", "."],
     &["hooks", "list", "."],

@@ -7,6 +7,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::changes::Plan;
 use crate::error::{Error, Result};
 use crate::feedback::Step;
 use crate::hooks::{BuildDecision, Hooks, NoHooks};
@@ -329,6 +330,23 @@ impl Engine {
             Ok(artifact) => BuildOutcome::Artifact(artifact),
             Err(e) => BuildOutcome::Failed(e.to_string()),
         }
+    }
+
+    /// What deploying `project` would change (`deployer.plan`), then the `plan:after` hooks,
+    /// which may veto with an `Err`.
+    pub async fn plan_changes(
+        &self,
+        deployer: &dyn Deployer,
+        ctx: &DeployContext,
+        target: &Target,
+        project: &DeployStructure,
+        prune: bool,
+    ) -> Result<Plan> {
+        let result = match deployer.plan(ctx, target, project, prune).await {
+            Ok(plan) => self.hooks.plan_after(&plan, target).map(|()| plan),
+            Err(e) => Err(e),
+        };
+        self.report(result)
     }
 
     /// Deploy phase: `deploy:before` hooks, the deployer, then `deploy:after` hooks.

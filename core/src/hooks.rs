@@ -3,6 +3,7 @@
 //! Every method has a default that changes nothing, so the engine can always call them;
 //! handlers take data and return data, and the engine applies what they return.
 
+use crate::changes::Plan;
 use crate::error::{Error, Result};
 use crate::model::{ActionSpec, Artifact, DeployResponse, DeployStructure};
 use crate::plugin::Target;
@@ -45,6 +46,15 @@ pub trait Hooks: Send + Sync {
     /// `deploy:after`: sees the result; an `Err` is reported as a failure of the deploy.
     fn deploy_after(&self, _response: &DeployResponse, _target: &Target) -> Result<()> {
         Ok(())
+    }
+    /// `plan:after`: sees the plan before it is applied (or printed); an `Err` vetoes the
+    /// deploy with its message (policy as code: "no deletes in prod").
+    fn plan_after(&self, _plan: &Plan, _target: &Target) -> Result<()> {
+        Ok(())
+    }
+    /// Whether a `plan:after` handler is registered, so a deploy knows to make a plan.
+    fn wants_plan(&self) -> bool {
+        false
     }
     /// `error`: told about any phase's error; it cannot change it.
     fn on_error(&self, _error: &Error) {}

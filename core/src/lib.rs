@@ -13,6 +13,7 @@
 
 pub mod activation;
 pub mod annotation;
+pub mod changes;
 pub mod confine;
 pub mod engine;
 pub mod entity_filter;
@@ -32,6 +33,7 @@ pub mod system_ignore;
 pub mod zip_check;
 
 pub use activation::{Activation, ActivationResponse, Annotation, Outcome, RunLimits};
+pub use changes::{ChangeKind, Plan, PlanEntity, PlannedChange, Reason};
 pub use engine::{BuildOutcome, BuildReport, Engine};
 pub use entity_filter::EntityFilter;
 pub use error::{Error, Result};

@@ -344,6 +344,13 @@ pub struct Flags {
     /// [`crate::confine`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allow_outside: Vec<String>,
+    /// With `incremental`: trust `.deployed/versions.json` alone, as the original deployer
+    /// does, instead of confirming each skipped entity against the namespace.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub trust_local: bool,
+    /// Delete what this project deployed and no longer has.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prune: bool,
 }
 
 /// What it takes to talk to one OpenWhisk namespace.
@@ -445,6 +452,9 @@ pub struct DeployResponse {
     pub failures: Vec<DeployFailure>,
     #[serde(default)]
     pub ignored: Vec<String>,
+    /// Entities `--prune` deleted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deleted: Vec<DeploySuccess>,
     #[serde(default)]
     pub package_versions: BTreeMap<String, VersionInfo>,
     #[serde(default)]
@@ -462,6 +472,7 @@ impl DeployResponse {
         self.successes.extend(other.successes);
         self.failures.extend(other.failures);
         self.ignored.extend(other.ignored);
+        self.deleted.extend(other.deleted);
         self.package_versions.extend(other.package_versions);
         self.action_versions.extend(other.action_versions);
         if self.namespace.is_none() {

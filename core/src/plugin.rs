@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::changes::Plan;
 use crate::entity_filter::EntityFilter;
 use crate::error::{Error, Result};
 use crate::feedback::{Feedback, Silent};
@@ -283,6 +284,9 @@ pub struct DeployContext {
     pub local: bool,
     pub runtimes: RuntimeTable,
     pub feedback: Arc<dyn Feedback>,
+    /// The plan being applied (`deploy --plan FILE`, `--prune`): entities it marks unchanged
+    /// are not sent, and its deletes are carried out. `None` deploys as usual.
+    pub applying: Option<Arc<Plan>>,
 }
 
 impl std::fmt::Debug for DeployContext {
@@ -308,6 +312,7 @@ impl DeployContext {
             local: false,
             runtimes: RuntimeTable::builtin(),
             feedback: Arc::new(Silent),
+            applying: None,
         }
     }
 }
@@ -345,6 +350,21 @@ pub trait Deployer: Send + Sync {
     /// The namespace's runtime table, when it publishes one.
     async fn runtimes(&self, _ctx: &DeployContext) -> Result<Option<RuntimeTable>> {
         Ok(None)
+    }
+    /// What deploying `project` would change in the namespace, without changing anything;
+    /// `prune` adds the entities this project deployed that it no longer has. The default
+    /// says the deployer cannot plan.
+    async fn plan(
+        &self,
+        _ctx: &DeployContext,
+        _target: &Target,
+        _project: &DeployStructure,
+        _prune: bool,
+    ) -> Result<Plan> {
+        Err(Error::usage(format!(
+            "the '{}' deployer cannot plan: it does not read what its namespace holds",
+            self.name()
+        )))
     }
     /// Removes entities. The default says the deployer cannot.
     async fn undeploy(

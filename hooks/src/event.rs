@@ -11,6 +11,8 @@ pub enum Event {
     BuildBefore,
     /// `build:after(fn, artifact)`: once per built function; may return an edited artifact.
     BuildAfter,
+    /// `plan:after(plan, target)`: sees what a deploy would change; `sluice.fail(...)` vetoes.
+    PlanAfter,
     /// `deploy:before(plan, target)`: may return an edited project or `sluice.fail(...)`.
     DeployBefore,
     /// `deploy:after(result, target)`: sees the result.
@@ -21,10 +23,11 @@ pub enum Event {
 
 impl Event {
     /// Every event, in lifecycle order (the order `sluice hooks list` prints).
-    pub const ALL: [Event; 6] = [
+    pub const ALL: [Event; 7] = [
         Event::ReadAfter,
         Event::BuildBefore,
         Event::BuildAfter,
+        Event::PlanAfter,
         Event::DeployBefore,
         Event::DeployAfter,
         Event::Error,
@@ -36,6 +39,7 @@ impl Event {
             Event::ReadAfter => "read:after",
             Event::BuildBefore => "build:before",
             Event::BuildAfter => "build:after",
+            Event::PlanAfter => "plan:after",
             Event::DeployBefore => "deploy:before",
             Event::DeployAfter => "deploy:after",
             Event::Error => "error",
@@ -58,6 +62,7 @@ impl Event {
             Event::DeployBefore => {
                 "nil or an edited project table (call sluice.fail(\"why\") to stop the deploy)"
             }
+            Event::PlanAfter => "nothing (call sluice.fail(\"why\") to veto the deploy)",
             Event::DeployAfter | Event::Error => "nothing",
         }
     }

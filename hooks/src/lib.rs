@@ -34,7 +34,8 @@ use std::thread::JoinHandle;
 use serde::Serialize;
 use sluice_core::hooks::{BuildDecision, Hooks};
 use sluice_core::{
-    ActionSpec, Artifact, DeployResponse, DeployStructure, Error, Feedback, Result, Silent, Target,
+    ActionSpec, Artifact, DeployResponse, DeployStructure, Error, Feedback, Plan, Result, Silent,
+    Target,
 };
 
 pub use event::Event;
@@ -270,6 +271,21 @@ impl Hooks for LuaHooks {
             target: target.clone(),
         };
         self.ask(call).map(|_| ())
+    }
+
+    fn plan_after(&self, plan: &Plan, target: &Target) -> Result<()> {
+        let call = Call::PlanAfter {
+            plan: Box::new(plan.clone()),
+            target: target.clone(),
+        };
+        self.ask(call).map(|_| ())
+    }
+
+    fn wants_plan(&self) -> bool {
+        self.listing().is_ok_and(|all| {
+            all.iter()
+                .any(|e| e.event == Event::PlanAfter.name() && !e.handlers.is_empty())
+        })
     }
 
     fn on_error(&self, error: &Error) {

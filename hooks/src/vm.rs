@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sluice_core::hooks::BuildDecision;
 use sluice_core::{
-    ActionSpec, Artifact, DeployResponse, DeployStructure, Error, Feedback, Result, Target,
+    ActionSpec, Artifact, DeployResponse, DeployStructure, Error, Feedback, Plan, Result, Target,
 };
 
 use crate::confine;
@@ -41,6 +41,10 @@ pub(crate) enum Call {
     },
     DeployAfter {
         response: DeployResponse,
+        target: Target,
+    },
+    PlanAfter {
+        plan: Box<Plan>,
         target: Target,
     },
     Error(ErrorReport),
@@ -249,6 +253,10 @@ impl Vm {
             Call::DeployAfter { response, target } => {
                 self.set_target(target)?;
                 self.deploy_after(&response).map(|()| Reply::Done)
+            }
+            Call::PlanAfter { plan, target } => {
+                self.set_target(target)?;
+                self.plan_after(&plan).map(|()| Reply::Done)
             }
             Call::Error(report) => {
                 self.on_error(&report);
@@ -466,6 +474,15 @@ impl Vm {
         let event = Event::DeployAfter;
         for h in self.handlers(event) {
             let arg = self.encode(response, event)?;
+            self.call(&h, event, (arg, self.target_value()?))?;
+        }
+        Ok(())
+    }
+
+    fn plan_after(&self, plan: &Plan) -> Result<()> {
+        let event = Event::PlanAfter;
+        for h in self.handlers(event) {
+            let arg = self.encode(plan, event)?;
             self.call(&h, event, (arg, self.target_value()?))?;
         }
         Ok(())

@@ -358,7 +358,7 @@ fn an_endless_loop_is_stopped_by_the_instruction_limit() -> TestResult {
         "{message}"
     );
     // The budget is per call: the runtime still answers.
-    assert_eq!(hooks.listing()?.len(), 6);
+    assert_eq!(hooks.listing()?.len(), 7);
     Ok(())
 }
 
@@ -540,7 +540,7 @@ fn error_handlers_hear_about_failures_and_unknown_events_are_refused() -> TestRe
     let e = load(dir.path(), &["bad.lua"], env_with(&recorder, &[])).expect_err("unknown event");
     assert_eq!(
         e.to_string(),
-        "hook bad.lua:2 (load): unknown event 'deploy'; the events are read:after, build:before, build:after, deploy:before, deploy:after, error"
+        "hook bad.lua:2 (load): unknown event 'deploy'; the events are read:after, build:before, build:after, plan:after, deploy:before, deploy:after, error"
     );
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `sluice deploy <project>`: parse the flags, run [`ops::deploy`], then print the summary in
 //! the original deployer's words (spec §1.3), or `{transcript, outcome}` with `--json`
 //! (always, even when a phase fails). The exit status is non-zero whenever anything failed.
+//! `--dry-run` is `sluice plan`; `--plan FILE` applies a saved plan; `--prune` deletes.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,8 +14,9 @@ use super::deploy_output::{Output, print_summary};
 use super::render::CliError;
 use super::session::{self, CliTargets};
 
+/// What `deploy` and `plan` share: the project, how it is read and built, where it goes.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub struct ProjectArgs {
     /// The project directory
     #[arg(default_value = ".")]
     project: String,
@@ -40,9 +42,6 @@ pub struct Args {
     /// Build every function with a real build remotely
     #[arg(long)]
     remote_build: bool,
-    /// Skip unchanged builds and deploys (digests in .deployed/versions.json)
-    #[arg(long)]
-    incremental: bool,
     /// Only these packages or functions (comma-separated `pkg`, `pkg/` or `pkg/fn`)
     #[arg(long, value_name = "LIST")]
     include: Option<String>,
@@ -64,63 +63,146 @@ pub struct Args {
     #[arg(long, value_name = "N", env = "DEPLOYMENT_CHUNK_SIZE", default_value_t = 25,
           value_parser = clap::value_parser!(u16).range(1..))]
     deploy_jobs: u16,
+    /// Also delete the functions, sequences, packages and triggers this project deployed and no longer has
+    #[arg(long)]
+    prune: bool,
+    /// Say for each entity why it is sent, skipped or deleted
+    #[arg(long)]
+    explain: bool,
     #[command(flatten)]
     plugins: super::plugins::DeployPluginArgs,
     #[command(flatten)]
     hooks: super::hooks::HookArgs,
 }
 
-pub fn run(args: Args) -> Result<ExitCode, CliError> {
-    let flags = Flags {
-        env: args.env.as_ref().map(|p| p.display().to_string()),
-        build_env: args.build_env.as_ref().map(|p| p.display().to_string()),
-        apihost: args.target.apihost.clone(),
-        include: args.include.clone(),
-        exclude: args.exclude.clone(),
-        allow_outside: args
-            .allow_outside
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect(),
-        insecure: args.target.insecure,
-        verbose_build: args.verbose_build,
-        verbose_zip: args.verbose_zip,
-        yarn: args.yarn,
-        remote_build: args.remote_build,
-        incremental: args.incremental,
-        json: args.output.json(),
-        no_triggers: args.no_triggers,
-        build_jobs: args.build_jobs.map(usize::from),
-        deploy_jobs: Some(usize::from(args.deploy_jobs)),
-    };
-    let out = Output::new(args.output.json());
-    let session = match session::open(
-        &args.project,
-        &args.plugins.plugins,
-        &args.hooks,
-        out.feedback.clone(),
-    ) {
-        Ok(s) => s,
-        Err(e) => return out.fail(e),
-    };
-    let options = DeployOptions::new(&args.project, flags, args.plugins.deployer());
-    let targets = CliTargets::new(&args.target, &args.token, &session);
-    let runtime = tokio::runtime::Runtime::new().map_err(CliError::other)?;
-    let outcome = match runtime.block_on(ops::deploy::deploy(&session, &options, &targets)) {
-        Ok(o) => o,
-        Err(e) => {
-            return out.fail(
-                targets
-                    .key_source
-                    .explain(session::op_error(&e, &args.project)),
-            );
+impl ProjectArgs {
+    pub fn flags(&self, incremental: bool, trust_local: bool) -> Flags {
+        Flags {
+            env: self.env.as_ref().map(|p| p.display().to_string()),
+            build_env: self.build_env.as_ref().map(|p| p.display().to_string()),
+            apihost: self.target.apihost.clone(),
+            include: self.include.clone(),
+            exclude: self.exclude.clone(),
+            allow_outside: self
+                .allow_outside
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
+            insecure: self.target.insecure,
+            verbose_build: self.verbose_build,
+            verbose_zip: self.verbose_zip,
+            yarn: self.yarn,
+            remote_build: self.remote_build,
+            incremental,
+            json: self.output.json(),
+            no_triggers: self.no_triggers,
+            build_jobs: self.build_jobs.map(usize::from),
+            deploy_jobs: Some(usize::from(self.deploy_jobs)),
+            trust_local,
+            prune: self.prune,
         }
+    }
+
+    pub fn project(&self) -> &str {
+        &self.project
+    }
+
+    pub fn json(&self) -> bool {
+        self.output.json()
+    }
+
+    pub fn explain(&self) -> bool {
+        self.explain
+    }
+
+    /// Opens the session, runs `op` with the targets, and renders a phase's failure.
+    pub fn with_session<T>(
+        &self,
+        out: &Output,
+        op: impl AsyncFnOnce(&session::Session, &CliTargets) -> sluice_core::Result<T>,
+    ) -> Result<Result<T, ExitCode>, CliError> {
+        let session = match session::open(
+            &self.project,
+            &self.plugins.plugins,
+            &self.hooks,
+            out.feedback.clone(),
+        ) {
+            Ok(s) => s,
+            Err(e) => return out.fail(e).map(Err),
+        };
+        let targets = CliTargets::new(&self.target, &self.token, &session);
+        let runtime = tokio::runtime::Runtime::new().map_err(CliError::other)?;
+        match runtime.block_on(op(&session, &targets)) {
+            Ok(v) => Ok(Ok(v)),
+            Err(e) => out
+                .fail(
+                    targets
+                        .key_source
+                        .explain(session::op_error(&e, &self.project)),
+                )
+                .map(Err),
+        }
+    }
+
+    pub fn deployer(&self) -> Option<String> {
+        self.plugins.deployer()
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    common: ProjectArgs,
+    /// Skip unchanged builds, and deploys the namespace confirms it holds (version and digest in .deployed/versions.json)
+    #[arg(long)]
+    incremental: bool,
+    /// With --incremental: skip by .deployed/versions.json alone, without asking the namespace (the original deployer's way)
+    #[arg(long, requires = "incremental")]
+    trust_local: bool,
+    /// Print the plan instead of deploying (what 'sluice plan' does)
+    #[arg(long, conflicts_with = "plan")]
+    dry_run: bool,
+    /// Apply exactly this saved plan ('sluice plan --out FILE'); refused if the project or the namespace changed since
+    #[arg(long, value_name = "FILE", conflicts_with = "prune")]
+    plan: Option<PathBuf>,
+    /// Delete what --prune finds without asking
+    #[arg(short = 'y', long)]
+    yes: bool,
+    #[command(flatten)]
+    plan_output: super::plan::PlanOutputArgs,
+}
+
+pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    if args.dry_run {
+        return super::plan::run_plan(&args.common, &args.plan_output);
+    }
+    args.plan_output.refuse_without_dry_run()?;
+    let common = &args.common;
+    let flags = common.flags(args.incremental, args.trust_local);
+    let out = Output::new(common.json());
+    let mut options = DeployOptions::new(common.project(), flags, common.deployer());
+    if let Some(file) = &args.plan {
+        options.saved_plan = Some(super::plan::read_saved(file)?);
+    }
+    options.want_plan = common.explain();
+    // A saved plan was reviewed when it was made: its deletes are not asked about again.
+    if common.prune && !args.yes {
+        options.confirm = Some(super::plan::confirm_deletes()?);
+    }
+    let outcome = match common.with_session(&out, async |session, targets| {
+        ops::deploy::deploy(session, &options, targets).await
+    })? {
+        Ok(o) => o,
+        Err(code) => return Ok(code),
     };
     let response = outcome.response;
     let failed = !response.failures.is_empty();
-    if args.output.json() {
+    if common.json() {
         out.print_json(response)?;
     } else {
+        if let (true, Some(plan)) = (common.explain(), &outcome.plan) {
+            super::plan_output::print_explanation(plan, args.incremental);
+        }
         print_summary(&response);
     }
     Ok(if failed {

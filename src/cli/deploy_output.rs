@@ -64,7 +64,7 @@ impl Output {
 
 /// The result summary of spec §1.3, in the original's words.
 pub fn print_summary(r: &DeployResponse) {
-    if r.successes.is_empty() && r.failures.is_empty() {
+    if r.successes.is_empty() && r.failures.is_empty() && r.deleted.is_empty() {
         println!("\nNothing deployed");
         return;
     }
@@ -103,6 +103,12 @@ pub fn print_summary(r: &DeployResponse) {
         println!("Deployed bound packages:");
         for n in bound {
             println!("  - {n}");
+        }
+    }
+    if !r.deleted.is_empty() {
+        println!("Deleted (--prune):");
+        for d in &r.deleted {
+            println!("  - {}", d.name);
         }
     }
     if !r.failures.is_empty() {

@@ -19,6 +19,8 @@ mod local;
 mod man;
 mod namespace;
 mod params;
+mod plan;
+mod plan_output;
 mod plugins;
 mod progress;
 mod render;
@@ -83,6 +85,8 @@ enum Command {
     /// Manage stored namespaces (credentials)
     #[command(visible_alias = "namespaces")]
     Namespace(namespace::Args),
+    /// Show what a deploy would change in the namespace, without changing it
+    Plan(plan::Args),
     /// List the readers, builders and deployers (built-in and from plugin libraries)
     Plugins(plugins::Args),
     /// Serve the local namespace over HTTP (for wsk, the openwhisk npm client, browsers)
@@ -105,6 +109,7 @@ pub fn main() -> ExitCode {
         Command::Completions(args) => completions::run(args),
         Command::Connect(args) => namespace::run_connect(args),
         Command::Deploy(args) => deploy::run(args),
+        Command::Plan(args) => plan::run(args),
         Command::Functions(args) => functions::run(args),
         Command::GetMetadata(args) => get_metadata::run(args),
         Command::Hooks(args) => hooks::run(args),

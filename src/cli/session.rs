@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use sluice_core::ops::{ResolvedTarget, Session, Targets};
+pub use sluice_core::ops::Session;
+use sluice_core::ops::{ResolvedTarget, Targets};
 use sluice_core::{Engine, Feedback};
 
 use super::connection::{self, KeySourceCell, TargetArgs, TokenArgs};

@@ -54,6 +54,22 @@ impl Controller {
         let key = format!("{collection}/{name}");
         match req.method.as_str() {
             "GET" => match state.entities.get(&key) {
+                Some(e) if collection == "packages" => {
+                    // A controller lists a package's actions (name, version, annotations).
+                    let prefix = format!("actions/{name}/");
+                    let actions: Vec<Value> = state
+                        .entities
+                        .iter()
+                        .filter(|(k, _)| k.starts_with(&prefix))
+                        .map(|(_, a)| {
+                            json!({"name": a["name"], "version": a["version"],
+                                   "annotations": a.get("annotations").cloned().unwrap_or(json!([]))})
+                        })
+                        .collect();
+                    let mut e = e.clone();
+                    e["actions"] = Value::Array(actions);
+                    ResponseTemplate::new(200).set_body_json(e)
+                }
                 Some(e) => ResponseTemplate::new(200).set_body_json(e),
                 None => error(404, "The requested resource does not exist."),
             },

@@ -3,13 +3,26 @@
 //! a warning.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use crate::changes::Plan;
 use crate::error::{Error, Result};
-use crate::model::{DeployResponse, Flags, TargetNamespace};
-use crate::plugin::Target;
+use crate::model::{DeployResponse, DeployStructure, Flags, TargetNamespace};
+use crate::plugin::{DeployContext, Deployer, Target};
 use crate::runtimes::RuntimeTable;
 
-use super::session::{Session, Targets, require_resolved};
+use super::runtime_cache;
+use super::session::{ResolvedTarget, Session, Targets, require_resolved};
+
+/// Asked before a plan's deletes are carried out; `false` cancels the deploy.
+#[derive(Clone)]
+pub struct Confirm(pub Arc<dyn Fn(&Plan) -> bool + Send + Sync>);
+
+impl std::fmt::Debug for Confirm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Confirm(..)")
+    }
+}
 
 /// What to deploy, and how.
 #[derive(Debug, Clone)]
@@ -20,6 +33,14 @@ pub struct DeployOptions {
     pub flags: Flags,
     /// The deployer to use, by name (`--target`); `None` is the registry's default.
     pub deployer: Option<String>,
+    /// A saved plan to apply exactly (`deploy --plan FILE`): refused when the project or the
+    /// namespace changed since it was made.
+    pub saved_plan: Option<Plan>,
+    /// Asked before deleting anything (`--prune`); `None` deletes without asking.
+    pub confirm: Option<Confirm>,
+    /// Make a plan even without `--prune` or a saved plan (`--explain`), so the outcome says
+    /// why each entity was sent or skipped.
+    pub want_plan: bool,
 }
 
 impl DeployOptions {
@@ -28,6 +49,9 @@ impl DeployOptions {
             project: project.into(),
             flags,
             deployer,
+            saved_plan: None,
+            confirm: None,
+            want_plan: false,
         }
     }
 }
@@ -40,39 +64,68 @@ pub struct DeployOutcome {
     pub target: Target,
     /// Successes and failures per entity: a failed entity is here, not in an `Err`.
     pub response: DeployResponse,
+    /// The plan that was applied, when one was made (`--prune`, `--plan`, `--explain`, a
+    /// `plan:after` hook).
+    pub plan: Option<Plan>,
 }
 
-/// Deploys `options.project`. An `Err` means a phase failed as a whole (the project could
-/// not be read, the credentials were refused, `lib/` did not build); failures of single
-/// entities are in the outcome's response.
-pub async fn deploy(
+/// A project read, built and ready to be sent: what `deploy` and `plan` share.
+pub(crate) struct Prepared {
+    pub project_dir: PathBuf,
+    pub deployer: Arc<dyn Deployer>,
+    pub ctx: DeployContext,
+    pub target: Target,
+    pub project: DeployStructure,
+}
+
+/// read → prepare → build, with the runtime table of the namespace being deployed to (when
+/// its credentials are known before the read), else the built-in table with a warning.
+pub(crate) async fn prepare(
     session: &Session,
-    options: &DeployOptions,
+    location: &str,
+    flags: &Flags,
+    deployer: Option<&str>,
     targets: &dyn Targets,
-) -> Result<DeployOutcome> {
+    verb: &str,
+) -> Result<Prepared> {
     let engine = &session.engine;
-    let flags = &options.flags;
-    let deployer = engine
-        .registry
-        .deployer_or_default(options.deployer.as_deref())?;
-    let project_dir =
-        std::path::absolute(&options.project).map_err(|e| Error::io(&options.project, e))?;
+    let deployer = engine.registry.deployer_or_default(deployer)?;
+    let project_dir = std::path::absolute(location).map_err(|e| Error::io(location, e))?;
 
     let early = targets.resolve(None).ok();
+    let home = session.home.as_deref();
     let mut runtimes = RuntimeTable::builtin();
+    let mut cached = false;
     if let Some(early) = &early {
-        let ctx = session.deploy_context(flags, early, None, &runtimes);
-        match deployer.runtimes(&ctx).await {
-            Ok(Some(table)) => runtimes = table,
-            Ok(None) => {}
-            Err(e) => session.feedback.warn(&format!(
-                "Warning: could not load the runtimes of '{}' ({e}); using the built-in runtime table",
-                early.credentials.ow.apihost
-            )),
+        let host = &early.credentials.ow.apihost;
+        match runtime_cache::load(home, deployer.name(), host) {
+            Some(table) => {
+                runtimes = table;
+                cached = true;
+            }
+            None => {
+                if let Some(table) = fetch_runtimes(session, deployer.as_ref(), flags, early).await
+                {
+                    runtime_cache::store(home, deployer.name(), host, &table);
+                    runtimes = table;
+                }
+            }
         }
     }
 
-    let mut project = session.read(&options.project, flags, &runtimes)?;
+    let mut project = match (session.read(location, flags, &runtimes), &early) {
+        (Ok(project), _) => project,
+        // The cached table may be older than the namespace's: read again with a fresh one.
+        (Err(_), Some(early)) if cached => {
+            if let Some(table) = fetch_runtimes(session, deployer.as_ref(), flags, early).await {
+                let host = &early.credentials.ow.apihost;
+                runtime_cache::store(home, deployer.name(), host, &table);
+                runtimes = table;
+            }
+            session.read(location, flags, &runtimes)?
+        }
+        (Err(e), _) => return Err(e),
+    };
     require_resolved(&project)?;
 
     let target_namespace = match &project.target_namespace {
@@ -83,37 +136,137 @@ pub async fn deploy(
         (Some(early), None) => early,
         (_, named) => targets.resolve(named)?,
     };
-    let deploy_ctx = session.deploy_context(flags, &resolved, Some(&project_dir), &runtimes);
-    let target = engine.prepare(deployer.as_ref(), &deploy_ctx).await?;
-    session.feedback.progress(&header(&project_dir, &target));
+    let ctx = session.deploy_context(flags, &resolved, Some(&project_dir), &runtimes);
+    let target = engine.prepare(deployer.as_ref(), &ctx).await?;
+    session
+        .feedback
+        .progress(&header(verb, &project_dir, &target));
 
     let name = project_dir.display().to_string();
     let build_ctx = session.build_context(&project_dir, &name, flags, &project, &runtimes);
     engine.build(&mut project, &build_ctx)?;
+    drop(resolved);
+    Ok(Prepared {
+        project_dir,
+        deployer,
+        ctx,
+        target,
+        project,
+    })
+}
+
+/// Deploys `options.project`. An `Err` means a phase failed as a whole (the project could
+/// not be read, the credentials were refused, `lib/` did not build, a saved plan is stale, a
+/// `plan:after` hook vetoed); failures of single entities are in the outcome's response.
+pub async fn deploy(
+    session: &Session,
+    options: &DeployOptions,
+    targets: &dyn Targets,
+) -> Result<DeployOutcome> {
+    let engine = &session.engine;
+    let mut flags = options.flags.clone();
+    if let Some(saved) = &options.saved_plan {
+        // A plan is made with build and deploy avoidance; applying it skips what it skips,
+        // and deletes what it lists.
+        flags.incremental = true;
+        flags.prune = saved.prune;
+    }
+    let Prepared {
+        project_dir,
+        deployer,
+        mut ctx,
+        target,
+        project,
+    } = prepare(
+        session,
+        &options.project,
+        &flags,
+        options.deployer.as_deref(),
+        targets,
+        "Deploying",
+    )
+    .await?;
+
+    let wants_plan = options.want_plan
+        || options.saved_plan.is_some()
+        || flags.prune
+        || engine.hooks.wants_plan();
+    let mut plan = None;
+    if wants_plan {
+        let fresh = engine
+            .plan_changes(deployer.as_ref(), &ctx, &target, &project, flags.prune)
+            .await?;
+        if let Some(saved) = &options.saved_plan
+            && let Some(why) = fresh.staleness(saved)
+        {
+            return Err(Error::Usage {
+                message: format!("the saved plan cannot be applied: {why}"),
+                help: Some(
+                    "make a new plan with 'sluice plan --out <FILE>', review it, then deploy it with 'sluice deploy --plan <FILE>'"
+                        .to_string(),
+                ),
+            });
+        }
+        let deletes = fresh.counts.delete;
+        if deletes > 0
+            && let Some(confirm) = &options.confirm
+            && !(confirm.0)(&fresh)
+        {
+            return Err(Error::usage(format!(
+                "deploy cancelled: --prune would delete {deletes} entit{} and was not confirmed",
+                if deletes == 1 { "y" } else { "ies" }
+            )));
+        }
+        // Without --prune or a saved plan the plan only explains: nothing is deleted.
+        if flags.prune || options.saved_plan.is_some() {
+            ctx.applying = Some(Arc::new(fresh.clone()));
+        }
+        plan = Some(fresh);
+    }
 
     let response = engine
-        .deploy(deployer.as_ref(), &deploy_ctx, &target, project)
+        .deploy(deployer.as_ref(), &ctx, &target, project)
         .await?;
-    drop(resolved);
     Ok(DeployOutcome {
         project_dir,
         target,
         response,
+        plan,
     })
 }
 
-/// The first progress line: where the deploy goes.
-fn header(project_dir: &std::path::Path, target: &Target) -> String {
+/// The namespace's runtime table, or `None` (with a warning when reading it failed).
+async fn fetch_runtimes(
+    session: &Session,
+    deployer: &dyn Deployer,
+    flags: &Flags,
+    early: &ResolvedTarget,
+) -> Option<RuntimeTable> {
+    let ctx = session.deploy_context(flags, early, None, &RuntimeTable::builtin());
+    match deployer.runtimes(&ctx).await {
+        Ok(table) => table,
+        Err(e) => {
+            session.feedback.warn(&format!(
+                "Warning: could not load the runtimes of '{}' ({e}); using the built-in runtime table",
+                early.credentials.ow.apihost
+            ));
+            None
+        }
+    }
+}
+
+/// The first progress line: where the deploy (or plan) goes.
+fn header(verb: &str, project_dir: &std::path::Path, target: &Target) -> String {
     if target.local {
         format!(
-            "Deploying '{}'\n  to the local namespace '{}' on {}\n  (to deploy to a real namespace: sluice namespace add --apihost <host> --auth <key>)",
+            "{verb} '{}'\n  to the local namespace '{}' on {}\n  (to deploy to a real namespace: sluice namespace add --apihost <host> --auth <key>)",
             project_dir.display(),
             target.namespace,
             target.apihost
         )
     } else {
         format!(
-            "Deploying '{}'\n  to namespace '{}'\n  on host '{}'",
+            "{verb} '{}'\n  to namespace '{}'\n  on host '{}'",
             project_dir.display(),
             target.namespace,
             target.apihost

@@ -4,18 +4,21 @@
 //! options comes from the [`Session`] (plugins, hooks, environment, home, feedback) and, for
 //! the ops that talk to a namespace, from the caller's [`Targets`].
 //!
-//! Planned beside these: `plan` (a deploy that compares instead of sending), `watch` (a
-//! deploy per batch of changes) and `promote` (the artifacts of one namespace sent to
-//! another); each will take the same session and targets.
+//! `plan` shares `deploy`'s read, prepare and build, then compares instead of sending.
+//! Planned beside these: `watch` (a deploy per batch of changes) and `promote` (the artifacts
+//! of one namespace sent to another); each will take the same session and targets.
 
 pub mod build;
 pub mod deploy;
 pub mod metadata;
+pub mod plan;
+mod runtime_cache;
 mod session;
 pub mod undeploy;
 
 pub use build::{BuildOptions, BuildSummary, BuiltFunction};
-pub use deploy::{DeployOptions, DeployOutcome};
+pub use deploy::{Confirm, DeployOptions, DeployOutcome};
 pub use metadata::MetadataOptions;
+pub use plan::{PlanOptions, PlanOutcome};
 pub use session::{ResolvedTarget, Session, Targets};
 pub use undeploy::UndeployOptions;

@@ -7,9 +7,8 @@
 //! keeps annotations other tools put there, as the original does.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use base64::Engine as _;
 use futures::future::join_all;
 use serde_json::Value;
 use sluice_core::feedback::Step;
@@ -230,21 +229,7 @@ impl Run<'_> {
     }
 
     fn read_code(&self, action: &ActionSpec, file: &str) -> Result<String, String> {
-        let path = match &self.project_dir {
-            Some(dir) if !Path::new(file).is_absolute() => dir.join(file),
-            _ => PathBuf::from(file),
-        };
-        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        if action.binary == Some(true) {
-            Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
-        } else {
-            String::from_utf8(bytes).map_err(|_| {
-                format!(
-                    "{} is not UTF-8 text; deploy it as a binary (zip) function",
-                    path.display()
-                )
-            })
-        }
+        crate::code::read_code(self.project_dir.as_deref(), action, file)
     }
 
     async fn deploy_function(&self, p: usize, a: usize) -> (DeployResponse, Option<Deferred>) {

@@ -5,13 +5,16 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use sluice_core::{
-    Credentials, DeployContext, DeployResponse, DeployStructure, Deployer, Error, RuntimeTable,
-    Target, UndeployRequest,
+    ChangeKind, Credentials, DeployContext, DeployResponse, DeployStructure, Deployer,
+    DeployerAnnotation, Error, Plan, PlanEntity, RuntimeTable, Target, UndeployRequest,
+    VersionEntry, VersionInfo,
 };
 
 use crate::client::Client;
 use crate::deploy::Run;
 use crate::error::OwError;
+use crate::plan::{self, Inputs};
+use crate::server_state::{Reads, ServerState};
 use crate::transport::{DEFAULT_DEPLOY_JOBS, RetryPolicy, Transport, TransportOptions};
 use crate::triggers::{DO_API_URL_ENV, TriggersApi, do_api_url_for};
 use crate::versions;
@@ -102,6 +105,85 @@ impl OpenWhiskDeployer {
             .map(Some)
             .map_err(|e| e.into_core(None))
     }
+
+    /// The versions this project recorded for the target (empty without a project dir).
+    fn recorded(ctx: &DeployContext, target: &Target) -> Result<VersionEntry, Error> {
+        match &ctx.project_dir {
+            Some(dir) => versions::load(dir, &versions::recorded_host(target), &target.namespace)
+                .map_err(|e| e.into_core(Some("the versions file".into()))),
+            None => Ok(VersionEntry::default()),
+        }
+    }
+
+    /// The `deployer` annotation every entity gets.
+    fn annotation(ctx: &DeployContext, project: &DeployStructure) -> DeployerAnnotation {
+        match (&project.deployer_annotation, &ctx.project_dir) {
+            (Some(a), _) => a.clone(),
+            (None, Some(dir)) => {
+                let env: BTreeMap<String, String> = std::env::vars().collect();
+                sluice_core::annotation::deployer_annotation(dir, &env)
+            }
+            (None, None) => Default::default(),
+        }
+    }
+
+    /// What an `--incremental` deploy may skip: with a plan being applied, exactly what it
+    /// marks unchanged; else the recorded versions the namespace confirms (or, with
+    /// `--trust-local`, all of them).
+    async fn skippable(
+        &self,
+        ctx: &DeployContext,
+        target: &Target,
+        client: &Client,
+        project: &DeployStructure,
+    ) -> Result<VersionEntry, Error> {
+        if let Some(plan) = &ctx.applying {
+            return Ok(unchanged_in(plan, target));
+        }
+        let old = Self::recorded(ctx, target)?;
+        if ctx.flags.trust_local
+            || (old.package_versions.is_empty() && old.action_versions.is_empty())
+        {
+            return Ok(old);
+        }
+        match ServerState::fetch(client, project, Reads::for_project(project, false)).await {
+            Ok(state) => Ok(state.verified(old)),
+            Err(e) => {
+                ctx.feedback.warn(&format!(
+                    "Warning: could not read what the namespace holds ({e}); deploying every function (--trust-local skips by the versions file alone)"
+                ));
+                Ok(VersionEntry::default())
+            }
+        }
+    }
+}
+
+/// The entities `plan` leaves unchanged, as versions an incremental deploy skips.
+fn unchanged_in(plan: &Plan, target: &Target) -> VersionEntry {
+    let mut entry = VersionEntry {
+        apihost: versions::recorded_host(target),
+        namespace: target.namespace.clone(),
+        ..Default::default()
+    };
+    for c in plan.of(ChangeKind::Unchanged) {
+        let (Some(version), Some(digest)) = (&c.server_version, &c.digest) else {
+            continue;
+        };
+        let info = VersionInfo {
+            version: version.clone(),
+            digest: digest.clone(),
+        };
+        match c.entity {
+            PlanEntity::Package | PlanEntity::Binding => {
+                entry.package_versions.insert(c.name.clone(), info);
+            }
+            PlanEntity::Function => {
+                entry.action_versions.insert(c.name.clone(), info);
+            }
+            PlanEntity::Sequence | PlanEntity::Trigger => {}
+        }
+    }
+    entry
 }
 
 #[async_trait]
@@ -164,21 +246,12 @@ impl Deployer for OpenWhiskDeployer {
     ) -> Result<DeployResponse, Error> {
         let client = self.client(ctx, &target.credentials)?;
         let triggers = self.triggers_api(&target.credentials, &client, target.local)?;
-        let old = match (&ctx.project_dir, ctx.flags.incremental) {
-            (Some(dir), true) => {
-                versions::load(dir, &versions::recorded_host(target), &target.namespace)
-                    .map_err(|e| e.into_core(Some("the versions file".into())))?
-            }
-            _ => Default::default(),
+        let old = match ctx.flags.incremental {
+            true => self.skippable(ctx, target, &client, project).await?,
+            false => Default::default(),
         };
-        let annotation = match (&project.deployer_annotation, &ctx.project_dir) {
-            (Some(a), _) => a.clone(),
-            (None, Some(dir)) => {
-                let env: BTreeMap<String, String> = std::env::vars().collect();
-                sluice_core::annotation::deployer_annotation(dir, &env)
-            }
-            (None, None) => Default::default(),
-        };
+        let annotation = Self::annotation(ctx, project);
+        let deletes = ctx.applying.clone();
         let run = Run {
             ctx,
             target,
@@ -189,7 +262,50 @@ impl Deployer for OpenWhiskDeployer {
             annotation,
             project_dir: ctx.project_dir.clone(),
         };
-        Ok(run.deploy().await)
+        let mut response = run.deploy().await;
+        if let Some(plan) = deletes {
+            let pruned = crate::prune::prune(
+                &run.client,
+                run.triggers.as_ref(),
+                &target.namespace,
+                &plan,
+                ctx.feedback.as_ref(),
+            )
+            .await;
+            response.combine(pruned);
+        }
+        Ok(response)
+    }
+
+    async fn plan(
+        &self,
+        ctx: &DeployContext,
+        target: &Target,
+        project: &DeployStructure,
+        prune: bool,
+    ) -> Result<Plan, Error> {
+        let client = self.client(ctx, &target.credentials)?;
+        let triggers = self.triggers_api(&target.credentials, &client, target.local)?;
+        let old = Self::recorded(ctx, target)?;
+        let annotation = Self::annotation(ctx, project);
+        let state = ServerState::fetch(&client, project, Reads::for_project(project, prune))
+            .await
+            .map_err(|e| e.into_core(Some("reading what the namespace holds".into())))?;
+        plan::plan(Inputs {
+            client: &client,
+            triggers: triggers.as_ref(),
+            namespace: &target.namespace,
+            apihost: &target.apihost,
+            project,
+            project_dir: ctx.project_dir.as_deref(),
+            state: &state,
+            old: &old,
+            annotation: &annotation,
+            runtimes: &ctx.runtimes,
+            prune,
+        })
+        .await
+        .map_err(|e| e.into_core(Some("planning the deploy".into())))
     }
 
     async fn undeploy(

@@ -1,0 +1,409 @@
+//! A plan: what a deploy would change in a namespace, entity by entity (`sluice plan`,
+//! `deploy --dry-run`, `deploy --plan FILE`).
+//!
+//! The JSON form of [`Plan`] is a documented, stable document (format [`PLAN_FORMAT`]): new
+//! fields may appear, existing ones keep their meaning. Values of parameters and environment
+//! never appear in it, only their names.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The version of the plan document.
+pub const PLAN_FORMAT: u32 = 1;
+
+/// What kind of entity a change is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlanEntity {
+    Package,
+    Binding,
+    Function,
+    Sequence,
+    Trigger,
+}
+
+impl PlanEntity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanEntity::Package => "package",
+            PlanEntity::Binding => "binding",
+            PlanEntity::Function => "function",
+            PlanEntity::Sequence => "sequence",
+            PlanEntity::Trigger => "trigger",
+        }
+    }
+}
+
+/// What a deploy does to one entity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChangeKind {
+    /// Not in the namespace: it will be created.
+    Create,
+    /// In the namespace, different from the project: it will be replaced.
+    Update,
+    /// The namespace holds what the project has: nothing is sent.
+    Unchanged,
+    /// The namespace's entity is not the one this project last deployed (edited in a console
+    /// or by a plain API call): it will be replaced.
+    ChangedOutsideSluice,
+    /// Deployed by this project, no longer in it: `--prune` deletes it.
+    Delete,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Create => "create",
+            ChangeKind::Update => "update",
+            ChangeKind::Unchanged => "unchanged",
+            ChangeKind::ChangedOutsideSluice => "changed outside sluice",
+            ChangeKind::Delete => "delete",
+        }
+    }
+
+    /// Whether applying the plan sends anything for this entity.
+    pub fn is_change(self) -> bool {
+        self != ChangeKind::Unchanged
+    }
+}
+
+/// Why an entity is updated. Names only: values are never part of a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "field", rename_all = "kebab-case")]
+pub enum Reason {
+    /// The code differs (short digests of the namespace's and the project's code).
+    Code { from: String, to: String },
+    /// The runtime differs.
+    Kind { from: String, to: String },
+    /// Parameter names added, changed and removed.
+    Parameters {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        added: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        changed: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        removed: Vec<String>,
+    },
+    /// Environment variable names added, changed and removed.
+    Environment {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        added: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        changed: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        removed: Vec<String>,
+    },
+    /// Annotations the project sets that the namespace lacks or holds otherwise.
+    Annotations { names: Vec<String> },
+    /// Limits that differ (`memory`, `timeout`, `logs`, `concurrency`).
+    Limits { names: Vec<String> },
+    /// Web export settings differ.
+    Web,
+    /// A sequence's components differ.
+    Components,
+    /// A package's functions were added or removed.
+    Functions {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        added: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        removed: Vec<String>,
+    },
+    /// A binding points at another package.
+    Binding { from: String, to: String },
+    /// A trigger's schedule, payload or function differs.
+    Trigger { names: Vec<String> },
+    /// The namespace's version is not the one this project recorded.
+    Version { recorded: String, server: String },
+    /// The entity was not deployed by sluice or the original deployer.
+    NotDeployedBySluice,
+    /// The entity was deployed from another project.
+    OtherProject { project: String },
+    /// Only the deployer annotation's digest differs (the same content deployed by another
+    /// version of the project files, or a difference this plan cannot name).
+    Digest { from: String, to: String },
+}
+
+fn names<'a>(sign: &str, list: &'a [String]) -> impl Iterator<Item = String> + 'a {
+    let sign = sign.to_string();
+    list.iter().map(move |n| format!("{sign}{n}"))
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Code { from, to } => write!(f, "code {from}→{to}"),
+            Reason::Kind { from, to } => write!(f, "kind {from}→{to}"),
+            Reason::Parameters {
+                added,
+                changed,
+                removed,
+            }
+            | Reason::Environment {
+                added,
+                changed,
+                removed,
+            } => {
+                let label = if matches!(self, Reason::Parameters { .. }) {
+                    "parameters"
+                } else {
+                    "environment"
+                };
+                let all: Vec<String> = names("+", added)
+                    .chain(names("~", changed))
+                    .chain(names("-", removed))
+                    .collect();
+                write!(f, "{label} {}", all.join(" "))
+            }
+            Reason::Annotations { names } => write!(f, "annotations {}", names.join(" ")),
+            Reason::Limits { names } => write!(f, "limits {}", names.join(" ")),
+            Reason::Web => f.write_str("web"),
+            Reason::Components => f.write_str("components"),
+            Reason::Functions { added, removed } => {
+                let all: Vec<String> = names("+", added).chain(names("-", removed)).collect();
+                write!(f, "functions {}", all.join(" "))
+            }
+            Reason::Binding { from, to } => write!(f, "binding {from}→{to}"),
+            Reason::Trigger { names } => write!(f, "trigger {}", names.join(" ")),
+            Reason::Version { recorded, server } => {
+                write!(f, "version {recorded} recorded, {server} on the server")
+            }
+            Reason::NotDeployedBySluice => f.write_str("not deployed by sluice"),
+            Reason::OtherProject { project } => write!(f, "deployed from {project}"),
+            Reason::Digest { from, to } => write!(f, "digest {from}→{to}"),
+        }
+    }
+}
+
+/// One entity's line of the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedChange {
+    pub entity: PlanEntity,
+    /// `pkg/name`, `name` (default package), a package's or a trigger's name.
+    pub name: String,
+    pub change: ChangeKind,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<Reason>,
+    /// The namespace's version of the entity, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_version: Option<String>,
+    /// The project's full digest of the entity (packages and functions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+}
+
+impl PlannedChange {
+    pub fn new(entity: PlanEntity, name: impl Into<String>, change: ChangeKind) -> Self {
+        PlannedChange {
+            entity,
+            name: name.into(),
+            change,
+            reasons: Vec::new(),
+            server_version: None,
+            digest: None,
+        }
+    }
+
+    /// The reasons as one line: `code a1b2→c3d4, parameters +FOO`.
+    pub fn reasons_line(&self) -> String {
+        self.reasons
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// How many entities of each change kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanCounts {
+    pub create: usize,
+    pub update: usize,
+    pub unchanged: usize,
+    pub changed_outside_sluice: usize,
+    pub delete: usize,
+}
+
+/// What a deploy of a project would do to a namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    /// [`PLAN_FORMAT`].
+    pub format: u32,
+    pub apihost: String,
+    pub namespace: String,
+    /// Whether the plan looked for deletes (`--prune`); applying it deletes what it lists.
+    #[serde(default)]
+    pub prune: bool,
+    pub changes: Vec<PlannedChange>,
+    pub counts: PlanCounts,
+    /// Digest of what the project would send: changes when the project does.
+    pub project_digest: String,
+    /// Digest of the namespace's versions the plan was made against: changes when the
+    /// namespace does.
+    pub server_digest: String,
+}
+
+impl Plan {
+    /// A plan of `changes`, sorted by entity and name, with its counts and project digest.
+    /// `server_digest` comes from the deployer, which knows what it read.
+    pub fn new(
+        apihost: impl Into<String>,
+        namespace: impl Into<String>,
+        mut changes: Vec<PlannedChange>,
+        server_digest: String,
+    ) -> Self {
+        changes.sort_by(|a, b| (a.entity, &a.name).cmp(&(b.entity, &b.name)));
+        let mut counts = PlanCounts::default();
+        let mut h = Sha256::new();
+        for c in &changes {
+            match c.change {
+                ChangeKind::Create => counts.create += 1,
+                ChangeKind::Update => counts.update += 1,
+                ChangeKind::Unchanged => counts.unchanged += 1,
+                ChangeKind::ChangedOutsideSluice => counts.changed_outside_sluice += 1,
+                ChangeKind::Delete => counts.delete += 1,
+            }
+            h.update(c.entity.as_str());
+            h.update([0]);
+            h.update(&c.name);
+            h.update([0]);
+            h.update(c.change.as_str());
+            h.update([0]);
+            h.update(c.digest.as_deref().unwrap_or(""));
+            h.update([0]);
+        }
+        Plan {
+            format: PLAN_FORMAT,
+            apihost: apihost.into(),
+            namespace: namespace.into(),
+            prune: false,
+            changes,
+            counts,
+            project_digest: hex(&h.finalize()),
+            server_digest,
+        }
+    }
+
+    /// Whether applying the plan changes anything.
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(|c| c.change.is_change())
+    }
+
+    /// The changes of one kind.
+    pub fn of(&self, change: ChangeKind) -> impl Iterator<Item = &PlannedChange> {
+        self.changes.iter().filter(move |c| c.change == change)
+    }
+
+    /// Why `saved` cannot be applied where this (fresh) plan was made, or `None` when it can.
+    pub fn staleness(&self, saved: &Plan) -> Option<String> {
+        if saved.format != PLAN_FORMAT {
+            return Some(format!(
+                "it has format {} and this sluice reads format {PLAN_FORMAT}",
+                saved.format
+            ));
+        }
+        if saved.apihost != self.apihost || saved.namespace != self.namespace {
+            return Some(format!(
+                "it was made for namespace '{}' on {}, and this deploy goes to '{}' on {}",
+                saved.namespace, saved.apihost, self.namespace, self.apihost
+            ));
+        }
+        if saved.project_digest != self.project_digest {
+            return Some("the project changed since it was made".to_string());
+        }
+        if saved.server_digest != self.server_digest {
+            return Some("the namespace changed since it was made".to_string());
+        }
+        None
+    }
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(name: &str, kind: ChangeKind) -> PlannedChange {
+        PlannedChange::new(PlanEntity::Function, name, kind)
+    }
+
+    #[test]
+    fn counts_sort_and_detect_changes() {
+        let plan = Plan::new(
+            "h",
+            "ns",
+            vec![
+                change("p/b", ChangeKind::Unchanged),
+                change("p/a", ChangeKind::Create),
+            ],
+            "s".into(),
+        );
+        assert_eq!(plan.changes[0].name, "p/a");
+        assert_eq!(plan.counts.create, 1);
+        assert_eq!(plan.counts.unchanged, 1);
+        assert!(plan.has_changes());
+        let quiet = Plan::new(
+            "h",
+            "ns",
+            vec![change("p/b", ChangeKind::Unchanged)],
+            "s".into(),
+        );
+        assert!(!quiet.has_changes());
+    }
+
+    #[test]
+    fn a_plan_is_stale_when_project_or_namespace_moved() {
+        let a = Plan::new(
+            "h",
+            "ns",
+            vec![change("p/a", ChangeKind::Create)],
+            "s1".into(),
+        );
+        assert_eq!(a.staleness(&a.clone()), None);
+        let moved = Plan::new(
+            "h",
+            "ns",
+            vec![change("p/a", ChangeKind::Create)],
+            "s2".into(),
+        );
+        assert!(
+            moved
+                .staleness(&a)
+                .expect("stale")
+                .contains("namespace changed")
+        );
+        let edited = Plan::new(
+            "h",
+            "ns",
+            vec![change("p/b", ChangeKind::Create)],
+            "s1".into(),
+        );
+        assert!(
+            edited
+                .staleness(&a)
+                .expect("stale")
+                .contains("project changed")
+        );
+    }
+
+    #[test]
+    fn reasons_read_like_a_diff() {
+        let r = Reason::Parameters {
+            added: vec!["FOO".into()],
+            changed: vec!["BAR".into()],
+            removed: vec!["BAZ".into()],
+        };
+        assert_eq!(r.to_string(), "parameters +FOO ~BAR -BAZ");
+        let json = serde_json::to_value(&r).expect("json");
+        assert_eq!(json["field"], "parameters");
+    }
+}
