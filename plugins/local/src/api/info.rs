@@ -33,10 +33,10 @@ impl SystemLimits {
     }
 }
 
-/// True for the kinds the local runner executes (node and python actions); the others are
+/// True for the kinds the local runner executes (node, python and Go actions); the others are
 /// accepted and stored so projects deploy, but cannot be invoked locally.
 pub fn runs_locally(kind: &str) -> bool {
-    matches!(sluice_core::runtimes::family(kind), "nodejs" | "python")
+    crate::runner::Runner::supports(kind)
 }
 
 /// The manifest as the controller renders it, with an extra `local` member per kind.
