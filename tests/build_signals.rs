@@ -57,7 +57,11 @@ fn alive(pid_file: &Path) -> bool {
 fn wait_for(path: &Path) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !path.exists() {
-        assert!(Instant::now() < deadline, "{} never appeared", path.display());
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -82,8 +86,14 @@ fn stops_the_build_on(signal: &str, expected_code: i32) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("stopped 1 running build"), "{stderr}");
 
-    assert!(!alive(&markers.path().join("script.pid")), "build.sh survived");
-    assert!(!alive(&markers.path().join("child.pid")), "its child survived");
+    assert!(
+        !alive(&markers.path().join("script.pid")),
+        "build.sh survived"
+    );
+    assert!(
+        !alive(&markers.path().join("child.pid")),
+        "its child survived"
+    );
     // Past the builds' sleep: nothing they would have written appears.
     std::thread::sleep(Duration::from_secs(5));
     assert!(!markers.path().join("script-finished").exists());
@@ -119,7 +129,10 @@ fn a_build_past_its_timeout_is_stopped_with_an_error_naming_function_and_command
         all.contains("'./build.sh' did not finish within 1s"),
         "names the command and the limit: {all}"
     );
-    assert!(all.contains("--build-timeout"), "says how to raise it: {all}");
+    assert!(
+        all.contains("--build-timeout"),
+        "says how to raise it: {all}"
+    );
     assert!(!alive(&markers.path().join("script.pid")));
     assert!(!alive(&markers.path().join("child.pid")));
     std::thread::sleep(Duration::from_secs(5));
@@ -143,11 +156,20 @@ fn a_failed_build_shows_head_and_tail_and_writes_the_whole_log() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(!out.status.success(), "{all}");
-    assert!(all.contains("noise 1\n") && all.contains("noise 1000"), "{all}");
-    assert!(!all.contains("noise 500\n"), "the middle is left out: {all}");
+    assert!(
+        all.contains("noise 1\n") && all.contains("noise 1000"),
+        "{all}"
+    );
+    assert!(
+        !all.contains("noise 500\n"),
+        "the middle is left out: {all}"
+    );
     let log = all
         .lines()
-        .find_map(|l| l.split_once("the full log is in ").map(|(_, p)| p.trim().to_string()))
+        .find_map(|l| {
+            l.split_once("the full log is in ")
+                .map(|(_, p)| p.trim().to_string())
+        })
         .unwrap_or_else(|| panic!("no log named: {all}"));
     let text = std::fs::read_to_string(&log).expect("the log exists");
     assert_eq!(text.lines().count(), 1000);

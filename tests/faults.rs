@@ -39,7 +39,9 @@ fn project(whisk: &FakeWhisk) -> ProjectTest {
         for f in 0..PER_PACKAGE {
             test = test.write(
                 format!("packages/p{p}/f{f}.js"),
-                format!("function main() {{ return {{ body: 'p{p}/f{f}' }} }}\nexports.main = main\n"),
+                format!(
+                    "function main() {{ return {{ body: 'p{p}/f{f}' }} }}\nexports.main = main\n"
+                ),
             );
         }
     }
@@ -79,7 +81,11 @@ fn every_function_lands(faults: Faults) {
     assert!(out.status.success(), "{faults:?}: {all}");
     let on_server = whisk.versions("actions");
     assert_eq!(on_server.len(), PACKAGES * PER_PACKAGE, "{faults:?}: {all}");
-    assert_eq!(recorded(&test), on_server, "the versions file matches the server");
+    assert_eq!(
+        recorded(&test),
+        on_server,
+        "the versions file matches the server"
+    );
     assert!(!all.contains("Error:"), "{all}");
 }
 

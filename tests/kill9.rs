@@ -91,7 +91,11 @@ fn a_deploy_killed_half_way_resumes_with_incremental_and_resends_only_the_rest()
     // What the file records did land, with the version the server gave.
     let on_server = whisk.versions("actions");
     for (name, version) in &actions_before {
-        assert_eq!(on_server.get(name), Some(version), "{name} is recorded as it landed");
+        assert_eq!(
+            on_server.get(name),
+            Some(version),
+            "{name} is recorded as it landed"
+        );
     }
 
     whisk.reset_requests();
@@ -123,7 +127,10 @@ fn a_deploy_killed_half_way_resumes_with_incremental_and_resends_only_the_rest()
         "exactly the unrecorded functions are resent"
     );
     for key in resent.iter().filter_map(|k| k.strip_prefix("packages/")) {
-        assert!(!packages_before.contains_key(key), "package {key} was recorded, yet resent");
+        assert!(
+            !packages_before.contains_key(key),
+            "package {key} was recorded, yet resent"
+        );
     }
 
     let (_, actions_after) = recorded(&test);

@@ -15,8 +15,26 @@ use serde_json::Value;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
+/// A running `sluice serve`, stopped when dropped (also when an assertion fails).
+struct Serving<'a> {
+    test: &'a ProjectTest,
+    child: Child,
+}
+
+impl Drop for Serving<'_> {
+    fn drop(&mut self) {
+        common::stop_local_server(&self.test.local_dir(), |c| self.test.isolate(c));
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Starts `sluice serve` and returns it with the lines it printed up to `last` (included).
-fn serve_until(test: &ProjectTest, extra: &[&str], last: &str) -> Result<(Child, String), Box<dyn std::error::Error>> {
+fn serve_until<'a>(
+    test: &'a ProjectTest,
+    extra: &[&str],
+    last: &str,
+) -> Result<(Serving<'a>, String), Box<dyn std::error::Error>> {
     let mut child = test
         .command(["serve", "--port", "0"])
         .args(extra)
@@ -24,6 +42,7 @@ fn serve_until(test: &ProjectTest, extra: &[&str], last: &str) -> Result<(Child,
         .stderr(Stdio::null())
         .spawn()?;
     let stdout = child.stdout.take().ok_or("no stdout")?;
+    let serving = Serving { test, child };
     let mut printed = String::new();
     for line in BufReader::new(stdout).lines() {
         let line = line?;
@@ -33,51 +52,59 @@ fn serve_until(test: &ProjectTest, extra: &[&str], last: &str) -> Result<(Child,
             break;
         }
     }
-    Ok((child, printed))
-}
-
-fn stop(test: &ProjectTest, mut child: Child) -> TestResult {
-    common::stop_local_server(&test.local_dir(), |c| test.isolate(c));
-    child.wait()?;
-    Ok(())
+    Ok((serving, printed))
 }
 
 fn the_key(test: &ProjectTest) -> Result<String, std::io::Error> {
-    Ok(std::fs::read_to_string(test.local_dir().join("local.auth"))?
-        .trim()
-        .to_string())
+    Ok(
+        std::fs::read_to_string(test.local_dir().join("local.auth"))?
+            .trim()
+            .to_string(),
+    )
 }
 
 #[test]
 fn the_banner_masks_the_key_and_names_the_key_file() -> TestResult {
     let test = ProjectTest::empty();
-    let (child, banner) = serve_until(&test, &[], "Press Ctrl-C")?;
+    let (_serving, banner) = serve_until(&test, &[], "Press Ctrl-C")?;
     let key = the_key(&test)?;
-    let result = (|| -> TestResult {
+    {
         assert!(!key.is_empty());
-        assert!(!banner.contains(&key), "the whole key is printed:\n{banner}");
+        assert!(
+            !banner.contains(&key),
+            "the whole key is printed:\n{banner}"
+        );
         let secret = key.split_once(':').map(|(_, k)| k).unwrap_or(&key);
-        assert!(!banner.contains(secret), "the key's secret part is printed:\n{banner}");
+        assert!(
+            !banner.contains(secret),
+            "the key's secret part is printed:\n{banner}"
+        );
         let key_file = test.local_dir().join("local.auth").display().to_string();
-        assert!(banner.contains(&format!("Key file:  {key_file}")), "{banner}");
+        assert!(
+            banner.contains(&format!("Key file:  {key_file}")),
+            "{banner}"
+        );
         assert!(banner.contains("(masked)"), "{banner}");
-        assert!(banner.contains("sluice namespace current --show-key"), "{banner}");
-        Ok(())
-    })();
-    stop(&test, child)?;
-    result
+        assert!(
+            banner.contains("sluice namespace current --show-key"),
+            "{banner}"
+        );
+    }
+    Ok(())
 }
 
 #[test]
 fn serve_with_dash_o_json_prints_one_document_when_ready() -> TestResult {
     let test = ProjectTest::empty();
-    let (child, doc) = serve_until(&test, &["-o", "json"], "}")?;
-    let pid = child.id();
+    let (serving, doc) = serve_until(&test, &["-o", "json"], "}")?;
+    let pid = serving.child.id();
     let key = the_key(&test)?;
-    let result = (|| -> TestResult {
+    {
         let v: Value = serde_json::from_str(&doc)?;
         assert!(
-            v["apihost"].as_str().is_some_and(|h| h.starts_with("http://127.0.0.1:")),
+            v["apihost"]
+                .as_str()
+                .is_some_and(|h| h.starts_with("http://127.0.0.1:")),
             "{v}"
         );
         assert_eq!(v["pid"].as_u64(), Some(u64::from(pid)));
@@ -87,7 +114,10 @@ fn serve_with_dash_o_json_prints_one_document_when_ready() -> TestResult {
             v["keyFile"].as_str().map(std::path::PathBuf::from),
             Some(test.local_dir().join("local.auth"))
         );
-        assert!(v["auth"].as_str().is_some_and(|a| a.ends_with("****")), "{v}");
+        assert!(
+            v["auth"].as_str().is_some_and(|a| a.ends_with("****")),
+            "{v}"
+        );
         assert!(!doc.contains(&key), "the key is masked: {doc}");
         // The API host answers with that key.
         let out = test
@@ -95,11 +125,13 @@ fn serve_with_dash_o_json_prints_one_document_when_ready() -> TestResult {
             .arg(v["apihost"].as_str().unwrap_or_default())
             .args(["--auth", &key])
             .output()?;
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        Ok(())
-    })();
-    stop(&test, child)?;
-    result
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
 }
 
 #[test]
@@ -107,12 +139,25 @@ fn show_key_prints_the_current_namespace_key_for_scripts() -> TestResult {
     let whisk = FakeWhisk::start();
     let test = ProjectTest::empty();
     let added = test
-        .command(["namespace", "add", "--apihost", &whisk.uri(), "--auth", AUTH])
+        .command([
+            "namespace",
+            "add",
+            "--apihost",
+            &whisk.uri(),
+            "--auth",
+            AUTH,
+        ])
         .output()?;
-    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
     let plain = test.command(["namespace", "current"]).output()?;
     assert!(!String::from_utf8_lossy(&plain.stdout).contains("testkey"));
-    let shown = test.command(["namespace", "current", "--show-key"]).output()?;
+    let shown = test
+        .command(["namespace", "current", "--show-key"])
+        .output()?;
     assert!(shown.status.success());
     assert_eq!(String::from_utf8_lossy(&shown.stdout), format!("{AUTH}\n"));
     let json = test
@@ -120,13 +165,29 @@ fn show_key_prints_the_current_namespace_key_for_scripts() -> TestResult {
         .output()?;
     let v: Value = serde_json::from_slice(&json.stdout)?;
     assert_eq!(v["key"], AUTH);
-    assert!(v["auth"].as_str().is_some_and(|a| a.ends_with("****")), "{v}");
+    assert!(
+        v["auth"].as_str().is_some_and(|a| a.ends_with("****")),
+        "{v}"
+    );
 
     // The local namespace's key comes from the local server.
     let local = test.command(["namespace", "use", "local"]).output()?;
-    assert!(local.status.success(), "{}", String::from_utf8_lossy(&local.stderr));
-    let shown = test.command(["namespace", "current", "--show-key"]).output()?;
-    assert!(shown.status.success(), "{}", String::from_utf8_lossy(&shown.stderr));
-    assert_eq!(String::from_utf8_lossy(&shown.stdout).trim(), the_key(&test)?);
+    assert!(
+        local.status.success(),
+        "{}",
+        String::from_utf8_lossy(&local.stderr)
+    );
+    let shown = test
+        .command(["namespace", "current", "--show-key"])
+        .output()?;
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&shown.stdout).trim(),
+        the_key(&test)?
+    );
     Ok(())
 }

@@ -37,7 +37,12 @@ fn build_library(test: &ProjectTest, version: u32) -> PathBuf {
     let lib = test.path().join("plugins").join("libhostile.so");
     std::fs::create_dir_all(lib.parent().expect("parent")).expect("mkdir");
     let status = Command::new("cc")
-        .args(["-shared", "-fPIC", &format!("-DVERSION_NUMBER={version}"), "-o"])
+        .args([
+            "-shared",
+            "-fPIC",
+            &format!("-DVERSION_NUMBER={version}"),
+            "-o",
+        ])
         .arg(&lib)
         .arg(&source)
         .status()
@@ -52,7 +57,10 @@ fn project() -> (ProjectTest, PathBuf, PathBuf) {
             "project.yml",
             "plugins:\n  - plugins/libhostile.so\npackages:\n  - name: p\n",
         )
-        .write("packages/p/hello.js", "exports.main = () => ({ body: 'hi' })\n");
+        .write(
+            "packages/p/hello.js",
+            "exports.main = () => ({ body: 'hi' })\n",
+        );
     let marker = test.temp().join("marker");
     let lib = build_library(&test, 1);
     (test.env("TRUST_TEST_MARKER", &marker), lib, marker)
@@ -79,14 +87,20 @@ fn assert_refused(test: &ProjectTest, args: &[&str], marker: &Path, lib: &Path, 
     let out = run(test, args);
     let all = text(&out);
     assert!(!out.status.success(), "{args:?} must fail: {all}");
-    assert!(!marker.exists(), "{args:?} opened the untrusted library: {all}");
+    assert!(
+        !marker.exists(),
+        "{args:?} opened the untrusted library: {all}"
+    );
     assert!(all.contains(why), "{args:?}: {all}");
     // The library as project.yml names it, from where sluice ran; miette may break the
     // line inside the path, so compare without spaces.
     let squash = |t: &str| t.split_whitespace().collect::<String>();
     let relative = Path::new(".").join(lib.strip_prefix(test.path()).expect("in the project"));
     assert!(
-        squash(&all).contains(&squash(&format!("sluice plugins trust {}", relative.display()))),
+        squash(&all).contains(&squash(&format!(
+            "sluice plugins trust {}",
+            relative.display()
+        ))),
         "{args:?} names the command that trusts it: {all}"
     );
 }
@@ -117,7 +131,10 @@ fn a_trusted_library_loads_until_it_changes() {
     let file = test.sluice_home().join("trusted-plugins.json");
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&file).expect("trust file").permissions().mode();
+        let mode = std::fs::metadata(&file)
+            .expect("trust file")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600, "the trust file is private");
     }
     let recorded = std::fs::read_to_string(&file).expect("trust file");
@@ -129,7 +146,11 @@ fn a_trusted_library_loads_until_it_changes() {
     // Trusted: it is opened (its constructor runs); it is no sluice plugin, which is the
     // next check, and that is reported.
     let out = run(&test, &["get-metadata", "."]);
-    assert!(marker.exists(), "a trusted library is loaded: {}", text(&out));
+    assert!(
+        marker.exists(),
+        "a trusted library is loaded: {}",
+        text(&out)
+    );
     assert!(text(&out).contains("not a sluice plugin"), "{}", text(&out));
     std::fs::remove_file(&marker).expect("rm marker");
 
@@ -160,7 +181,10 @@ fn trust_project_plugins_trusts_them_for_one_run() {
 fn libraries_given_with_dash_dash_plugin_are_trusted_by_the_user_who_typed_them() {
     let (test, lib, marker) = project();
     let test = test.write("project.yml", "packages:\n  - name: p\n");
-    let out = run(&test, &["get-metadata", "--plugin", &lib.display().to_string(), "."]);
+    let out = run(
+        &test,
+        &["get-metadata", "--plugin", &lib.display().to_string(), "."],
+    );
     assert!(marker.exists(), "{}", text(&out));
 }
 

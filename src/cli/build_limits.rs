@@ -46,7 +46,9 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         }
     };
     if d.is_zero() {
-        return Err("a build timeout of zero would stop every build; give a positive duration".into());
+        return Err(
+            "a build timeout of zero would stop every build; give a positive duration".into(),
+        );
     }
     Ok(d)
 }

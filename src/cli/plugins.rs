@@ -251,7 +251,10 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     if !listing.untrusted.is_empty() {
         println!("\nNot loaded (not trusted):");
         for u in &listing.untrusted {
-            println!("  {}\n    trust it with: sluice plugins trust {}", u.path, u.path);
+            println!(
+                "  {}\n    trust it with: sluice plugins trust {}",
+                u.path, u.path
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

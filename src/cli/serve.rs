@@ -99,7 +99,10 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             printed = print_json(&serving);
             return;
         }
-        println!("sluice: serving the local namespace '{}'", serving.namespace);
+        println!(
+            "sluice: serving the local namespace '{}'",
+            serving.namespace
+        );
         println!("  API host:  {}", serving.apihost);
         println!("  Auth:      {} (masked)", serving.auth);
         println!("  Key file:  {}", serving.key_file);

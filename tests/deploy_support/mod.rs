@@ -210,7 +210,10 @@ impl Controller {
                 next ^= next >> 12;
                 next ^= next << 25;
                 next ^= next >> 27;
-                match self.random.compare_exchange(x, next, Ordering::SeqCst, Ordering::SeqCst) {
+                match self
+                    .random
+                    .compare_exchange(x, next, Ordering::SeqCst, Ordering::SeqCst)
+                {
                     Ok(_) => {
                         let r = next.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33;
                         return (r % 100) < u64::from(f.percent);

@@ -287,7 +287,13 @@ fn write_log(output: &str, entity: &str) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(&dir)?;
     let safe: String = entity
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let path = dir.join(format!(
         "{}-{}-{}.log",

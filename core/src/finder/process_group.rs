@@ -139,9 +139,9 @@ pub(crate) fn wait_if_stopping() {
 /// How a duration reads in messages: `15m`, `90s`, `1.5s`.
 pub(crate) fn describe(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 60_000 == 0 && ms > 0 {
+    if ms.is_multiple_of(60_000) && ms > 0 {
         format!("{}m", ms / 60_000)
-    } else if ms % 1000 == 0 {
+    } else if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{:.1}s", d.as_secs_f64())

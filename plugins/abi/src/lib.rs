@@ -29,7 +29,7 @@ pub use loader::{
     LoadedPlugin, PluginSource, PluginSpec, RefusedPlugin, home_plugins, load_configured,
     load_for_project, load_for_project_listing, load_into, load_linked, load_listed,
 };
-pub use trust::{ProjectTrust, TrustState, TrustStore};
 pub use proxy::request_cancel;
 /// The core crate, re-exported so that a plugin needs only this dependency.
 pub use sluice_core;
+pub use trust::{ProjectTrust, TrustState, TrustStore};

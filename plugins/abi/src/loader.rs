@@ -492,8 +492,11 @@ fn already_open(path: &Path) -> bool {
         .unwrap_or(false)
 }
 
+/// Refused project libraries, each with its refusal.
+type Refusals = Vec<(PathBuf, Error)>;
+
 /// Splits the project's specs into those that may be opened and the refused ones.
-fn vet(specs: Vec<PluginSpec>, trust: &ProjectTrust) -> Result<(Vec<PluginSpec>, Vec<(PathBuf, Error)>)> {
+fn vet(specs: Vec<PluginSpec>, trust: &ProjectTrust) -> Result<(Vec<PluginSpec>, Refusals)> {
     let mut allowed = Vec::new();
     let mut refused = Vec::new();
     for spec in specs {
@@ -576,8 +579,6 @@ pub fn load_for_project_listing(
         .collect();
     Ok((loaded, refused))
 }
-
-type Refusals = Vec<(PathBuf, Error)>;
 
 fn load_project(
     registry: &mut Registry,

@@ -235,7 +235,10 @@ mod tests {
 
         std::fs::write(&lib, b"two").map_err(|e| io_error(&lib, e))?;
         let changed = check(&lib, &trust).expect_err("changed");
-        assert!(changed.to_string().contains("changed since it was trusted"), "{changed}");
+        assert!(
+            changed.to_string().contains("changed since it was trusted"),
+            "{changed}"
+        );
         assert!(check(&lib, &ProjectTrust::Everything).is_ok());
         assert!(check(&lib, &ProjectTrust::Recorded(None)).is_err());
         Ok(())

@@ -144,14 +144,18 @@ fn deploy_jobs(ctx: &DeployContext) -> usize {
 /// The namespace check failed for good: say which request it was, since its error alone
 /// ("internal server error (500 …)") does not.
 fn namespace_check_failed(client: &Client, e: OwError) -> Error {
-    if matches!(e, OwError::Http { status: 401 | 403, .. }) {
+    if matches!(
+        e,
+        OwError::Http {
+            status: 401 | 403,
+            ..
+        }
+    ) {
         return e.into_core(None);
     }
     let url = client.api_url(["namespaces"]);
     Error::Deploy {
-        message: format!(
-            "the namespace check (GET {url}) failed after retries: {e}"
-        ),
+        message: format!("the namespace check (GET {url}) failed after retries: {e}"),
         context: Some(format!("the controller at {}", client.apihost())),
     }
 }
@@ -166,9 +170,10 @@ impl Deployer for OpenWhiskDeployer {
         let creds = ctx.credentials.clone().ok_or_else(no_credentials)?;
         let client = self.deploy_client(ctx, &creds)?;
         let pacer = Pacer::new(1);
-        let namespaces = resilience::with_retries(&self.entity_retry, &pacer, || client.namespaces())
-            .await
-            .map_err(|e| namespace_check_failed(&client, e))?;
+        let namespaces =
+            resilience::with_retries(&self.entity_retry, &pacer, || client.namespaces())
+                .await
+                .map_err(|e| namespace_check_failed(&client, e))?;
         let first = namespaces
             .first()
             .cloned()

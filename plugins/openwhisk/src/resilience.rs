@@ -226,7 +226,11 @@ impl Pacer {
 
 /// Runs `attempt` under the pacer until it succeeds, fails for good, or the entity's budget
 /// is spent. The error returned is the last one.
-pub async fn with_retries<T, F, Fut>(policy: &EntityRetry, pacer: &Pacer, mut attempt: F) -> Result<T>
+pub async fn with_retries<T, F, Fut>(
+    policy: &EntityRetry,
+    pacer: &Pacer,
+    mut attempt: F,
+) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T>>,

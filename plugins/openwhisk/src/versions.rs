@@ -168,7 +168,8 @@ impl Progress {
         let Ok(mut state) = self.state.lock() else {
             return;
         };
-        let versions = !response.package_versions.is_empty() || !response.action_versions.is_empty();
+        let versions =
+            !response.package_versions.is_empty() || !response.action_versions.is_empty();
         if versions {
             state
                 .landed
@@ -287,7 +288,11 @@ mod tests {
         let progress = Progress::new(dir.path(), "https://h", "ns");
         progress.add(&response("p", "p/a"), false);
         // Not written yet: no package completed and the last write is recent.
-        assert!(!load(dir.path(), "https://h", "ns")?.action_versions.contains_key("p/a"));
+        assert!(
+            !load(dir.path(), "https://h", "ns")?
+                .action_versions
+                .contains_key("p/a")
+        );
         progress.add(&DeployResponse::default(), true);
         let entry = load(dir.path(), "https://h", "ns")?;
         assert_eq!(

@@ -23,9 +23,9 @@ pub fn run(args: TrustArgs) -> Result<ExitCode, CliError> {
     let mut store = TrustStore::load(&home)?;
     let mut trusted = Vec::new();
     for library in &args.libraries {
-        let (path, digest) = store.trust(library).map_err(|e| {
-            CliError::from(e).with_help("give the path of a built plugin library")
-        })?;
+        let (path, digest) = store
+            .trust(library)
+            .map_err(|e| CliError::from(e).with_help("give the path of a built plugin library"))?;
         trusted.push((path, digest));
     }
     store.save()?;
