@@ -84,8 +84,9 @@ impl Served {
             if let Some(h) = line.trim().strip_prefix("API host:") {
                 apihost = Some(h.trim().to_string());
             }
-            if let Some(a) = line.trim().strip_prefix("Auth:") {
-                auth = Some(a.trim().to_string());
+            // The banner masks the key and names the file that holds it.
+            if let Some(file) = line.trim().strip_prefix("Key file:") {
+                auth = Some(std::fs::read_to_string(file.trim())?.trim().to_string());
             }
         }
         Ok(Served {

@@ -12,7 +12,7 @@ use common::ProjectTest;
 use sluice_core::{
     BuildContext, BuildOutcome, Engine, Error, Flags, Origin, ReadContext, Recorder, Registry,
 };
-use sluice_plugin_abi::{PluginSource, PluginSpec};
+use sluice_plugin_abi::{PluginSource, PluginSpec, ProjectTrust};
 
 /// Every plugin crate the tests load.
 const PLUGIN_CRATES: &[&str] = &[
@@ -101,6 +101,12 @@ fn templated_project() -> ProjectTest {
     let dest = test.path().join("plugins");
     std::fs::create_dir_all(&dest).expect("mkdir plugins");
     std::fs::copy(&lib, dest.join(lib.file_name().expect("file name"))).expect("copy the plugin");
+    // A project's own library loads only once trusted (tests/trust.rs tests the refusal).
+    let trusted = test
+        .command(["plugins", "trust", "plugins/libsluice_function_template.so"])
+        .output()
+        .expect("run sluice plugins trust");
+    assert!(trusted.status.success(), "{trusted:?}");
     test
 }
 
@@ -131,6 +137,7 @@ fn the_template_plugin_named_in_project_yml_builds_the_templated_example() {
         &[],
         Some(&location),
         &read_context(None),
+        &ProjectTrust::Everything,
     )
     .expect("the plugin loads");
     assert_eq!(loaded.len(), 1);
@@ -230,6 +237,7 @@ fn plugins_installed_in_the_home_are_loaded_once() {
         &cli,
         None,
         &read_context(Some(home.path().into())),
+        &ProjectTrust::Recorded(Some(home.path().into())),
     )
     .expect("loads");
     assert_eq!(loaded.len(), 1, "{loaded:?}");

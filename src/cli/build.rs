@@ -54,9 +54,12 @@ pub struct Args {
     plugins: super::plugins::PluginArgs,
     #[command(flatten)]
     hooks: super::hooks::HookArgs,
+    #[command(flatten)]
+    build_limits: super::build_limits::BuildLimitArgs,
 }
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    args.build_limits.apply()?;
     let flags = Flags {
         env: args.env.map(|p| p.display().to_string()),
         build_env: args.build_env.map(|p| p.display().to_string()),

@@ -73,6 +73,8 @@ pub struct ProjectArgs {
     plugins: super::plugins::DeployPluginArgs,
     #[command(flatten)]
     hooks: super::hooks::HookArgs,
+    #[command(flatten)]
+    build_limits: super::build_limits::BuildLimitArgs,
 }
 
 impl ProjectArgs {
@@ -147,6 +149,11 @@ impl ProjectArgs {
     pub fn deployer(&self) -> Option<String> {
         self.plugins.deployer()
     }
+
+    /// Applies `--build-timeout` for the builds this command runs.
+    pub fn apply_build_limits(&self) -> Result<(), CliError> {
+        self.build_limits.apply()
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -178,6 +185,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     }
     args.plan_output.refuse_without_dry_run()?;
     let common = &args.common;
+    common.apply_build_limits()?;
     let flags = common.flags(args.incremental, args.trust_local);
     let out = Output::new(common.json());
     let mut options = DeployOptions::new(common.project(), flags, common.deployer());

@@ -83,6 +83,19 @@ pub fn has_local_namespace(name: &str) -> Result<bool, CliError> {
         .is_some())
 }
 
+/// The whole key of the local namespace `name` (the local server is started if needed).
+pub fn local_namespace_key(name: &str) -> Result<String, CliError> {
+    let dir = data_dir(None)?;
+    let (file, _) = ensure_daemon(&dir).map_err(local_error)?;
+    client::namespace(&file, name)
+        .map_err(local_error)?
+        .map(|n| n.auth)
+        .ok_or_else(|| {
+            CliError::msg(format!("the local server has no namespace '{name}'"))
+                .with_help("list them with 'sluice local namespace list'")
+        })
+}
+
 /// Records the local namespace `name` in the credential store and makes it current.
 pub fn use_local_namespace(store: &mut sluice_openwhisk::CredentialStore, name: &str) {
     store.add(LOCAL_APIHOST, name, LOCAL_KEY_PLACEHOLDER, Some("local"));

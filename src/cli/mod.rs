@@ -4,6 +4,7 @@
 mod activation_reads;
 mod activations;
 mod build;
+mod build_limits;
 mod build_output;
 mod completions;
 mod connection;

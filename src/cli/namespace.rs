@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use serde::Serialize;
-use sluice_openwhisk::{Client, CredentialStore, TransportOptions, expand_apihost};
+use sluice_openwhisk::{Client, CredentialStore, Selection, TransportOptions, expand_apihost};
 
 use super::connection::{self, KeySource, TargetArgs, ow_error};
 use super::local;
@@ -36,6 +36,9 @@ enum NamespaceCommand {
     Remove(PickArgs),
     /// Print the current namespace and its API host
     Current {
+        /// Print the namespace's whole key (alone on a line; `key` in JSON), for scripts
+        #[arg(long)]
+        show_key: bool,
         #[command(flatten)]
         output: OutputArgs,
     },
@@ -83,6 +86,9 @@ struct Shown {
     current: bool,
     /// The store file.
     store: String,
+    /// The whole key, only with `--show-key`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
 }
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
@@ -94,7 +100,9 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         NamespaceCommand::List { output } => list(&store, &dir, output),
         NamespaceCommand::Use(pick) => pick_one(pick, store, &dir, false),
         NamespaceCommand::Remove(pick) => pick_one(pick, store, &dir, true),
-        NamespaceCommand::Current { output } => current(&store, &dir, &env, output),
+        NamespaceCommand::Current { show_key, output } => {
+            current(&store, &dir, &env, show_key, output)
+        }
     }
 }
 
@@ -146,6 +154,7 @@ fn run_add(args: AddArgs, mut store: CredentialStore, dir: &Path) -> Result<Exit
             auth: Some(sluice_core::mask_secret(auth)),
             current: true,
             store: store_file(dir),
+            key: None,
         })?;
     } else {
         println!("Connected to namespace '{namespace}' on API host '{apihost}'");
@@ -165,6 +174,7 @@ fn list(store: &CredentialStore, dir: &Path, output: OutputArgs) -> Result<ExitC
                 auth: Some(n.masked_key),
                 current: n.current,
                 store: store_file(dir),
+                key: None,
             })
             .collect();
         print_json(&items)?;
@@ -227,6 +237,7 @@ fn pick_one(
             auth: None,
             current: !remove,
             store: store_file(dir),
+            key: None,
         })?;
     } else if remove {
         println!(
@@ -248,6 +259,7 @@ fn current(
     store: &CredentialStore,
     dir: &Path,
     env: &std::collections::BTreeMap<String, String>,
+    show_key: bool,
     output: OutputArgs,
 ) -> Result<ExitCode, CliError> {
     let (Some(ns), Some(host)) = (&store.current_namespace, &store.current_host) else {
@@ -255,6 +267,18 @@ fn current(
         return Err(CliError::msg("You do not have a current namespace").with_help(format!(
             "sluice looked in {looked}; add one with 'sluice namespace add --apihost <host> --auth <key>' (or set NIMBELLA_DIR to doctl's store)"
         )));
+    };
+    let key = match show_key {
+        false => None,
+        // A local namespace's key stays with the local server: ask it.
+        true if host == local::LOCAL_APIHOST => Some(local::local_namespace_key(ns)?),
+        true => Some(
+            store
+                .select(&Selection::default())
+                .map_err(ow_error)?
+                .ow
+                .api_key,
+        ),
     };
     if output.json() {
         let entry = store.list().into_iter().find(|n| n.current);
@@ -265,7 +289,10 @@ fn current(
             auth: entry.map(|n| n.masked_key),
             current: true,
             store: store_file(dir),
+            key,
         })?;
+    } else if let Some(key) = key {
+        println!("{key}");
     } else {
         println!("{ns} on {host}");
     }

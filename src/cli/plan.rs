@@ -54,6 +54,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
 
 /// Makes and prints the plan of `common.project`.
 pub fn run_plan(common: &ProjectArgs, output: &PlanOutputArgs) -> Result<ExitCode, CliError> {
+    common.apply_build_limits()?;
     let out = Output::new(common.json());
     let options = PlanOptions::new(
         common.project(),

@@ -1,8 +1,10 @@
 //! Shared-library plugins on the command line: the repeatable `--plugin [NAME=]PATH` flag that
-//! commands flatten into their arguments, `sluice plugins list [project]` and
-//! `sluice plugins install` (in `install`).
+//! commands flatten into their arguments (with `--trust-project-plugins`),
+//! `sluice plugins list [project]`, `sluice plugins install` (in `install`) and
+//! `sluice plugins trust` (in `trust`).
 
 mod install;
+mod trust;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -10,7 +12,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use sluice_core::ops::Session;
 use sluice_core::{Flags, Origin};
-use sluice_plugin_abi::LoadedPlugin;
+use sluice_plugin_abi::{LoadedPlugin, PluginSource, ProjectTrust, RefusedPlugin};
 
 use super::render::{CliError, StderrFeedback};
 
@@ -22,9 +24,22 @@ pub struct PluginArgs {
     /// are loaded too
     #[arg(long = "plugin", value_name = "[NAME=]PATH")]
     pub plugin: Vec<String>,
+    /// Load the project's own plugin libraries (project.yml `plugins:`) without a trust
+    /// record, for CI; otherwise each must be trusted first with `sluice plugins trust`
+    #[arg(long, env = "SLUICE_TRUST_PROJECT_PLUGINS")]
+    pub trust_project_plugins: bool,
 }
 
 impl PluginArgs {
+    /// How this run trusts project libraries.
+    pub fn trust(&self) -> ProjectTrust {
+        if self.trust_project_plugins {
+            ProjectTrust::Everything
+        } else {
+            ProjectTrust::Recorded(super::setup::home_dir())
+        }
+    }
+
     /// Loads every plugin for `project` into the session's registry: those in
     /// `$SLUICE_HOME/plugins/`, `--plugin`, then the project's `plugins:`.
     pub fn install(
@@ -39,6 +54,7 @@ impl PluginArgs {
             &self.plugin,
             project,
             &ctx,
+            &self.trust(),
         )
         // A manifest error (project.yml's YAML) points into the project's files.
         .map_err(|e| CliError::from_core(&e, project.map(std::path::Path::new)))
@@ -76,6 +92,9 @@ enum PluginsCommand {
     /// Build a plugin crate (cargo, release) or take a built library, check it loads, and
     /// install it into $SLUICE_HOME/plugins/
     Install(install::InstallArgs),
+    /// Trust a project's plugin library (its SHA-256 is recorded in $SLUICE_HOME), so that
+    /// project.yml `plugins:` may load it; a changed library must be trusted again
+    Trust(trust::TrustArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -92,6 +111,15 @@ struct ListArgs {
 struct Listing {
     components: Vec<Component>,
     libraries: Vec<Library>,
+    /// Project libraries that were not loaded because they are not trusted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    untrusted: Vec<Untrusted>,
+}
+
+#[derive(Debug, Serialize)]
+struct Untrusted {
+    path: String,
+    reason: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -112,6 +140,9 @@ struct Library {
     path: String,
     /// `home`, `--plugin` or `project.yml`.
     source: String,
+    /// Why it may be loaded: `home` and `--plugin` by where they come from, a project's
+    /// libraries by a trust record or `--trust-project-plugins`.
+    trusted: &'static str,
     provides: Vec<String>,
 }
 
@@ -119,11 +150,28 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let list = match args.command {
         PluginsCommand::List(list) => list,
         PluginsCommand::Install(install) => return install::run(install),
+        PluginsCommand::Trust(trust) => return trust::run(trust),
     };
     let mut session = super::session::bare(Arc::new(StderrFeedback));
-    let loaded = list
-        .plugins
-        .install(&mut session, list.project.as_deref())?;
+    let mut ctx = session.read_context(&Flags::default());
+    ctx.feedback = Arc::new(StderrFeedback);
+    let project = list.project.as_deref();
+    let trust = list.plugins.trust();
+    let (loaded, refused): (Vec<LoadedPlugin>, Vec<RefusedPlugin>) =
+        sluice_plugin_abi::load_for_project_listing(
+            &mut session.engine.registry,
+            &list.plugins.plugin,
+            project,
+            &ctx,
+            &trust,
+        )
+        .map_err(|e| CliError::from_core(&e, project.map(std::path::Path::new)))?;
+    let trusted_by = |source: PluginSource| match (source, &trust) {
+        (PluginSource::Home, _) => "home",
+        (PluginSource::CommandLine, _) => "--plugin",
+        (PluginSource::Project, ProjectTrust::Everything) => "--trust-project-plugins",
+        (PluginSource::Project, ProjectTrust::Recorded(_)) => "trust record",
+    };
     let registry = &session.engine.registry;
     let listing = Listing {
         components: registry
@@ -155,6 +203,14 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                 abi_version: l.abi_version,
                 path: l.path.display().to_string(),
                 source: l.source.to_string(),
+                trusted: trusted_by(l.source),
+            })
+            .collect(),
+        untrusted: refused
+            .into_iter()
+            .map(|r| Untrusted {
+                path: r.path.display().to_string(),
+                reason: r.reason,
             })
             .collect(),
     };
@@ -180,14 +236,24 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         println!("\nPlugin libraries:");
         for l in &listing.libraries {
             println!(
-                "  {} {} (plugin API {}, ABI {}) from {}: {}\n    provides {}",
+                "  {} {} (plugin API {}, ABI {}) from {}: {}\n    provides {}\n    trusted by {}",
                 l.name,
                 l.version,
                 l.api_version,
                 l.abi_version,
                 l.source,
                 l.path,
-                l.provides.join(", ")
+                l.provides.join(", "),
+                l.trusted
+            );
+        }
+    }
+    if !listing.untrusted.is_empty() {
+        println!("\nNot loaded (not trusted):");
+        for u in &listing.untrusted {
+            println!(
+                "  {}\n    trust it with: sluice plugins trust {}",
+                u.path, u.path
             );
         }
     }

@@ -1,13 +1,15 @@
 //! A fake OpenWhisk controller and DigitalOcean triggers API on 127.0.0.1 for the deploy
 //! tests: a wiremock server whose responder keeps entities in memory (so clashes and
-//! versions behave like a controller), can answer 503 to every n-th request, and records
-//! every request for snapshots.
+//! versions behave like a controller), injects faults ([`Faults`]: a status to every n-th
+//! or to a pseudo-random share of entity requests, `Retry-After`, a failing namespace check,
+//! latency), counts the `PUT`s that landed, and records every request for snapshots.
 
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use wiremock::matchers::any;
@@ -25,13 +27,47 @@ struct State {
     triggers: BTreeMap<String, Value>,
 }
 
+/// What the fake controller does wrong.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// The status of an injected failure (503 when 0).
+    pub status: u16,
+    /// Fail every n-th entity request (0 = never).
+    pub every: usize,
+    /// Fail this share (0–100) of entity requests, pseudo-randomly (seeded, so a run is
+    /// repeatable in distribution but not in order, as concurrency decides the order).
+    pub percent: u32,
+    /// Inject only into `PUT`s.
+    pub only_puts: bool,
+    /// The `Retry-After` (seconds) of injected failures.
+    pub retry_after: Option<u64>,
+    /// Answer 500 to the first n `GET /api/v1/namespaces`.
+    pub namespace_failures: usize,
+    /// Delay of every entity answer.
+    pub latency: Duration,
+}
+
+impl Faults {
+    /// `percent` % of entity requests answered with `status`.
+    pub fn share(status: u16, percent: u32) -> Self {
+        Faults {
+            status,
+            percent,
+            ..Default::default()
+        }
+    }
+}
+
 struct Controller {
     state: Arc<Mutex<State>>,
     counter: Arc<AtomicUsize>,
-    /// Answer 503 to every n-th entity request (0 = never).
-    fail_every: usize,
+    faults: Faults,
     /// Answer 500 to `GET /api/v1` (no runtime table).
     broken_info: bool,
+    random: AtomicU64,
+    namespace_checks: AtomicUsize,
+    /// `PUT`s that changed the store, by key.
+    puts: Arc<Mutex<Vec<String>>>,
 }
 
 fn error(status: u16, message: &str) -> ResponseTemplate {
@@ -108,7 +144,10 @@ impl Controller {
                 stored["namespace"] = json!(namespace);
                 stored["name"] = json!(short);
                 stored["version"] = json!(bump(old.and_then(|o| o.get("version"))));
-                state.entities.insert(key, stored.clone());
+                state.entities.insert(key.clone(), stored.clone());
+                if let Ok(mut puts) = self.puts.lock() {
+                    puts.push(key);
+                }
                 ResponseTemplate::new(200).set_body_json(stored)
             }
             _ => error(405, "method not allowed"),
@@ -168,8 +207,67 @@ impl Controller {
     }
 }
 
+impl Controller {
+    /// Whether to inject a failure into this entity request.
+    fn inject(&self, req: &Request) -> bool {
+        let f = &self.faults;
+        if f.only_puts && req.method.as_str() != "PUT" {
+            return false;
+        }
+        if f.every > 0 {
+            let n = self.counter.fetch_add(1, Ordering::SeqCst) + 1;
+            return n.is_multiple_of(f.every);
+        }
+        if f.percent > 0 {
+            // xorshift64*: enough for a fair coin, no dependency.
+            let mut x = self.random.load(Ordering::SeqCst);
+            loop {
+                let mut next = x;
+                next ^= next >> 12;
+                next ^= next << 25;
+                next ^= next >> 27;
+                match self
+                    .random
+                    .compare_exchange(x, next, Ordering::SeqCst, Ordering::SeqCst)
+                {
+                    Ok(_) => {
+                        let r = next.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33;
+                        return (r % 100) < u64::from(f.percent);
+                    }
+                    Err(seen) => x = seen,
+                }
+            }
+        }
+        false
+    }
+
+    fn injected(&self) -> ResponseTemplate {
+        let status = if self.faults.status == 0 {
+            503
+        } else {
+            self.faults.status
+        };
+        let mut t = error(status, "injected fault");
+        if let Some(secs) = self.faults.retry_after {
+            t = t.insert_header("Retry-After", secs.to_string().as_str());
+        }
+        t
+    }
+}
+
 impl Respond for Controller {
     fn respond(&self, req: &Request) -> ResponseTemplate {
+        let answer = self.answer(req);
+        if self.faults.latency.is_zero() {
+            answer
+        } else {
+            answer.set_delay(self.faults.latency)
+        }
+    }
+}
+
+impl Controller {
+    fn answer(&self, req: &Request) -> ResponseTemplate {
         let path = req.url.path().to_string();
         let segments: Vec<String> = path
             .trim_start_matches('/')
@@ -200,6 +298,10 @@ impl Respond for Controller {
                 if !authorized(req) {
                     return error(401, "The supplied authentication is invalid");
                 }
+                let n = self.namespace_checks.fetch_add(1, Ordering::SeqCst);
+                if n < self.faults.namespace_failures {
+                    return error(500, "Internal server error (injected)");
+                }
                 return ResponseTemplate::new(200).set_body_json(json!([NAMESPACE]));
             }
             _ => {}
@@ -207,11 +309,8 @@ impl Respond for Controller {
         if !authorized(req) {
             return error(401, "The supplied authentication is invalid");
         }
-        if self.fail_every > 0 {
-            let n = self.counter.fetch_add(1, Ordering::SeqCst) + 1;
-            if n.is_multiple_of(self.fail_every) {
-                return error(503, "Service Unavailable (injected)");
-            }
+        if self.inject(req) {
+            return self.injected();
         }
         match seg.as_slice() {
             ["api", "v1", "namespaces", "_", collection] => self.list(collection),
@@ -258,6 +357,7 @@ pub struct FakeWhisk {
     pub server: MockServer,
     runtime: tokio::runtime::Runtime,
     state: Arc<Mutex<State>>,
+    puts: Arc<Mutex<Vec<String>>>,
 }
 
 impl FakeWhisk {
@@ -268,27 +368,48 @@ impl FakeWhisk {
 
     /// Starts a controller that answers 503 to every `n`-th entity request.
     pub fn with_faults(fail_every: usize) -> Self {
-        Self::build(fail_every, false)
+        Self::faulty(Faults {
+            every: fail_every,
+            ..Default::default()
+        })
+    }
+
+    /// Starts a controller with these faults.
+    pub fn faulty(faults: Faults) -> Self {
+        Self::build(faults, false)
     }
 
     /// Starts a controller whose `GET /api/v1` fails (no runtime table).
     pub fn without_runtimes() -> Self {
-        Self::build(0, true)
+        Self::build(Faults::default(), true)
     }
 
-    fn build(fail_every: usize, broken_info: bool) -> Self {
+    fn controller(
+        state: Arc<Mutex<State>>,
+        puts: Arc<Mutex<Vec<String>>>,
+        faults: Faults,
+        broken_info: bool,
+    ) -> Controller {
+        Controller {
+            state,
+            counter: Arc::new(AtomicUsize::new(0)),
+            faults,
+            broken_info,
+            random: AtomicU64::new(0x9E37_79B9_7F4A_7C15),
+            namespace_checks: AtomicUsize::new(0),
+            puts,
+        }
+    }
+
+    fn build(faults: Faults, broken_info: bool) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("a tokio runtime");
         let state = Arc::new(Mutex::new(State::default()));
-        let controller = Controller {
-            state: state.clone(),
-            counter: Arc::new(AtomicUsize::new(0)),
-            fail_every,
-            broken_info,
-        };
+        let puts = Arc::new(Mutex::new(Vec::new()));
+        let controller = Self::controller(state.clone(), puts.clone(), faults, broken_info);
         let server = runtime.block_on(async {
             let server = MockServer::builder().start().await;
             Mock::given(any())
@@ -301,6 +422,7 @@ impl FakeWhisk {
             server,
             runtime,
             state,
+            puts,
         }
     }
 
@@ -319,17 +441,48 @@ impl FakeWhisk {
     /// Forgets the recorded requests (the stored entities stay).
     pub fn reset_requests(&self) {
         self.runtime.block_on(self.server.reset());
-        let controller = Controller {
-            state: self.state.clone(),
-            counter: Arc::new(AtomicUsize::new(0)),
-            fail_every: 0,
-            broken_info: false,
-        };
+        if let Ok(mut puts) = self.puts.lock() {
+            puts.clear();
+        }
+        let controller = Self::controller(
+            self.state.clone(),
+            self.puts.clone(),
+            Faults::default(),
+            false,
+        );
         self.runtime.block_on(
             Mock::given(any())
                 .respond_with(controller)
                 .mount(&self.server),
         );
+    }
+
+    /// The keys (`actions/<name>`, `packages/<name>`) of the `PUT`s that landed, in order
+    /// (since the start or the last [`FakeWhisk::reset_requests`]).
+    pub fn landed_puts(&self) -> Vec<String> {
+        self.puts.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+
+    /// How many `PUT`s landed so far.
+    pub fn landed_put_count(&self) -> usize {
+        self.puts.lock().map(|p| p.len()).unwrap_or_default()
+    }
+
+    /// Every stored entity of a collection (`actions`, `packages`) with its version.
+    pub fn versions(&self, collection: &str) -> BTreeMap<String, String> {
+        let prefix = format!("{collection}/");
+        self.state
+            .lock()
+            .map(|s| {
+                s.entities
+                    .iter()
+                    .filter_map(|(k, v)| {
+                        let name = k.strip_prefix(&prefix)?;
+                        Some((name.to_string(), v["version"].as_str()?.to_string()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// A stored entity (`actions/<name>` or `packages/<name>`).

@@ -10,7 +10,8 @@
 //!
 //! This crate owns the boundary and nothing else: it must not know how projects are read,
 //! built or deployed, and it never prints (the loader logs through `tracing` and reports
-//! through the caller's `Feedback`).
+//! through the caller's `Feedback`). It also decides which project libraries may be opened
+//! at all ([`trust`]): opening one runs its code.
 
 // Crossing a C boundary needs `unsafe`: loading a library, calling through its function
 // pointers, reading its declaration and handing buffers across. Each unsafe block is small
@@ -21,12 +22,14 @@ pub mod abi;
 mod loader;
 mod proxy;
 pub mod sdk;
+pub mod trust;
 pub mod wire;
 
 pub use loader::{
-    LoadedPlugin, PluginSource, PluginSpec, home_plugins, load_configured, load_for_project,
-    load_into, load_linked, load_listed,
+    LoadedPlugin, PluginSource, PluginSpec, RefusedPlugin, home_plugins, load_configured,
+    load_for_project, load_for_project_listing, load_into, load_linked, load_listed,
 };
 pub use proxy::request_cancel;
 /// The core crate, re-exported so that a plugin needs only this dependency.
 pub use sluice_core;
+pub use trust::{ProjectTrust, TrustState, TrustStore};

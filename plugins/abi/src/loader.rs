@@ -5,6 +5,10 @@
 //! practice — its thread-local destructors, threads it started, and `'static` data the host
 //! copied pointers from (names, the function table) would dangle — and a deploy is a short
 //! process, so keeping the mapping costs nothing.
+//!
+//! Because opening a library runs its constructors, a project's own libraries (`plugins:`
+//! in project.yml) are checked against the trust records ([`crate::trust`]) *before* they
+//! are opened; an untrusted one is refused with the command that trusts it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +23,7 @@ use crate::abi::{
     capability,
 };
 use crate::proxy::{PluginBuilder, PluginDeployer, PluginHandle, PluginReader};
+use crate::trust::{self, ProjectTrust};
 use crate::wire::{Description, Empty};
 
 /// Where a plugin was asked for.
@@ -466,21 +471,72 @@ pub fn load_configured(
     load_into(registry, &specs, ctx.feedback.as_ref())
 }
 
+/// A project library that was not loaded, because it is not trusted (or changed since).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedPlugin {
+    /// The library as project.yml names it (resolved against the project).
+    pub path: PathBuf,
+    /// The refusal, with the command that trusts it.
+    pub reason: String,
+}
+
+/// Whether this process opened the library already (from home or `--plugin`, which are
+/// trusted by where they come from).
+fn already_open(path: &Path) -> bool {
+    let Ok(canonical) = path.canonicalize() else {
+        return false;
+    };
+    OPENED
+        .lock()
+        .map(|opened| opened.contains_key(&canonical))
+        .unwrap_or(false)
+}
+
+/// Refused project libraries, each with its refusal.
+type Refusals = Vec<(PathBuf, Error)>;
+
+/// Splits the project's specs into those that may be opened and the refused ones.
+fn vet(specs: Vec<PluginSpec>, trust: &ProjectTrust) -> Result<(Vec<PluginSpec>, Refusals)> {
+    let mut allowed = Vec::new();
+    let mut refused = Vec::new();
+    for spec in specs {
+        if already_open(&spec.path) {
+            allowed.push(spec);
+            continue;
+        }
+        match trust::check(&spec.path, trust) {
+            Ok(()) => allowed.push(spec),
+            Err(e @ Error::Plugin { .. }) => refused.push((spec.path.clone(), e)),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((allowed, refused))
+}
+
+fn listed_specs(project_dir: &Path, manifest: &ProjectManifest) -> Vec<PluginSpec> {
+    manifest
+        .plugins
+        .iter()
+        .map(|entry| PluginSpec::parse(entry, Some(project_dir), PluginSource::Project))
+        .collect()
+}
+
 /// The plugins a project lists under `plugins:`, from its already-read manifest; relative
 /// entries are taken from `project_dir` (the location as given). Libraries already loaded
-/// (by [`load_configured`]) are not loaded again, nor returned again.
+/// (by [`load_configured`]) are not loaded again, nor returned again. A library `trust`
+/// does not allow is refused before it is opened, and nothing of the project is loaded.
 pub fn load_listed(
     registry: &mut Registry,
     project_dir: &Path,
     manifest: &ProjectManifest,
     feedback: &dyn Feedback,
+    trust: &ProjectTrust,
 ) -> Result<Vec<LoadedPlugin>> {
-    let specs: Vec<PluginSpec> = manifest
-        .plugins
-        .iter()
-        .map(|entry| PluginSpec::parse(entry, Some(project_dir), PluginSource::Project))
-        .collect();
-    load_into(registry, &specs, feedback)
+    let (allowed, refused) = vet(listed_specs(project_dir, manifest), trust)?;
+    if let Some((_, e)) = refused.into_iter().next() {
+        return Err(e);
+    }
+    load_into(registry, &allowed, feedback)
 }
 
 /// [`load_configured`], then the project's manifest (read once, by the reader that claims
@@ -495,28 +551,63 @@ pub fn load_for_project(
     cli: &[String],
     location: Option<&str>,
     ctx: &ReadContext,
+    trust: &ProjectTrust,
 ) -> Result<Vec<LoadedPlugin>> {
+    let (loaded, refused) = load_project(registry, cli, location, ctx, trust)?;
+    match refused.into_iter().next() {
+        Some((_, e)) => Err(e),
+        None => Ok(loaded),
+    }
+}
+
+/// [`load_for_project`] for listings: untrusted project libraries are returned as
+/// [`RefusedPlugin`]s (still unopened) instead of failing the call.
+pub fn load_for_project_listing(
+    registry: &mut Registry,
+    cli: &[String],
+    location: Option<&str>,
+    ctx: &ReadContext,
+    trust: &ProjectTrust,
+) -> Result<(Vec<LoadedPlugin>, Vec<RefusedPlugin>)> {
+    let (loaded, refused) = load_project(registry, cli, location, ctx, trust)?;
+    let refused = refused
+        .into_iter()
+        .map(|(path, e)| RefusedPlugin {
+            path,
+            reason: e.to_string(),
+        })
+        .collect();
+    Ok((loaded, refused))
+}
+
+fn load_project(
+    registry: &mut Registry,
+    cli: &[String],
+    location: Option<&str>,
+    ctx: &ReadContext,
+    trust: &ProjectTrust,
+) -> Result<(Vec<LoadedPlugin>, Refusals)> {
     let mut loaded = load_configured(registry, cli, ctx)?;
     let Some(location) = location else {
-        return Ok(loaded);
+        return Ok((loaded, Vec::new()));
     };
     let Ok(reader) = registry.reader_for(location) else {
-        return Ok(loaded);
+        return Ok((loaded, Vec::new()));
     };
     let mut peek = ctx.clone();
     peek.feedback = Arc::new(Silent);
     let manifest = reader.manifest(location, &peek)?;
-    for l in load_listed(
-        registry,
-        Path::new(location),
-        &manifest,
-        ctx.feedback.as_ref(),
-    )? {
+    let (allowed, refused) = vet(listed_specs(Path::new(location), &manifest), trust)?;
+    if !refused.is_empty() {
+        // Nothing of an incompletely trusted project is loaded.
+        return Ok((loaded, refused));
+    }
+    for l in load_into(registry, &allowed, ctx.feedback.as_ref())? {
         if !loaded.iter().any(|x| x.path == l.path) {
             loaded.push(l);
         }
     }
-    Ok(loaded)
+    Ok((loaded, refused))
 }
 
 #[cfg(test)]

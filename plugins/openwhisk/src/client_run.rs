@@ -145,6 +145,7 @@ impl Client {
                 .get("error")
                 .and_then(Value::as_str)
                 .map(str::to_string),
+            retry_after: None,
         })
     }
 

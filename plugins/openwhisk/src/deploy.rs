@@ -5,11 +5,18 @@
 //! update, so the original's `GET ?code=false` before each action is not needed); a package
 //! is a `GET` and a `PUT`, because a package update *replaces* its annotations and the `GET`
 //! keeps annotations other tools put there, as the original does.
+//!
+//! Every one of those requests is idempotent, so each goes through
+//! [`resilience::with_retries`] (a per-entity retry budget and the AIMD bound). A package
+//! whose `PUT` failed for good takes its functions with it: they are reported as "not
+//! deployed: package p failed" rather than sent to fail one by one with 404. What lands is
+//! recorded in the versions file as the run goes ([`versions::Progress`]).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use futures::future::join_all;
+use reqwest::Url;
 use serde_json::Value;
 use sluice_core::feedback::Step;
 use sluice_core::{
@@ -22,6 +29,7 @@ use crate::body::{self, Exec};
 use crate::client::Client;
 use crate::digest;
 use crate::error::OwError;
+use crate::resilience::{self, EntityRetry, Pacer};
 use crate::sequences::{self, Deferred};
 use crate::triggers::TriggersApi;
 use crate::versions;
@@ -43,6 +51,10 @@ pub(crate) struct Run<'a> {
     pub old: VersionEntry,
     pub annotation: DeployerAnnotation,
     pub project_dir: Option<PathBuf>,
+    pub retry: EntityRetry,
+    pub pacer: Pacer,
+    /// The versions file as the run goes (`None` when nothing is recorded).
+    pub progress: Option<versions::Progress>,
 }
 
 fn failure(message: impl Into<String>, context: String, status: Option<u16>) -> DeployResponse {
@@ -97,6 +109,25 @@ fn namespace_of(answer: &Value) -> Option<String> {
 }
 
 impl Run<'_> {
+    /// A `PUT` with the entity's retry budget.
+    async fn put(&self, url: Url, body: &Value) -> Result<Value, OwError> {
+        resilience::with_retries(&self.retry, &self.pacer, || {
+            self.client.put(url.clone(), body)
+        })
+        .await
+    }
+
+    /// A `GET` with the entity's retry budget.
+    async fn get(&self, url: Url) -> Result<Value, OwError> {
+        resilience::with_retries(&self.retry, &self.pacer, || self.client.get(url.clone())).await
+    }
+
+    fn note_progress(&self, response: &DeployResponse, package_done: bool) {
+        if let Some(progress) = &self.progress {
+            progress.add(response, package_done);
+        }
+    }
+
     /// The whole deploy.
     pub async fn deploy(&self) -> DeployResponse {
         let per_package = join_all(
@@ -125,12 +156,24 @@ impl Run<'_> {
             return;
         }
         let merge = !self.ctx.entity_filter.is_including_everything();
+        // Nothing landed: there is no deployment status worth announcing.
+        let all_failed = response.successes.is_empty() && !response.failures.is_empty();
         match versions::record(dir, &versions::recorded_host(self.target), response, merge) {
-            Ok(Some(created)) => self.ctx.feedback.progress(&format!(
-                "Deployment status recorded in '{}'",
-                created.display()
-            )),
-            Ok(None) => {}
+            Ok(created) => {
+                let created = self
+                    .progress
+                    .as_ref()
+                    .and_then(versions::Progress::created)
+                    .or(created);
+                if let Some(created) = created
+                    && !all_failed
+                {
+                    self.ctx.feedback.progress(&format!(
+                        "Deployment status recorded in '{}'",
+                        created.display()
+                    ));
+                }
+            }
             Err(e) => response.failures.push(DeployFailure {
                 message: e.to_string(),
                 context: Some("the versions file".to_string()),
@@ -155,7 +198,9 @@ impl Run<'_> {
                     Vec::new(),
                 );
             }
-            return self.deploy_functions(p).await;
+            let done = self.deploy_functions(p).await;
+            self.note_progress(&done.0, true);
+            return done;
         }
         if pkg.binding.is_some() && !pkg.actions.is_empty() {
             return (
@@ -168,11 +213,26 @@ impl Run<'_> {
             );
         }
         if pkg.deployed_during_build == Some(true) {
-            return self.deploy_functions(p).await;
+            let done = self.deploy_functions(p).await;
+            self.note_progress(&done.0, true);
+            return done;
         }
-        let package_response = self.deploy_package(pkg).await;
+        let mut package_response = self.deploy_package(pkg).await;
+        if !package_response.failures.is_empty() {
+            for action in &pkg.actions {
+                let name = action.qualified_name(&pkg.name);
+                package_response.failures.push(DeployFailure {
+                    message: format!("not deployed: package {} failed", pkg.name),
+                    context: Some(format!("action '{name}'")),
+                    status_code: None,
+                });
+            }
+            return (package_response, Vec::new());
+        }
+        self.note_progress(&package_response, false);
         let (mut response, deferred) = self.deploy_functions(p).await;
         response.combine(package_response);
+        self.note_progress(&response, true);
         (response, deferred)
     }
 
@@ -199,13 +259,13 @@ impl Run<'_> {
         }
         let url = self.client.entity_url("packages", &pkg.name);
         // Errors are ignored: a missing package has no old annotations.
-        let old_annotations = match self.client.get(url.clone()).await {
+        let old_annotations = match self.get(url.clone()).await {
             Ok(old) => body::kv_to_dict(old.get("annotations")),
             Err(_) => Default::default(),
         };
         let deployer = annotation::for_entity(&self.annotation, Some(digest::short(&digest)), None);
         let put_body = body::package_body(self.project, pkg, old_annotations, deployer);
-        match self.client.put(with_overwrite(url), &put_body).await {
+        match self.put(with_overwrite(url), &put_body).await {
             Ok(answer) => {
                 let mut r = DeployResponse {
                     namespace: namespace_of(&answer),
@@ -302,7 +362,7 @@ impl Run<'_> {
         };
         let put_body = body::action_body(action, exec, deployer);
         let url = with_overwrite(self.client.entity_url("actions", &name));
-        let result = self.client.put(url, &put_body).await;
+        let result = self.put(url, &put_body).await;
         self.ctx.feedback.step(&Step::Deployed {
             entity: name.clone(),
             ok: result.is_ok(),
@@ -324,6 +384,7 @@ impl Run<'_> {
                 digest,
             },
         );
+        self.note_progress(&r, false);
         r.combine(self.deploy_triggers(action, &name).await);
         (r, None)
     }
@@ -373,7 +434,7 @@ impl Run<'_> {
                 annotation::for_entity(&self.annotation, Some(digest::short(&digest)), None);
             let put_body = body::action_body(action, Exec::Sequence(&d.components), deployer);
             let url = with_overwrite(self.client.entity_url("actions", &d.name));
-            let result = self.client.put(url, &put_body).await;
+            let result = self.put(url, &put_body).await;
             self.ctx.feedback.step(&Step::Deployed {
                 entity: d.name.clone(),
                 ok: result.is_ok(),

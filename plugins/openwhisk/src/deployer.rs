@@ -15,6 +15,7 @@ use crate::deploy::Run;
 use crate::error::OwError;
 use crate::plan::{self, Inputs};
 use crate::server_state::{Reads, ServerState};
+use crate::resilience::{self, EntityRetry, Pacer};
 use crate::transport::{DEFAULT_DEPLOY_JOBS, RetryPolicy, Transport, TransportOptions};
 use crate::triggers::{DO_API_URL_ENV, TriggersApi, do_api_url_for};
 use crate::versions;
@@ -29,6 +30,8 @@ pub struct OpenWhiskDeployer {
     /// from the API host ([`do_api_url_for`]).
     do_api_url: Option<String>,
     retry: RetryPolicy,
+    /// The retry budget of each entity of a deploy (and of the namespace check).
+    entity_retry: EntityRetry,
 }
 
 impl Default for OpenWhiskDeployer {
@@ -54,6 +57,7 @@ impl OpenWhiskDeployer {
         OpenWhiskDeployer {
             do_api_url,
             retry: RetryPolicy::default(),
+            entity_retry: EntityRetry::from_env(),
         }
     }
 
@@ -69,14 +73,41 @@ impl OpenWhiskDeployer {
         self
     }
 
+    /// Uses another retry budget for each entity of a deploy.
+    pub fn with_entity_retry(mut self, retry: EntityRetry) -> Self {
+        self.entity_retry = retry;
+        self
+    }
+
     fn transport(&self, ctx: &DeployContext, creds: &Credentials) -> Result<Transport, Error> {
+        self.transport_with(ctx, creds, self.retry)
+    }
+
+    fn transport_with(
+        &self,
+        ctx: &DeployContext,
+        creds: &Credentials,
+        retry: RetryPolicy,
+    ) -> Result<Transport, Error> {
         let options = TransportOptions {
             insecure: creds.ow.ignore_certs || ctx.flags.insecure,
-            max_in_flight: ctx.flags.deploy_jobs.unwrap_or(DEFAULT_DEPLOY_JOBS),
-            retry: self.retry,
+            max_in_flight: deploy_jobs(ctx),
+            retry,
             ..Default::default()
         };
         Transport::new(&options).map_err(|e| e.into_core(None))
+    }
+
+    /// A client whose transport sends each request once: a deploy's requests are retried by
+    /// [`resilience::with_retries`], which knows they are idempotent and paces them.
+    fn deploy_client(&self, ctx: &DeployContext, creds: &Credentials) -> Result<Client, Error> {
+        let once = RetryPolicy {
+            max_attempts: 1,
+            ..self.retry
+        };
+        let transport = self.transport_with(ctx, creds, once)?;
+        Client::with_transport(&creds.ow.apihost, &creds.ow.api_key, transport)
+            .map_err(|e| e.into_core(None))
     }
 
     /// A client for the credentials of `ctx`.
@@ -88,8 +119,8 @@ impl OpenWhiskDeployer {
 
     fn triggers_api(
         &self,
+        ctx: &DeployContext,
         creds: &Credentials,
-        client: &Client,
         local: bool,
     ) -> Result<Option<TriggersApi>, Error> {
         let Some(token) = creds.do_token.as_deref().filter(|t| !t.is_empty()) else {
@@ -101,7 +132,9 @@ impl OpenWhiskDeployer {
             Some(url) => url.clone(),
             None => do_api_url_for(&creds.ow.apihost),
         };
-        TriggersApi::new(&base, token, client.transport().clone())
+        // The triggers API is not always idempotent (POST), so it keeps the transport's own
+        // retries, which only repeat what the server surely did not act on.
+        TriggersApi::new(&base, token, self.transport(ctx, creds)?)
             .map(Some)
             .map_err(|e| e.into_core(None))
     }
@@ -186,6 +219,29 @@ fn unchanged_in(plan: &Plan, target: &Target) -> VersionEntry {
     entry
 }
 
+fn deploy_jobs(ctx: &DeployContext) -> usize {
+    ctx.flags.deploy_jobs.unwrap_or(DEFAULT_DEPLOY_JOBS)
+}
+
+/// The namespace check failed for good: say which request it was, since its error alone
+/// ("internal server error (500 …)") does not.
+fn namespace_check_failed(client: &Client, e: OwError) -> Error {
+    if matches!(
+        e,
+        OwError::Http {
+            status: 401 | 403,
+            ..
+        }
+    ) {
+        return e.into_core(None);
+    }
+    let url = client.api_url(["namespaces"]);
+    Error::Deploy {
+        message: format!("the namespace check (GET {url}) failed after retries: {e}"),
+        context: Some(format!("the controller at {}", client.apihost())),
+    }
+}
+
 #[async_trait]
 impl Deployer for OpenWhiskDeployer {
     fn name(&self) -> &str {
@@ -194,8 +250,12 @@ impl Deployer for OpenWhiskDeployer {
 
     async fn prepare(&self, ctx: &DeployContext) -> Result<Target, Error> {
         let creds = ctx.credentials.clone().ok_or_else(no_credentials)?;
-        let client = self.client(ctx, &creds)?;
-        let namespaces = client.namespaces().await.map_err(|e| e.into_core(None))?;
+        let client = self.deploy_client(ctx, &creds)?;
+        let pacer = Pacer::new(1);
+        let namespaces =
+            resilience::with_retries(&self.entity_retry, &pacer, || client.namespaces())
+                .await
+                .map_err(|e| namespace_check_failed(&client, e))?;
         let first = namespaces
             .first()
             .cloned()
@@ -244,10 +304,15 @@ impl Deployer for OpenWhiskDeployer {
         target: &Target,
         project: &DeployStructure,
     ) -> Result<DeployResponse, Error> {
-        let client = self.client(ctx, &target.credentials)?;
-        let triggers = self.triggers_api(&target.credentials, &client, target.local)?;
+        let client = self.deploy_client(ctx, &target.credentials)?;
+        let triggers = self.triggers_api(ctx, &target.credentials, target.local)?;
         let old = match ctx.flags.incremental {
-            true => self.skippable(ctx, target, &client, project).await?,
+            // Reads go through a client that retries on its own (the deploy's retries are
+            // per entity).
+            true => {
+                let reader = self.client(ctx, &target.credentials)?;
+                self.skippable(ctx, target, &reader, project).await?
+            }
             false => Default::default(),
         };
         let annotation = Self::annotation(ctx, project);
@@ -261,6 +326,16 @@ impl Deployer for OpenWhiskDeployer {
             old,
             annotation,
             project_dir: ctx.project_dir.clone(),
+            retry: self.entity_retry,
+            pacer: Pacer::new(deploy_jobs(ctx)),
+            progress: match (&ctx.project_dir, project.slice) {
+                (Some(dir), None | Some(false)) => Some(versions::Progress::new(
+                    dir,
+                    &versions::recorded_host(target),
+                    &target.namespace,
+                )),
+                _ => None,
+            },
         };
         let mut response = run.deploy().await;
         if let Some(plan) = deletes {
@@ -285,7 +360,7 @@ impl Deployer for OpenWhiskDeployer {
         prune: bool,
     ) -> Result<Plan, Error> {
         let client = self.client(ctx, &target.credentials)?;
-        let triggers = self.triggers_api(&target.credentials, &client, target.local)?;
+        let triggers = self.triggers_api(ctx, &target.credentials, target.local)?;
         let old = Self::recorded(ctx, target)?;
         let annotation = Self::annotation(ctx, project);
         let state = ServerState::fetch(&client, project, Reads::for_project(project, prune))
@@ -315,7 +390,7 @@ impl Deployer for OpenWhiskDeployer {
         request: &UndeployRequest,
     ) -> Result<DeployResponse, Error> {
         let client = self.client(ctx, &target.credentials)?;
-        let triggers = self.triggers_api(&target.credentials, &client, target.local)?;
+        let triggers = self.triggers_api(ctx, &target.credentials, target.local)?;
         crate::undeploy::undeploy(&client, triggers.as_ref(), &target.namespace, request)
             .await
             .map_err(|e: OwError| e.into_core(None))

@@ -16,6 +16,8 @@ pub enum OwError {
         reason: String,
         /// The `error` (OpenWhisk) or `message` (DigitalOcean) string of the body, if any.
         error: Option<String>,
+        /// The server's `Retry-After`, in seconds, when it sent one.
+        retry_after: Option<u64>,
     },
     /// No answer: connection refused, reset, timed out, TLS failure.
     #[error("http request failed: {method} {url}: {message}")]
@@ -120,6 +122,7 @@ mod tests {
             status: 401,
             reason: "Unauthorized".into(),
             error: Some("The supplied authentication is invalid".into()),
+            retry_after: None,
         };
         assert_eq!(
             e.to_string(),
@@ -135,6 +138,7 @@ mod tests {
             status: 500,
             reason: "Internal Server Error".into(),
             error: None,
+            retry_after: None,
         };
         assert_eq!(
             e.to_string(),

@@ -7,7 +7,8 @@
 //! `Feedback`, results come back as values.
 //!
 //! Modules by responsibility: [`transport`] (pool, bound, retries), [`client`] (OpenWhisk
-//! URLs and auth), [`deployer`] (the trait impl), `deploy` (one run), [`body`], [`digest`],
+//! URLs and auth), [`deployer`] (the trait impl), `deploy` (one run), [`resilience`] (retry
+//! budgets and AIMD for a deploy's requests), [`body`], [`digest`],
 //! [`annotation`], [`sequences`], [`triggers`], [`versions`], [`credentials`], `undeploy`.
 
 pub mod annotation;
@@ -22,6 +23,7 @@ pub mod digest;
 pub mod error;
 mod plan;
 mod prune;
+pub mod resilience;
 pub mod sequences;
 pub mod server_state;
 pub mod transport;

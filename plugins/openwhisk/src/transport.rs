@@ -304,6 +304,7 @@ impl Transport {
                 status: status.as_u16(),
                 reason: status.canonical_reason().unwrap_or("").to_string(),
                 error,
+                retry_after: retry_after.map(|d| d.as_secs()),
             },
             kind,
         })

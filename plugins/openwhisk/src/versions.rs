@@ -3,9 +3,13 @@
 //!
 //! Departures on purpose: the file is written atomically (temp file + rename); versions are
 //! merged whenever any `--include`/`--exclude` filter is active (the original replaced them
-//! when only `--exclude` was used); a corrupt file is reported, never a crash.
+//! when only `--exclude` was used); a corrupt file is reported, never a crash; and the file
+//! is written as the deploy goes ([`Progress`]), so a deploy that is killed half-way leaves
+//! a record of what landed and `--incremental` resends only the rest.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sluice_core::{DeployResponse, VersionEntry};
@@ -121,6 +125,84 @@ pub fn record(
     Ok(created.then_some(dir))
 }
 
+/// How often, at most, [`Progress`] rewrites the file between package completions.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
+/// The versions file kept up to date while a deploy runs: every landed entity is added, and
+/// the file is rewritten (atomically, merged into what is there) when a package completes and
+/// otherwise at most every [`PROGRESS_EVERY`]. Entities not yet redeployed keep their old
+/// records, which is right: the server still holds what those records describe.
+pub(crate) struct Progress {
+    project_dir: PathBuf,
+    apihost: String,
+    namespace: String,
+    state: Mutex<ProgressState>,
+}
+
+struct ProgressState {
+    landed: DeployResponse,
+    unwritten: bool,
+    last_write: Instant,
+    /// Whether one of our writes created `.deployed/` (the final record reports it).
+    created: Option<PathBuf>,
+}
+
+impl Progress {
+    pub(crate) fn new(project_dir: &Path, apihost: &str, namespace: &str) -> Self {
+        Progress {
+            project_dir: project_dir.to_path_buf(),
+            apihost: apihost.to_string(),
+            namespace: namespace.to_string(),
+            state: Mutex::new(ProgressState {
+                landed: DeployResponse::default(),
+                unwritten: false,
+                last_write: Instant::now(),
+                created: None,
+            }),
+        }
+    }
+
+    /// Adds the versions of `response`; writes when `package_done` or when the last write is
+    /// old enough. A failed write is logged and left to the final record, which reports it.
+    pub(crate) fn add(&self, response: &DeployResponse, package_done: bool) {
+        let Ok(mut state) = self.state.lock() else {
+            return;
+        };
+        let versions =
+            !response.package_versions.is_empty() || !response.action_versions.is_empty();
+        if versions {
+            state
+                .landed
+                .package_versions
+                .extend(response.package_versions.clone());
+            state
+                .landed
+                .action_versions
+                .extend(response.action_versions.clone());
+            state.unwritten = true;
+        }
+        if !state.unwritten || !(package_done || state.last_write.elapsed() >= PROGRESS_EVERY) {
+            return;
+        }
+        state.landed.namespace = Some(self.namespace.clone());
+        match record(&self.project_dir, &self.apihost, &state.landed, true) {
+            Ok(created) => {
+                if state.created.is_none() {
+                    state.created = created;
+                }
+                state.unwritten = false;
+            }
+            Err(e) => tracing::warn!(%e, "could not record deploy progress"),
+        }
+        state.last_write = Instant::now();
+    }
+
+    /// The `.deployed/` directory one of the progress writes created, if any.
+    pub(crate) fn created(&self) -> Option<PathBuf> {
+        self.state.lock().ok().and_then(|s| s.created.clone())
+    }
+}
+
 /// Deploy state is per machine and per namespace: `.deployed/` carries a `.gitignore` of its
 /// own (`*`), so a project stays clean in git without the user ignoring it. One the user
 /// wrote is kept.
@@ -196,6 +278,28 @@ mod tests {
                 .action_versions
                 .is_empty()
         );
+        Ok(())
+    }
+
+    #[test]
+    fn progress_is_written_as_packages_complete_and_merged_with_the_old_file() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| OwError::io("tmp", e))?;
+        record(dir.path(), "https://h", &response("old", "old/a"), false)?;
+        let progress = Progress::new(dir.path(), "https://h", "ns");
+        progress.add(&response("p", "p/a"), false);
+        // Not written yet: no package completed and the last write is recent.
+        assert!(
+            !load(dir.path(), "https://h", "ns")?
+                .action_versions
+                .contains_key("p/a")
+        );
+        progress.add(&DeployResponse::default(), true);
+        let entry = load(dir.path(), "https://h", "ns")?;
+        assert_eq!(
+            entry.action_versions.keys().collect::<Vec<_>>(),
+            ["old/a", "p/a"]
+        );
+        assert_eq!(progress.created(), None, "the first record made .deployed");
         Ok(())
     }
 
