@@ -388,3 +388,44 @@ fn a_cached_runtime_table_is_refreshed_when_the_project_needs_a_newer_runtime() 
     );
     Ok(())
 }
+
+#[test]
+fn explain_says_why_each_function_is_built_sent_or_skipped() -> TestResult {
+    let test = project(&[("p/a", "a1"), ("p/b", "b1")])
+        .write("packages/p/s/build.sh", "#!/bin/sh\necho built > out.txt\n")
+        .write("packages/p/s/index.js", "exports.main = () => ({});\n");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let script = test.path().join("packages/p/s/build.sh");
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))?;
+    }
+    let text = deployed(&test, &["build", ".", "--incremental", "--explain"])?;
+    assert!(
+        text.contains("Why: p/a: nothing to zip: index.js is deployed as it is"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Why: p/s: built with build.sh: it has not run yet (.built is missing)"),
+        "{text}"
+    );
+    let text = deployed(&test, &["build", ".", "--explain"])?;
+    assert!(
+        text.contains("Why: p/s: built with build.sh: no --incremental"),
+        "{text}"
+    );
+
+    deployed(&test, &["deploy", "."])?;
+    let (path, body) = function("p/a", "a2");
+    let test = test.write(path, body);
+    let text = deployed(&test, &["deploy", ".", "--incremental", "--explain"])?;
+    assert!(
+        text.contains("function p/a: differs from the server: code "),
+        "{text}"
+    );
+    assert!(
+        text.contains("function p/b: unchanged on the server: skipped"),
+        "{text}"
+    );
+    Ok(())
+}

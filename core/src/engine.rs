@@ -416,6 +416,11 @@ fn unbuilt_file_outcome(package: &str, action: &ActionSpec, ctx: &BuildContext) 
             "{e}; rebuild it (sluice zips a function directory itself) or remove it"
         ));
     }
+    crate::finder::explain(
+        ctx,
+        &action.qualified_name(package),
+        &format!("nothing to build: {file} is deployed as it is"),
+    );
     BuildOutcome::Unbuilt
 }
 

@@ -351,6 +351,9 @@ pub struct Flags {
     /// Delete what this project deployed and no longer has.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub prune: bool,
+    /// Say for each function why it is built, skipped or deployed as it is (`--explain`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub explain: bool,
 }
 
 /// What it takes to talk to one OpenWhisk namespace.

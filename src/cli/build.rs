@@ -33,6 +33,9 @@ pub struct Args {
     /// Skip builds that are still valid (`.built`, an up-to-date node_modules or zip)
     #[arg(long)]
     incremental: bool,
+    /// Say for each function why it is built, skipped or deployed as it is
+    #[arg(long)]
+    explain: bool,
     /// Show the output of build scripts as they run
     #[arg(long)]
     verbose_build: bool,
@@ -71,6 +74,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             .map(|p| p.display().to_string())
             .collect(),
         incremental: args.incremental,
+        explain: args.explain,
         verbose_build: args.verbose_build,
         verbose_zip: args.verbose_zip,
         yarn: args.yarn,

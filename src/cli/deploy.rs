@@ -102,6 +102,7 @@ impl ProjectArgs {
             deploy_jobs: Some(usize::from(self.deploy_jobs)),
             trust_local,
             prune: self.prune,
+            explain: self.explain,
         }
     }
 

@@ -60,7 +60,7 @@ pub fn print_plan(plan: &Plan, explain: bool) {
 
 /// `deploy --explain`: why each entity was sent, skipped or deleted.
 pub fn print_explanation(plan: &Plan, incremental: bool) {
-    println!("\nWhy:");
+    println!("\nWhy each entity was sent, skipped or deleted:");
     for c in &plan.changes {
         let why = match c.change {
             ChangeKind::Create => "not in the namespace".to_string(),

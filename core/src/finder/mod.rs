@@ -67,6 +67,14 @@ impl Builder for Finder {
 }
 
 /// `<best project name>/<rel>`: how build messages name a directory.
+/// With `--explain`: one line saying why `entity` is built or skipped (`built: …`,
+/// `skipped: …`).
+pub fn explain(ctx: &BuildContext, entity: &str, why: &str) {
+    if ctx.flags.explain {
+        ctx.feedback.progress(&format!("Why: {entity}: {why}"));
+    }
+}
+
 pub fn display_path(ctx: &BuildContext, rel: &str) -> String {
     let rel = rel.trim_start_matches("./");
     if Path::new(rel).is_absolute() {
@@ -137,6 +145,11 @@ pub fn identify(package: &str, action: &ActionSpec, ctx: &BuildContext) -> Resul
     }
 
     if let [only] = sources.as_slice() {
+        explain(
+            ctx,
+            qualified,
+            &format!("nothing to zip: {} is deployed as it is", only.name),
+        );
         let artifact = single_file(&only.path, action, qualified, ctx).map_err(build_error)?;
         if artifact.zipped {
             crate::zip_check::check_prebuilt_zip(&only.path, &artifact.file).map_err(|e| {
@@ -157,8 +170,18 @@ pub fn identify(package: &str, action: &ActionSpec, ctx: &BuildContext) -> Resul
                 "Reusing {ZIP_NAME} in {shown} because no included file changed"
             ));
         }
+        explain(
+            ctx,
+            qualified,
+            "zip reused: no included file changed since it was made",
+        );
         BuildStatus::Reused
     } else {
+        let why = match ctx.flags.incremental {
+            true => "zipped: an included file changed, or there was no zip",
+            false => "zipped: no --incremental",
+        };
+        explain(ctx, qualified, why);
         if ctx.flags.verbose_zip {
             ctx.feedback
                 .progress(&format!("Zipping action contents in {rel_dir}"));

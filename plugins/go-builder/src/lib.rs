@@ -140,6 +140,11 @@ fn build_action(package: &str, action: &ActionSpec, ctx: &BuildContext) -> Resul
         .to_string();
     let dir = ctx.resolve(&rel_dir);
     let sources = finder::collect_sources(package, action, ctx)?;
+    finder::explain(
+        ctx,
+        &qualified,
+        "built with go build: a local Go build always runs",
+    );
 
     let scratch = tempfile::Builder::new()
         .prefix("sluice-go-")

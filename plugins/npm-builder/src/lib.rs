@@ -72,6 +72,32 @@ pub fn appears_built(dir: &Path) -> bool {
     modules_current && newest_lock.is_some_and(|t| t >= package_json)
 }
 
+/// Why a `package.json` build runs or is skipped, for `--explain`.
+fn why(dir: &Path, plan: &Plan, incremental: bool, skip: bool) -> String {
+    let command = &plan.command_line;
+    if skip {
+        return format!(
+            "skipped '{command}': node_modules and the lock file are newer than package.json"
+        );
+    }
+    if !incremental {
+        return format!("built with '{command}': no --incremental");
+    }
+    let Some(package_json) = mtime(&dir.join("package.json")) else {
+        return format!("built with '{command}': package.json cannot be read");
+    };
+    let reason = match mtime(&dir.join("node_modules")) {
+        None => "there is no node_modules yet".to_string(),
+        Some(t) if t < package_json => "package.json is newer than node_modules".to_string(),
+        Some(_) => match LOCK_FILES.iter().filter_map(|f| mtime(&dir.join(f))).max() {
+            None => "there is no lock file yet".to_string(),
+            Some(t) if t < package_json => "package.json is newer than the lock file".to_string(),
+            Some(_) => format!("the build script has not run yet ({BUILT_MARKER} is missing)"),
+        },
+    };
+    format!("built with '{command}': {reason}")
+}
+
 /// Sets the mtimes of the lock files and `node_modules` (those that exist) to now.
 fn touch_outputs(dir: &Path) -> Result<()> {
     let now = filetime::FileTime::now();
@@ -104,6 +130,11 @@ impl Builder for NpmBuilder {
         let skip = ctx.flags.incremental
             && appears_built(&dir)
             && (!plan.has_build_script || dir.join(BUILT_MARKER).exists());
+        finder::explain(
+            ctx,
+            &job.entity(),
+            &why(&dir, &plan, ctx.flags.incremental, skip),
+        );
         if skip {
             if ctx.flags.verbose_build {
                 ctx.feedback.progress(&format!(

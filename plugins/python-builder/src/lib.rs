@@ -129,6 +129,16 @@ fn build_action(package: &str, action: &ActionSpec, ctx: &BuildContext) -> Resul
         let stamp =
             venv::stamp(&dir.join(REQUIREMENTS), &x_y).map_err(|e| e.into_build(&entity))?;
         skipped = ctx.flags.incremental && layout.is_current(&stamp, &dir);
+        let why = match (skipped, ctx.flags.incremental) {
+            (true, _) => format!(
+                "skipped pip: {REQUIREMENTS} and python {x_y} are unchanged since {VIRTUALENV}/ was made"
+            ),
+            (false, true) => format!(
+                "built with pip: {REQUIREMENTS} or the python version changed, or {VIRTUALENV}/ is missing"
+            ),
+            (false, false) => "built with pip: no --incremental".to_string(),
+        };
+        finder::explain(ctx, &qualified, &why);
         if skipped {
             if ctx.flags.verbose_build {
                 ctx.feedback.progress(&format!(

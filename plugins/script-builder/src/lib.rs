@@ -44,6 +44,14 @@ impl Builder for ScriptBuilder {
         let display_path = finder::display_path(ctx, &rel_dir);
 
         let skip = ctx.flags.incremental && dir.join(BUILT_MARKER).exists();
+        let why = match (skip, ctx.flags.incremental) {
+            (true, _) => format!("skipped {SCRIPT}: it ran before ({BUILT_MARKER} is present)"),
+            (false, true) => {
+                format!("built with {SCRIPT}: it has not run yet ({BUILT_MARKER} is missing)")
+            }
+            (false, false) => format!("built with {SCRIPT}: no --incremental"),
+        };
+        finder::explain(ctx, &job.entity(), &why);
         if skip {
             if ctx.flags.verbose_build {
                 ctx.feedback.progress(&format!(
