@@ -351,6 +351,11 @@ pub struct Flags {
     /// Delete what this project deployed and no longer has.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub prune: bool,
+    /// The environment of `sluice.toml` the run deploys to (`-e`, `SLUICE_ENVIRONMENT` or a
+    /// branch pattern): every function gets `SLUICE_ENVIRONMENT` and the annotation of
+    /// [`crate::ops::environment`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
 }
 
 /// What it takes to talk to one OpenWhisk namespace.

@@ -10,6 +10,7 @@ mod connection;
 mod deploy;
 mod deploy_output;
 mod doctl;
+mod env;
 mod functions;
 mod get_metadata;
 mod hooks;

@@ -127,6 +127,9 @@ pub(crate) async fn prepare(
         (Err(e), _) => return Err(e),
     };
     require_resolved(&project)?;
+    if let Some(environment) = &flags.environment {
+        super::environment::stamp(&mut project, environment);
+    }
 
     let target_namespace = match &project.target_namespace {
         Some(TargetNamespace::Name(n)) if !n.is_empty() => Some(n.as_str()),
@@ -138,9 +141,12 @@ pub(crate) async fn prepare(
     };
     let ctx = session.deploy_context(flags, &resolved, Some(&project_dir), &runtimes);
     let target = engine.prepare(deployer.as_ref(), &ctx).await?;
-    session
-        .feedback
-        .progress(&header(verb, &project_dir, &target));
+    session.feedback.progress(&header(
+        verb,
+        &project_dir,
+        &target,
+        flags.environment.as_deref(),
+    ));
 
     let name = project_dir.display().to_string();
     let build_ctx = session.build_context(&project_dir, &name, flags, &project, &runtimes);
@@ -256,7 +262,20 @@ async fn fetch_runtimes(
 }
 
 /// The first progress line: where the deploy (or plan) goes.
-fn header(verb: &str, project_dir: &std::path::Path, target: &Target) -> String {
+fn header(
+    verb: &str,
+    project_dir: &std::path::Path,
+    target: &Target,
+    environment: Option<&str>,
+) -> String {
+    let text = header_lines(verb, project_dir, target);
+    match environment {
+        Some(name) => format!("{text}\n  for environment '{name}'"),
+        None => text,
+    }
+}
+
+fn header_lines(verb: &str, project_dir: &std::path::Path, target: &Target) -> String {
     if target.local {
         format!(
             "{verb} '{}'\n  to the local namespace '{}' on {}\n  (to deploy to a real namespace: sluice namespace add --apihost <host> --auth <key>)",
