@@ -1,0 +1,199 @@
+//! Environments of `sluice.toml` against the local namespace server, which holds many
+//! namespaces: `-e NAME`, `SLUICE_ENVIRONMENT` and a git branch pattern pick the namespace and
+//! the env file; every deployed function sees `SLUICE_ENVIRONMENT` and carries the
+//! `sluice-environment` annotation; a protected environment needs `--force`.
+
+mod common;
+
+use std::process::{Command, Output, Stdio};
+
+use common::ProjectTest;
+use serde_json::{Value, json};
+use sluice_openwhisk::{Client, TransportOptions};
+
+const SETTINGS: &str = r#"
+[environments.dev]
+namespace = "app_{branch}"
+branches = ["feature/*"]
+env = "env/dev.env"
+
+[environments.stage]
+namespace = "stage"
+env = "env/stage.env"
+
+[environments.prod]
+namespace = "prod"
+env = "env/prod.env"
+protected = true
+"#;
+
+const FUNCTION: &str = "function main(args) {\n  return { environment: process.env.SLUICE_ENVIRONMENT, greeting: args.greeting };\n}\nexports.main = main;\n";
+
+/// A project with one function and three environments, each with its own greeting, and the
+/// local namespaces `app_feature-login`, `stage` and `prod` known to the credential store.
+fn three_environments() -> ProjectTest {
+    let test = ProjectTest::empty()
+        .write("sluice.toml", SETTINGS)
+        .write(
+            "project.yml",
+            "packages:\n  - name: app\n    functions:\n      - name: hello\n        runtime: nodejs:default\n        parameters:\n          greeting: ${GREETING}\n",
+        )
+        .write("packages/app/hello.js", FUNCTION)
+        .write("env/dev.env", "GREETING=hi from dev\n")
+        .write("env/stage.env", "GREETING=hello from stage\n")
+        .write("env/prod.env", "GREETING=good day from prod\n");
+    for ns in ["app_feature-login", "stage", "prod"] {
+        ok(&test, &["local", "namespace", "create", ns]);
+        ok(&test, &["namespace", "use", ns]);
+    }
+    test
+}
+
+fn run(test: &ProjectTest, args: &[&str]) -> Output {
+    test.command(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run sluice")
+}
+
+fn ok(test: &ProjectTest, args: &[&str]) -> String {
+    let out = run(test, args);
+    assert!(
+        out.status.success(),
+        "sluice {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Invokes `app/hello` in the local namespace `namespace`.
+fn invoke_in(test: &ProjectTest, namespace: &str) -> Value {
+    ok(test, &["namespace", "use", namespace]);
+    let out = ok(test, &["invoke", "app/hello"]);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("invoke printed no JSON ({e}): {out}"))
+}
+
+/// The function `app/hello` as the local namespace `namespace` holds it (through the running
+/// server, which the commands before started).
+fn function_in(test: &ProjectTest, namespace: &str) -> Value {
+    let file = sluice_local::daemon::files::read_state(&test.local_dir())
+        .expect("the local server runs");
+    let ns = sluice_local::daemon::client::namespace(&file, namespace)
+        .expect("the server answers")
+        .unwrap_or_else(|| panic!("no local namespace '{namespace}'"));
+    let client =
+        Client::new(&file.api_host, &ns.auth, &TransportOptions::default()).expect("a client");
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    runtime
+        .block_on(client.get(client.entity_url("actions", "app/hello")))
+        .unwrap_or(Value::Null)
+}
+
+fn annotation(entity: &Value, key: &str) -> Value {
+    entity["annotations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|a| a["key"] == key)
+        .map(|a| a["value"].clone())
+        .unwrap_or(Value::Null)
+}
+
+fn git(test: &ProjectTest, args: &[&str]) {
+    let mut cmd = Command::new("git");
+    test.isolate(&mut cmd);
+    let status = cmd
+        .args(args)
+        .current_dir(test.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("run git");
+    assert!(status.success(), "git {args:?} failed");
+}
+
+#[test]
+fn each_environment_gets_its_namespace_env_file_and_name() {
+    let test = three_environments().git_commit();
+    git(&test, &["checkout", "-q", "-b", "feature/login"]);
+
+    // No -e: the branch pattern picks dev, and {branch} names its namespace.
+    let out = ok(&test, &["deploy", "."]);
+    assert!(
+        out.contains("to the local namespace 'app_feature-login'")
+            && out.contains("for environment 'dev'"),
+        "{out}"
+    );
+    assert_eq!(
+        invoke_in(&test, "app_feature-login"),
+        json!({"environment": "dev", "greeting": "hi from dev"})
+    );
+
+    // -e wins over the branch.
+    let out = ok(&test, &["deploy", ".", "-e", "stage"]);
+    assert!(out.contains("for environment 'stage'"), "{out}");
+    assert_eq!(
+        invoke_in(&test, "stage"),
+        json!({"environment": "stage", "greeting": "hello from stage"})
+    );
+    assert_eq!(
+        annotation(&function_in(&test, "stage"), "sluice-environment"),
+        json!({"name": "stage"})
+    );
+    // The dev namespace was left as it was.
+    assert_eq!(
+        invoke_in(&test, "app_feature-login")["environment"],
+        "dev"
+    );
+}
+
+#[test]
+fn a_protected_environment_needs_force() {
+    let test = three_environments();
+    let out = run(&test, &["deploy", ".", "-e", "prod"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("environment 'prod' is protected") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(function_in(&test, "prod"), Value::Null);
+
+    // SLUICE_ENVIRONMENT chooses as -e does.
+    let test = test.env("SLUICE_ENVIRONMENT", "prod");
+    ok(&test, &["deploy", ".", "--force"]);
+    assert_eq!(
+        invoke_in(&test, "prod"),
+        json!({"environment": "prod", "greeting": "good day from prod"})
+    );
+}
+
+#[test]
+fn an_unknown_environment_names_the_known_ones() {
+    let test = ProjectTest::empty()
+        .write("sluice.toml", SETTINGS)
+        .write("packages/app/hello.js", FUNCTION);
+    let out = run(&test, &["plan", ".", "-e", "qa"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("there is no environment 'qa' in sluice.toml")
+            && stderr.contains("dev, prod, stage"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_misspelt_environment_key_is_refused_with_its_line() {
+    let test = ProjectTest::empty()
+        .write("sluice.toml", "[environments.dev]\nnamespace = \"dev\"\nprotect = true\n")
+        .write("packages/app/hello.js", FUNCTION);
+    let out = run(&test, &["plan", ".", "-e", "dev"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("sluice.toml") && stderr.contains("protect") && stderr.contains(":3"),
+        "{stderr}"
+    );
+}
