@@ -197,3 +197,33 @@ fn a_misspelt_environment_key_is_refused_with_its_line() {
         "{stderr}"
     );
 }
+
+#[test]
+fn env_list_and_current_show_the_choice_and_why() {
+    let test = three_environments().git_commit();
+    git(&test, &["checkout", "-q", "-b", "feature/login"]);
+    let listed: Value =
+        serde_json::from_str(&ok(&test, &["env", "list", "--json"])).expect("JSON");
+    let names: Vec<(&str, bool)> = listed
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| Some((e["name"].as_str()?, e["current"].as_bool()?)))
+        .collect();
+    assert_eq!(names, [("dev", true), ("prod", false), ("stage", false)]);
+    let current: Value =
+        serde_json::from_str(&ok(&test, &["env", "current", "--json"])).expect("JSON");
+    assert_eq!(
+        current,
+        json!({
+            "name": "dev", "chosenBy": "branch", "branch": "feature/login",
+            "namespace": "app_feature-login", "protected": false,
+            "env": "env/dev.env", "buildEnv": null
+        })
+    );
+    let text = ok(&test, &["env", "current", "-e", "prod"]);
+    assert!(
+        text.contains("environment 'prod'") && text.contains("deploys need --force"),
+        "{text}"
+    );
+}
