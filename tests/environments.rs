@@ -77,8 +77,8 @@ fn invoke_in(test: &ProjectTest, namespace: &str) -> Value {
 /// The function `app/hello` as the local namespace `namespace` holds it (through the running
 /// server, which the commands before started).
 fn function_in(test: &ProjectTest, namespace: &str) -> Value {
-    let file = sluice_local::daemon::files::read_state(&test.local_dir())
-        .expect("the local server runs");
+    let file =
+        sluice_local::daemon::files::read_state(&test.local_dir()).expect("the local server runs");
     let ns = sluice_local::daemon::client::namespace(&file, namespace)
         .expect("the server answers")
         .unwrap_or_else(|| panic!("no local namespace '{namespace}'"));
@@ -142,10 +142,7 @@ fn each_environment_gets_its_namespace_env_file_and_name() {
         json!({"name": "stage"})
     );
     // The dev namespace was left as it was.
-    assert_eq!(
-        invoke_in(&test, "app_feature-login")["environment"],
-        "dev"
-    );
+    assert_eq!(invoke_in(&test, "app_feature-login")["environment"], "dev");
 }
 
 #[test]
@@ -187,7 +184,10 @@ fn an_unknown_environment_names_the_known_ones() {
 #[test]
 fn a_misspelt_environment_key_is_refused_with_its_line() {
     let test = ProjectTest::empty()
-        .write("sluice.toml", "[environments.dev]\nnamespace = \"dev\"\nprotect = true\n")
+        .write(
+            "sluice.toml",
+            "[environments.dev]\nnamespace = \"dev\"\nprotect = true\n",
+        )
         .write("packages/app/hello.js", FUNCTION);
     let out = run(&test, &["plan", ".", "-e", "dev"]);
     assert!(!out.status.success());
@@ -202,8 +202,7 @@ fn a_misspelt_environment_key_is_refused_with_its_line() {
 fn env_list_and_current_show_the_choice_and_why() {
     let test = three_environments().git_commit();
     git(&test, &["checkout", "-q", "-b", "feature/login"]);
-    let listed: Value =
-        serde_json::from_str(&ok(&test, &["env", "list", "--json"])).expect("JSON");
+    let listed: Value = serde_json::from_str(&ok(&test, &["env", "list", "--json"])).expect("JSON");
     let names: Vec<(&str, bool)> = listed
         .as_array()
         .into_iter()

@@ -197,9 +197,15 @@ pub fn select(
                     return Err(Error::Usage {
                         message: format!(
                             "git branch '{branch}' matches the branch patterns of several environments in {SETTINGS_FILE}: {}",
-                            several.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                            several
+                                .iter()
+                                .map(|s| s.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
-                        help: Some("choose one with -e NAME, or make the patterns exclusive".to_string()),
+                        help: Some(
+                            "choose one with -e NAME, or make the patterns exclusive".to_string(),
+                        ),
                     });
                 }
             }
@@ -241,7 +247,9 @@ fn unknown_environment(settings: &Settings, name: &str) -> Error {
     Error::Usage {
         message: format!("there is no environment '{name}' in {SETTINGS_FILE}"),
         help: Some(if known.is_empty() {
-            format!("define it with an [environments.{name}] table in {SETTINGS_FILE} at the project root")
+            format!(
+                "define it with an [environments.{name}] table in {SETTINGS_FILE} at the project root"
+            )
         } else {
             format!(
                 "the environments are: {}; or add [environments.{name}] to {SETTINGS_FILE}",
@@ -341,7 +349,10 @@ build-env = "env/prod.build"
         let e = parse("[environments.dev]\nnamespce = \"x\"\n").expect_err("misspelt");
         assert_eq!(e.line(), Some(2));
         let e = parse("[environments.\"a b\"]\n").expect_err("bad name");
-        assert!(e.to_string().contains("not a valid environment name"), "{e}");
+        assert!(
+            e.to_string().contains("not a valid environment name"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -354,7 +365,10 @@ build-env = "env/prod.build"
         assert_eq!(dev.name, "dev");
         assert_eq!(dev.namespace.as_deref(), Some("acme_feature-login"));
         assert_eq!(dev.env_file, Some(PathBuf::from("/p/env/dev.env")));
-        assert_eq!(dev.describe(), "environment 'dev' (git branch 'feature/login')");
+        assert_eq!(
+            dev.describe(),
+            "environment 'dev' (git branch 'feature/login')"
+        );
         assert_eq!(select(&s, dir, None, Some("main")).expect("none"), None);
         let prod = select(&s, dir, Some("prod"), Some("feature/x"))
             .expect("selects")

@@ -191,8 +191,9 @@ fn stamp_environment_stamps_the_chosen_environment_and_never_guesses() -> TestRe
         .deploy_before(project_with(&[("a", None)]), &target("acme-prod", false))
         .expect_err("no environment chosen");
     assert!(
-        e.to_string()
-            .contains("no environment to stamp on the functions deployed to 'acme-prod': deploy with -e NAME"),
+        e.to_string().contains(
+            "no environment to stamp on the functions deployed to 'acme-prod': deploy with -e NAME"
+        ),
         "{e}"
     );
     Ok(())

@@ -83,10 +83,7 @@ impl ProjectArgs {
     pub fn flags(&self, incremental: bool, trust_local: bool) -> Result<Flags, CliError> {
         let environment = self.environment()?;
         let file = |given: &Option<PathBuf>, settled: Option<&PathBuf>| {
-            given
-                .as_ref()
-                .or(settled)
-                .map(|p| p.display().to_string())
+            given.as_ref().or(settled).map(|p| p.display().to_string())
         };
         Ok(Flags {
             env: file(&self.env, environment.and_then(|e| e.env_file.as_ref())),
@@ -155,7 +152,8 @@ impl ProjectArgs {
             Ok(s) => s,
             Err(e) => return out.fail(e).map(Err),
         };
-        let targets = CliTargets::new(&self.target, &self.token, &session).in_environment(environment);
+        let targets =
+            CliTargets::new(&self.target, &self.token, &session).in_environment(environment);
         let runtime = tokio::runtime::Runtime::new().map_err(CliError::other)?;
         match runtime.block_on(op(&session, &targets)) {
             Ok(v) => Ok(Ok(v)),

@@ -115,7 +115,9 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                 table.row([
                     if e.current { "*" } else { "" }.to_string(),
                     e.name.clone(),
-                    e.namespace.clone().unwrap_or_else(|| "(current)".to_string()),
+                    e.namespace
+                        .clone()
+                        .unwrap_or_else(|| "(current)".to_string()),
                     e.branches.join(", "),
                     if e.protected { "yes" } else { "" }.to_string(),
                 ]);
@@ -184,7 +186,12 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
 pub struct EnvironmentArg {
     /// Deploy to this environment of sluice.toml (its namespace, env files and protection);
     /// without it, the git branch picks one by the environments' branch patterns
-    #[arg(short = 'e', long = "environment", value_name = "NAME", env = "SLUICE_ENVIRONMENT")]
+    #[arg(
+        short = 'e',
+        long = "environment",
+        value_name = "NAME",
+        env = "SLUICE_ENVIRONMENT"
+    )]
     pub name: Option<String>,
     #[arg(skip)]
     chosen: OnceLock<Option<Environment>>,
@@ -207,10 +214,12 @@ pub fn choose(project: &str, named: Option<&str>) -> Result<Option<Environment>,
     let dir = &std::path::absolute(project).map_err(CliError::other)?;
     let settings = settings::read(dir).map_err(|e| CliError::from_core(&e, Some(dir)))?;
     // The branch is only asked for when something needs it.
-    let needs_branch = settings
-        .environments
-        .values()
-        .any(|e| !e.branches.is_empty() || e.namespace.as_deref().is_some_and(|n| n.contains("{branch}")));
+    let needs_branch = settings.environments.values().any(|e| {
+        !e.branches.is_empty()
+            || e.namespace
+                .as_deref()
+                .is_some_and(|n| n.contains("{branch}"))
+    });
     let branch = if needs_branch {
         settings::current_branch(dir)
     } else {

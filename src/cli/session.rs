@@ -62,7 +62,10 @@ pub fn open_in(
             .map_err(|e| op_error(&e, project))?;
         let settled = |entry: &str, what: &str| {
             confinement
-                .check(Path::new(entry), &format!("the {what} '{entry}' of {SETTINGS_FILE}"))
+                .check(
+                    Path::new(entry),
+                    &format!("the {what} '{entry}' of {SETTINGS_FILE}"),
+                )
                 .map_err(|e| op_error(&e, project))
         };
         for entry in &settings.plugins {

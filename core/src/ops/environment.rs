@@ -72,7 +72,9 @@ mod tests {
         let s = &project.packages[0].actions[1];
         assert!(s.environment.is_none());
         assert_eq!(
-            s.annotations.as_ref().and_then(|a| a.get(ENVIRONMENT_ANNOTATION)),
+            s.annotations
+                .as_ref()
+                .and_then(|a| a.get(ENVIRONMENT_ANNOTATION)),
             Some(&json!({"name": "stage"}))
         );
     }
