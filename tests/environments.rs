@@ -226,3 +226,36 @@ fn env_list_and_current_show_the_choice_and_why() {
         "{text}"
     );
 }
+
+#[test]
+fn target_namespace_test_and_production_with_the_production_flag() {
+    let test = ProjectTest::empty()
+        .write(
+            "project.yml",
+            "targetNamespace:\n  test: stage\n  production: prod\npackages:\n  - name: app\n    functions:\n      - name: hello\n        runtime: nodejs:default\n",
+        )
+        .write("packages/app/hello.js", FUNCTION);
+    for ns in ["stage", "prod"] {
+        ok(&test, &["local", "namespace", "create", ns]);
+        ok(&test, &["namespace", "use", ns]);
+    }
+    let out = ok(&test, &["deploy", "."]);
+    assert!(out.contains("to the local namespace 'stage'"), "{out}");
+    assert_eq!(function_in(&test, "prod"), Value::Null);
+    let out = ok(&test, &["deploy", ".", "--production"]);
+    assert!(out.contains("to the local namespace 'prod'"), "{out}");
+    assert_eq!(function_in(&test, "prod")["name"], "hello");
+
+    // Without a production entry the flag is refused, not ignored.
+    let test = test.write(
+        "project.yml",
+        "targetNamespace: stage\npackages:\n  - name: app\n    functions:\n      - name: hello\n        runtime: nodejs:default\n",
+    );
+    let out = run(&test, &["plan", ".", "--production"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("targetNamespace has no production entry"),
+        "{stderr}"
+    );
+}

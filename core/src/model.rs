@@ -356,6 +356,10 @@ pub struct Flags {
     /// [`crate::ops::environment`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<String>,
+    /// `--production`: deploy to `targetNamespace.production` of the `{test, production}`
+    /// form, instead of `test`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub production: bool,
 }
 
 /// What it takes to talk to one OpenWhisk namespace.

@@ -28,6 +28,9 @@ pub struct ProjectArgs {
     build_env: Option<PathBuf>,
     #[command(flatten)]
     environment: super::env::EnvironmentArg,
+    /// Deploy to project.yml's targetNamespace.production (of `{test: A, production: B}`) instead of test
+    #[arg(long, conflicts_with = "environment")]
+    production: bool,
     #[command(flatten)]
     target: TargetArgs,
     #[command(flatten)]
@@ -92,6 +95,7 @@ impl ProjectArgs {
                 environment.and_then(|e| e.build_env_file.as_ref()),
             ),
             environment: environment.map(|e| e.name.clone()),
+            production: self.production,
             apihost: self.target.apihost.clone(),
             include: self.include.clone(),
             exclude: self.exclude.clone(),

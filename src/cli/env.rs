@@ -187,6 +187,7 @@ pub struct EnvironmentArg {
     /// Deploy to this environment of sluice.toml (its namespace, env files and protection);
     /// without it, the git branch picks one by the environments' branch patterns
     #[arg(
+        id = "environment",
         short = 'e',
         long = "environment",
         value_name = "NAME",

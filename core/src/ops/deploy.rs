@@ -131,10 +131,7 @@ pub(crate) async fn prepare(
         super::environment::stamp(&mut project, environment);
     }
 
-    let target_namespace = match &project.target_namespace {
-        Some(TargetNamespace::Name(n)) if !n.is_empty() => Some(n.as_str()),
-        _ => None,
-    };
+    let target_namespace = stage_namespace(project.target_namespace.as_ref(), flags.production)?;
     let resolved = match (early, target_namespace) {
         (Some(early), None) => early,
         (_, named) => targets.resolve(named)?,
@@ -239,6 +236,30 @@ pub async fn deploy(
         response,
         plan,
     })
+}
+
+/// The namespace project.yml's `targetNamespace` names: the name, or with the `{test,
+/// production}` form the `test` entry (`production` with `--production`). `--production`
+/// without a production entry is an error, so the flag never silently does nothing.
+fn stage_namespace(target: Option<&TargetNamespace>, production: bool) -> Result<Option<&str>> {
+    fn named(n: &Option<String>) -> Option<&str> {
+        n.as_deref().filter(|n| !n.is_empty())
+    }
+    match (target, production) {
+        (Some(TargetNamespace::Stages { production: p, .. }), true) if named(p).is_some() => {
+            Ok(named(p))
+        }
+        (_, true) => Err(Error::Usage {
+            message: "--production: project.yml's targetNamespace has no production entry".to_string(),
+            help: Some(
+                "write targetNamespace as { test: <namespace>, production: <namespace> }, or leave --production out"
+                    .to_string(),
+            ),
+        }),
+        (Some(TargetNamespace::Name(n)), false) => Ok(Some(n.as_str()).filter(|n| !n.is_empty())),
+        (Some(TargetNamespace::Stages { test, .. }), false) => Ok(named(test)),
+        (None, false) => Ok(None),
+    }
 }
 
 /// The namespace's runtime table, or `None` (with a warning when reading it failed).
