@@ -259,3 +259,20 @@ fn target_namespace_test_and_production_with_the_production_flag() {
         "{stderr}"
     );
 }
+
+#[test]
+fn undeploy_all_takes_the_triggers_with_the_functions() {
+    let test = ProjectTest::fixture("triggers");
+    ok(&test, &["deploy", "."]);
+    let listed: Value =
+        serde_json::from_str(&ok(&test, &["triggers", "list", "--json"])).expect("JSON");
+    assert_eq!(listed.as_array().map(Vec::len), Some(2), "{listed}");
+    let out = ok(&test, &["undeploy", "--all"]);
+    assert!(
+        out.contains("Deleted trigger 'invoke1'") && out.contains("Deleted trigger 'invoke2'"),
+        "{out}"
+    );
+    let listed: Value =
+        serde_json::from_str(&ok(&test, &["triggers", "list", "--json"])).expect("JSON");
+    assert_eq!(listed, json!([]));
+}
