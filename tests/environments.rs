@@ -276,3 +276,40 @@ fn undeploy_all_takes_the_triggers_with_the_functions() {
         serde_json::from_str(&ok(&test, &["triggers", "list", "--json"])).expect("JSON");
     assert_eq!(listed, json!([]));
 }
+
+#[test]
+fn labels_name_namespaces_for_use_and_for_environments() {
+    let test = ProjectTest::empty()
+        .write("sluice.toml", "[environments.stage]\nnamespace = \"staging\"\n")
+        .write(
+            "project.yml",
+            "packages:\n  - name: app\n    functions:\n      - name: hello\n        runtime: nodejs:default\n",
+        )
+        .write("packages/app/hello.js", FUNCTION);
+    for ns in ["stage", "other"] {
+        ok(&test, &["local", "namespace", "create", ns]);
+    }
+    let store = json!({
+        "currentHost": "sluice-local",
+        "currentNamespace": "other",
+        "credentials": {"sluice-local": {
+            "stage": {"api_key": "local:kept-by-the-local-server", "label": "staging"},
+            "other": {"api_key": "local:kept-by-the-local-server", "label": "scratch"}
+        }}
+    });
+    std::fs::write(
+        test.nimbella_dir().join("credentials.json"),
+        store.to_string(),
+    )
+    .expect("write the store");
+
+    let out = ok(&test, &["deploy", ".", "-e", "stage"]);
+    assert!(out.contains("to the local namespace 'stage'"), "{out}");
+    let out = ok(&test, &["namespace", "use", "staging"]);
+    assert!(
+        out.contains("Now using the local namespace 'stage'"),
+        "{out}"
+    );
+    let invoked = ok(&test, &["invoke", "app/hello"]);
+    assert!(invoked.contains("\"environment\": \"stage\""), "{invoked}");
+}
