@@ -76,12 +76,20 @@ pub struct EnvironmentSettings {
     pub protected: bool,
 }
 
-/// Reads `<project_dir>/sluice.toml`; no file gives the defaults.
+/// Reads `<project_dir>/sluice.toml`; no file gives the defaults (and so does a
+/// `project_dir` that is not a directory: the reader says what is wrong with it).
 pub fn read(project_dir: &Path) -> Result<Settings> {
     let path = project_dir.join(SETTINGS_FILE);
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Ok(Settings::default());
+        }
         Err(e) => return Err(Error::io(path, e)),
     };
     parse(&text)
