@@ -69,7 +69,7 @@ fn hooks_edit_the_structure_skip_a_function_and_supply_an_artifact() {
     sluice_snapshot!(
         filters = local_filters(),
         "edit_deploy",
-        test.command(["deploy", "."])
+        test.command(["deploy", ".", "-e", "local"])
     );
     insta::assert_json_snapshot!("edit_entities", deployed_actions(&test));
     let rendered = std::fs::read_to_string(test.path().join(".deployed/hooks/demo/greeting.js"))

@@ -54,6 +54,8 @@ const LOCAL: &[&[&str]] = &[
     &["namespace", "list"],
     &["local", "status"],
     &["local", "namespace", "list"],
+    &["env", "list", "."],
+    &["env", "current", "."],
     &["man"],
     &["undeploy", "hello/greet"],
 ];

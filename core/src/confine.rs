@@ -14,54 +14,14 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-
 use crate::error::{Error, Result};
 use crate::model::Flags;
+pub use crate::settings::{ProjectSettings, SETTINGS_FILE};
 
-/// The project settings file's name.
-pub const SETTINGS_FILE: &str = "sluice.toml";
-
-/// `sluice.toml`. Tables other than `[project]` belong to other features and are left to
-/// them; unknown keys inside `[project]` are refused (a misspelt key would otherwise be a
-/// setting that silently does nothing).
-#[derive(Debug, Default, Deserialize)]
-struct SettingsFile {
-    #[serde(default)]
-    project: ProjectSettings,
-}
-
-/// `[project]` of `sluice.toml`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProjectSettings {
-    /// Directories outside the project that it may read, relative to the project root.
-    #[serde(default)]
-    pub allow_outside: Vec<String>,
-}
-
-/// Reads `[project]` of `<project_dir>/sluice.toml`; no file gives the defaults.
+/// Reads `[project]` of `<project_dir>/sluice.toml` (the whole file is checked, see
+/// [`crate::settings`]); no file gives the defaults.
 pub fn project_settings(project_dir: &Path) -> Result<ProjectSettings> {
-    let path = project_dir.join(SETTINGS_FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(ProjectSettings::default());
-        }
-        Err(e) => return Err(Error::io(path, e)),
-    };
-    let parsed: SettingsFile = toml::from_str(&text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
-        Error::Config {
-            file: SETTINGS_FILE.to_string(),
-            line,
-            column: None,
-            message: e.message().to_string(),
-        }
-    })?;
-    Ok(parsed.project)
+    Ok(crate::settings::read(project_dir)?.project)
 }
 
 /// Where a project may read: its root and the allowed directories, all canonical.
@@ -172,7 +132,7 @@ mod tests {
 
         std::fs::write(
             project.join(SETTINGS_FILE),
-            "[project]\nallow_outside = [\"../shared\"]\n[environments.x]\nk = 1\n",
+            "[project]\nallow_outside = [\"../shared\"]\n[environments.x]\nnamespace = \"x\"\n",
         )?;
         let c = Confinement::for_project(&project, &flags).expect("confinement");
         assert!(c.check(Path::new("../shared/x.env"), "f").is_ok());

@@ -29,6 +29,7 @@ pub mod plan;
 pub mod plugin;
 pub mod registry;
 pub mod runtimes;
+pub mod settings;
 pub mod system_ignore;
 pub mod zip_check;
 

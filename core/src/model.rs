@@ -354,6 +354,15 @@ pub struct Flags {
     /// Say for each function why it is built, skipped or deployed as it is (`--explain`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub explain: bool,
+    /// The environment of `sluice.toml` the run deploys to (`-e`, `SLUICE_ENVIRONMENT` or a
+    /// branch pattern): every function gets `SLUICE_ENVIRONMENT` and the annotation of
+    /// [`crate::ops::environment`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// `--production`: deploy to `targetNamespace.production` of the `{test, production}`
+    /// form, instead of `test`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub production: bool,
 }
 
 /// What it takes to talk to one OpenWhisk namespace.

@@ -365,7 +365,10 @@ impl Vm {
         event: Event,
         what: &str,
     ) -> Result<T> {
-        self.lua.from_value(value).map_err(|e| {
+        // Lua tables have no order: sorted keys keep what a hook returns (and so digests,
+        // requests and snapshots) the same from run to run.
+        let options = mlua::serde::DeserializeOptions::new().sort_keys(true);
+        self.lua.from_value_with(value, options).map_err(|e| {
             self.bad_return(
                 h,
                 event,

@@ -138,16 +138,10 @@ fn require_clean_git_refuses_a_project_outside_git() -> TestResult {
 }
 
 #[test]
-fn stamp_environment_names_the_environment_from_the_target() -> TestResult {
+fn stamp_environment_stamps_the_chosen_environment_and_never_guesses() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let cases = [
-        ("acme-prod", false, "production"),
-        ("acme-staging", false, "stage"),
-        ("fn-1234", false, "dev"),
-        ("guest", true, "local"),
-    ];
-    for (namespace, local, expected) in cases {
-        let (recorder, env) = env_with(&[]);
+    for (namespace, local) in [("acme-prod", false), ("guest", true)] {
+        let (recorder, env) = env_with(&[("SLUICE_ENVIRONMENT", "stage")]);
         let hooks = stock(dir.path(), "stamp-environment", env)?;
         let mut plan = project_with(&[("a", None), ("b", None)]);
         plan.packages[0].actions[1].environment = Some(
@@ -162,11 +156,11 @@ fn stamp_environment_names_the_environment_from_the_target() -> TestResult {
             a.environment
                 .as_ref()
                 .and_then(|e| e.get("DEPLOY_ENVIRONMENT")),
-            Some(&json!(expected))
+            Some(&json!("stage"))
         );
         assert_eq!(
             a.annotations.as_ref().and_then(|e| e.get("environment")),
-            Some(&json!(expected))
+            Some(&json!("stage"))
         );
         let b = &out.packages[0].actions[1];
         assert_eq!(
@@ -189,6 +183,18 @@ fn stamp_environment_names_the_environment_from_the_target() -> TestResult {
             .as_ref()
             .and_then(|e| e.get("STAGE")),
         Some(&json!("qa"))
+    );
+    // A namespace called prod is not a reason to call it production.
+    let (_, env) = env_with(&[]);
+    let hooks = stock(dir.path(), "stamp-environment", env)?;
+    let e = hooks
+        .deploy_before(project_with(&[("a", None)]), &target("acme-prod", false))
+        .expect_err("no environment chosen");
+    assert!(
+        e.to_string().contains(
+            "no environment to stamp on the functions deployed to 'acme-prod': deploy with -e NAME"
+        ),
+        "{e}"
     );
     Ok(())
 }

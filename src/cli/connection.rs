@@ -195,17 +195,27 @@ pub fn resolve(
     opts: &TargetOptions,
     env: &BTreeMap<String, String>,
 ) -> Result<ResolvedTarget, CliError> {
+    let store = if opts.apihost.is_some() && opts.auth.is_some() {
+        CredentialStore::default()
+    } else {
+        CredentialStore::load(&store_dir(env)?).map_err(ow_error)?
+    };
+    // `targetNamespace` and an environment's namespace may name a stored namespace by label.
+    let target_namespace =
+        opts.target_namespace
+            .as_ref()
+            .map(|t| match by_label(&store, t, None) {
+                Some((namespace, _)) if !store.list().iter().any(|n| &n.namespace == t) => {
+                    namespace
+                }
+                _ => t.clone(),
+            });
     let selection = Selection {
         apihost: opts.apihost.clone(),
         auth: opts.auth.clone(),
         insecure: opts.insecure,
-        target_namespace: opts.target_namespace.clone(),
+        target_namespace,
         do_token: do_token(opts.access_token.as_deref(), env),
-    };
-    let store = if selection.apihost.is_some() && selection.auth.is_some() {
-        CredentialStore::default()
-    } else {
-        CredentialStore::load(&store_dir(env)?).map_err(ow_error)?
     };
     if selection.apihost.is_none()
         && selection.auth.is_none()
@@ -227,6 +237,24 @@ pub fn resolve(
         local: false,
         guard: None,
     })
+}
+
+/// The stored namespace whose label (doctl's, or `namespace add --label`'s) is `label`, on
+/// `apihost` when given: its id and API host, when exactly one has that label.
+pub fn by_label(
+    store: &CredentialStore,
+    label: &str,
+    apihost: Option<&str>,
+) -> Option<(String, String)> {
+    let mut matching = store
+        .list()
+        .into_iter()
+        .filter(|n| n.label.as_deref() == Some(label) && apihost.is_none_or(|h| h == n.apihost));
+    let first = matching.next()?;
+    match matching.next() {
+        Some(_) => None,
+        None => Some((first.namespace, first.apihost)),
+    }
 }
 
 /// No namespace configured, or a local one chosen with `sluice namespace use`: the embedded

@@ -27,6 +27,11 @@ pub struct ProjectArgs {
     #[arg(long, value_name = "FILE")]
     build_env: Option<PathBuf>,
     #[command(flatten)]
+    environment: super::env::EnvironmentArg,
+    /// Deploy to project.yml's targetNamespace.production (of `{test: A, production: B}`) instead of test
+    #[arg(long, conflicts_with = "environment")]
+    production: bool,
+    #[command(flatten)]
     target: TargetArgs,
     #[command(flatten)]
     token: TokenArgs,
@@ -78,10 +83,21 @@ pub struct ProjectArgs {
 }
 
 impl ProjectArgs {
-    pub fn flags(&self, incremental: bool, trust_local: bool) -> Flags {
-        Flags {
-            env: self.env.as_ref().map(|p| p.display().to_string()),
-            build_env: self.build_env.as_ref().map(|p| p.display().to_string()),
+    /// The flags of the run; the chosen environment supplies `--env` and `--build-env` when
+    /// they are not given.
+    pub fn flags(&self, incremental: bool, trust_local: bool) -> Result<Flags, CliError> {
+        let environment = self.environment()?;
+        let file = |given: &Option<PathBuf>, settled: Option<&PathBuf>| {
+            given.as_ref().or(settled).map(|p| p.display().to_string())
+        };
+        Ok(Flags {
+            env: file(&self.env, environment.and_then(|e| e.env_file.as_ref())),
+            build_env: file(
+                &self.build_env,
+                environment.and_then(|e| e.build_env_file.as_ref()),
+            ),
+            environment: environment.map(|e| e.name.clone()),
+            production: self.production,
             apihost: self.target.apihost.clone(),
             include: self.include.clone(),
             exclude: self.exclude.clone(),
@@ -103,7 +119,12 @@ impl ProjectArgs {
             trust_local,
             prune: self.prune,
             explain: self.explain,
-        }
+        })
+    }
+
+    /// The environment of `sluice.toml` this run deploys to, if any.
+    pub fn environment(&self) -> Result<Option<&sluice_core::settings::Environment>, CliError> {
+        self.environment.choose(&self.project)
     }
 
     pub fn project(&self) -> &str {
@@ -124,16 +145,22 @@ impl ProjectArgs {
         out: &Output,
         op: impl AsyncFnOnce(&session::Session, &CliTargets) -> sluice_core::Result<T>,
     ) -> Result<Result<T, ExitCode>, CliError> {
-        let session = match session::open(
+        let environment = match self.environment() {
+            Ok(e) => e,
+            Err(e) => return out.fail(e).map(Err),
+        };
+        let session = match session::open_in(
             &self.project,
             &self.plugins.plugins,
             &self.hooks,
             out.feedback.clone(),
+            environment,
         ) {
             Ok(s) => s,
             Err(e) => return out.fail(e).map(Err),
         };
-        let targets = CliTargets::new(&self.target, &self.token, &session);
+        let targets =
+            CliTargets::new(&self.target, &self.token, &session).in_environment(environment);
         let runtime = tokio::runtime::Runtime::new().map_err(CliError::other)?;
         match runtime.block_on(op(&session, &targets)) {
             Ok(v) => Ok(Ok(v)),
@@ -176,6 +203,9 @@ pub struct Args {
     /// Delete what --prune finds without asking
     #[arg(short = 'y', long)]
     yes: bool,
+    /// Deploy to a protected environment (one that otherwise changes only by 'sluice promote')
+    #[arg(long)]
+    force: bool,
     #[command(flatten)]
     plan_output: super::plan::PlanOutputArgs,
 }
@@ -187,7 +217,18 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     args.plan_output.refuse_without_dry_run()?;
     let common = &args.common;
     common.apply_build_limits()?;
-    let flags = common.flags(args.incremental, args.trust_local);
+    let flags = common.flags(args.incremental, args.trust_local)?;
+    if let Some(env) = common.environment()?.filter(|e| e.protected)
+        && !args.force
+    {
+        return Err(CliError::msg(format!(
+            "environment '{}' is protected (protected = true in sluice.toml)",
+            env.name
+        ))
+        .with_help(
+            "deploy to it on purpose with --force, or choose another environment with -e NAME",
+        ));
+    }
     let out = Output::new(common.json());
     let mut options = DeployOptions::new(common.project(), flags, common.deployer());
     if let Some(file) = &args.plan {

@@ -11,6 +11,7 @@ mod connection;
 mod deploy;
 mod deploy_output;
 mod doctl;
+mod env;
 mod functions;
 mod get_metadata;
 mod hooks;
@@ -69,6 +70,8 @@ enum Command {
     Connect(namespace::AddArgs),
     /// Read, build and deploy a project to a namespace
     Deploy(deploy::Args),
+    /// Show the project's environments (sluice.toml) and the one a deploy would use
+    Env(env::Args),
     /// List and read deployed functions
     Functions(functions::Args),
     /// Print a project's structure as JSON, as the deployer sees it
@@ -110,6 +113,7 @@ pub fn main() -> ExitCode {
         Command::Completions(args) => completions::run(args),
         Command::Connect(args) => namespace::run_connect(args),
         Command::Deploy(args) => deploy::run(args),
+        Command::Env(args) => env::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Functions(args) => functions::run(args),
         Command::GetMetadata(args) => get_metadata::run(args),

@@ -30,7 +30,7 @@ enum NamespaceCommand {
         #[command(flatten)]
         output: OutputArgs,
     },
-    /// Make a stored namespace current
+    /// Make a stored namespace current (by name, or by its label)
     Use(PickArgs),
     /// Forget a stored namespace
     Remove(PickArgs),
@@ -210,6 +210,7 @@ fn pick_one(
         Some(h) => Some(store.resolve_host(h).map_err(ow_error)?),
         None => None,
     };
+    let mut args = args;
     let host = if remove {
         store
             .remove(&args.namespace, apihost.as_deref())
@@ -217,6 +218,17 @@ fn pick_one(
     } else {
         match store.use_namespace(&args.namespace, apihost.as_deref()) {
             Ok(host) => host,
+            // Not stored by that id: a stored namespace by its label.
+            Err(_)
+                if let Some((namespace, host)) =
+                    connection::by_label(&store, &args.namespace, apihost.as_deref()) =>
+            {
+                store
+                    .use_namespace(&namespace, Some(&host))
+                    .map_err(ow_error)?;
+                args.namespace = namespace;
+                host
+            }
             // Not stored: a namespace of the local server, by name.
             Err(e) => {
                 let local = apihost.as_deref().is_none_or(|h| h == local::LOCAL_APIHOST);

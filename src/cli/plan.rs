@@ -58,7 +58,7 @@ pub fn run_plan(common: &ProjectArgs, output: &PlanOutputArgs) -> Result<ExitCod
     let out = Output::new(common.json());
     let options = PlanOptions::new(
         common.project(),
-        common.flags(true, false),
+        common.flags(true, false)?,
         common.deployer(),
     );
     let outcome = match common.with_session(&out, async |session, targets| {

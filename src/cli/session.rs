@@ -4,12 +4,15 @@
 //! credential store behind the ops' [`Targets`].
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use sluice_core::confine::Confinement;
 pub use sluice_core::ops::Session;
+use sluice_core::ops::environment::ENVIRONMENT_VARIABLE;
 use sluice_core::ops::{ResolvedTarget, Targets};
-use sluice_core::{Engine, Feedback};
+use sluice_core::settings::{self, Environment, SETTINGS_FILE};
+use sluice_core::{Engine, Feedback, Flags};
 
 use super::connection::{self, KeySourceCell, TargetArgs, TokenArgs};
 use super::hooks::HookArgs;
@@ -24,9 +27,71 @@ pub fn open(
     hooks: &HookArgs,
     feedback: Arc<dyn Feedback>,
 ) -> Result<Session, CliError> {
+    open_in(project, plugins, hooks, feedback, None)
+}
+
+/// [`open`] for a run in `environment`: hooks see its name as `SLUICE_ENVIRONMENT`. The
+/// `hooks` and `plugins` of the project's `sluice.toml` are loaded with project.yml's (after
+/// them, before the command line's), confined to the project like every file it names.
+pub fn open_in(
+    project: &str,
+    plugins: &PluginArgs,
+    hooks: &HookArgs,
+    feedback: Arc<dyn Feedback>,
+    environment: Option<&Environment>,
+) -> Result<Session, CliError> {
     let mut session = bare(feedback);
-    plugins.install(&mut session, Some(project))?;
     let project_dir = std::path::absolute(project).map_err(CliError::other)?;
+    let settings = settings::read(&project_dir).map_err(|e| op_error(&e, project))?;
+    if let Some(env) = environment {
+        session
+            .env
+            .insert(ENVIRONMENT_VARIABLE.to_string(), env.name.clone());
+        if let Some(file) = &env.secrets_file {
+            session.feedback.warn(&format!(
+                "Warning: environment '{}' names the secrets file '{}': sluice records it but does not read secrets yet, so nothing from it reaches the functions",
+                env.name,
+                file.strip_prefix(&project_dir).unwrap_or(file).display()
+            ));
+        }
+    }
+    let mut plugins = plugins.clone();
+    let mut hooks = hooks.clone();
+    if !settings.plugins.is_empty() || !settings.hooks.is_empty() {
+        let confinement = Confinement::for_project(&project_dir, &Flags::default())
+            .map_err(|e| op_error(&e, project))?;
+        let settled = |entry: &str, what: &str| {
+            confinement
+                .check(
+                    Path::new(entry),
+                    &format!("the {what} '{entry}' of {SETTINGS_FILE}"),
+                )
+                .map_err(|e| op_error(&e, project))
+        };
+        for entry in &settings.plugins {
+            // `NAME=PATH` names the plugin it replaces, as `--plugin` does.
+            let (name, path) = match entry.split_once('=') {
+                Some((name, path)) => (Some(name), path),
+                None => (None, entry.as_str()),
+            };
+            let full = settled(path, "plugin")?.display().to_string();
+            plugins.plugin.push(match name {
+                Some(name) => format!("{name}={full}"),
+                None => full,
+            });
+        }
+        let mut settled_hooks = Vec::new();
+        for entry in &settings.hooks {
+            settled_hooks.push(if entry.starts_with("stock:") {
+                PathBuf::from(entry)
+            } else {
+                settled(entry, "hook")?
+            });
+        }
+        settled_hooks.append(&mut hooks.hook);
+        hooks.hook = settled_hooks;
+    }
+    plugins.install(&mut session, Some(project))?;
     hooks.install(&mut session, &project_dir)?;
     Ok(session)
 }
@@ -54,6 +119,8 @@ pub struct CliTargets {
     env: BTreeMap<String, String>,
     /// Where the resolved target's key came from, to explain a refused key.
     pub key_source: KeySourceCell,
+    /// The chosen environment's namespace, which wins over project.yml's `targetNamespace`.
+    environment_namespace: Option<String>,
 }
 
 impl CliTargets {
@@ -63,13 +130,30 @@ impl CliTargets {
             access_token: token.access_token.clone(),
             env: session.env.clone(),
             key_source: KeySourceCell::default(),
+            environment_namespace: None,
         }
+    }
+
+    /// These targets in `environment`: its namespace, and its API host unless `--apihost`
+    /// names one.
+    pub fn in_environment(mut self, environment: Option<&Environment>) -> Self {
+        if let Some(env) = environment {
+            self.environment_namespace = env.namespace.clone();
+            if self.args.apihost.is_none() {
+                self.args.apihost = env.apihost.clone();
+            }
+        }
+        self
     }
 }
 
 impl Targets for CliTargets {
     fn resolve(&self, target_namespace: Option<&str>) -> sluice_core::Result<ResolvedTarget> {
-        let mut options = self.args.options(target_namespace.map(str::to_string));
+        let chosen = self
+            .environment_namespace
+            .clone()
+            .or_else(|| target_namespace.map(str::to_string));
+        let mut options = self.args.options(chosen);
         options.access_token = self.access_token.clone();
         let resolved = connection::resolve(&options, &self.env).map_err(CliError::into_core)?;
         self.key_source

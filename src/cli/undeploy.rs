@@ -21,10 +21,10 @@ pub struct Args {
     /// The names are packages: delete each with its functions
     #[arg(long)]
     packages: bool,
-    /// The names are triggers; with --all, delete every trigger too
+    /// The names are triggers; with --all, fail when the triggers cannot be deleted (no DigitalOcean token)
     #[arg(long)]
     triggers: bool,
-    /// Delete every function and package of the namespace
+    /// Delete every function and package of the namespace, and its triggers when a DigitalOcean token is known (the local namespace always has one)
     #[arg(long, conflicts_with = "packages")]
     all: bool,
     #[command(flatten)]

@@ -127,20 +127,23 @@ pub(crate) async fn prepare(
         (Err(e), _) => return Err(e),
     };
     require_resolved(&project)?;
+    if let Some(environment) = &flags.environment {
+        super::environment::stamp(&mut project, environment);
+    }
 
-    let target_namespace = match &project.target_namespace {
-        Some(TargetNamespace::Name(n)) if !n.is_empty() => Some(n.as_str()),
-        _ => None,
-    };
+    let target_namespace = stage_namespace(project.target_namespace.as_ref(), flags.production)?;
     let resolved = match (early, target_namespace) {
         (Some(early), None) => early,
         (_, named) => targets.resolve(named)?,
     };
     let ctx = session.deploy_context(flags, &resolved, Some(&project_dir), &runtimes);
     let target = engine.prepare(deployer.as_ref(), &ctx).await?;
-    session
-        .feedback
-        .progress(&header(verb, &project_dir, &target));
+    session.feedback.progress(&header(
+        verb,
+        &project_dir,
+        &target,
+        flags.environment.as_deref(),
+    ));
 
     let name = project_dir.display().to_string();
     let build_ctx = session.build_context(&project_dir, &name, flags, &project, &runtimes);
@@ -235,6 +238,30 @@ pub async fn deploy(
     })
 }
 
+/// The namespace project.yml's `targetNamespace` names: the name, or with the `{test,
+/// production}` form the `test` entry (`production` with `--production`). `--production`
+/// without a production entry is an error, so the flag never silently does nothing.
+fn stage_namespace(target: Option<&TargetNamespace>, production: bool) -> Result<Option<&str>> {
+    fn named(n: &Option<String>) -> Option<&str> {
+        n.as_deref().filter(|n| !n.is_empty())
+    }
+    match (target, production) {
+        (Some(TargetNamespace::Stages { production: p, .. }), true) if named(p).is_some() => {
+            Ok(named(p))
+        }
+        (_, true) => Err(Error::Usage {
+            message: "--production: project.yml's targetNamespace has no production entry".to_string(),
+            help: Some(
+                "write targetNamespace as { test: <namespace>, production: <namespace> }, or leave --production out"
+                    .to_string(),
+            ),
+        }),
+        (Some(TargetNamespace::Name(n)), false) => Ok(Some(n.as_str()).filter(|n| !n.is_empty())),
+        (Some(TargetNamespace::Stages { test, .. }), false) => Ok(named(test)),
+        (None, false) => Ok(None),
+    }
+}
+
 /// The namespace's runtime table, or `None` (with a warning when reading it failed).
 async fn fetch_runtimes(
     session: &Session,
@@ -256,7 +283,20 @@ async fn fetch_runtimes(
 }
 
 /// The first progress line: where the deploy (or plan) goes.
-fn header(verb: &str, project_dir: &std::path::Path, target: &Target) -> String {
+fn header(
+    verb: &str,
+    project_dir: &std::path::Path,
+    target: &Target,
+    environment: Option<&str>,
+) -> String {
+    let text = header_lines(verb, project_dir, target);
+    match environment {
+        Some(name) => format!("{text}\n  for environment '{name}'"),
+        None => text,
+    }
+}
+
+fn header_lines(verb: &str, project_dir: &std::path::Path, target: &Target) -> String {
     if target.local {
         format!(
             "{verb} '{}'\n  to the local namespace '{}' on {}\n  (to deploy to a real namespace: sluice namespace add --apihost <host> --auth <key>)",

@@ -10,6 +10,7 @@
 
 pub mod build;
 pub mod deploy;
+pub mod environment;
 pub mod metadata;
 pub mod plan;
 mod runtime_cache;

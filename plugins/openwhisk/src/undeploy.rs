@@ -162,7 +162,10 @@ pub async fn undeploy(
         delete_package(client, p, &mut r).await;
     }
     let mut trigger_names = request.triggers.clone();
-    if request.all_triggers {
+    // `--all` takes the triggers with the functions they would fire, when the triggers API
+    // can be reached; `--all --triggers` insists (and fails without a token).
+    let every_trigger = request.all_triggers || (request.all && triggers.is_some());
+    if every_trigger {
         match triggers {
             Some(api) => {
                 let listed = api.list(namespace).await?;

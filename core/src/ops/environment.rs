@@ -1,0 +1,81 @@
+//! Functions know where they run: a deploy to an environment of `sluice.toml` gives every
+//! function the init parameter `SLUICE_ENVIRONMENT=<name>` (so `process.env` and
+//! `os.environ` see it) and the annotation [`ENVIRONMENT_ANNOTATION`] naming it. The
+//! environment's name wins over a value the project sets itself: the name is what the
+//! deploy targets, and a stale copied value would lie.
+
+use serde_json::{Value, json};
+
+use crate::model::{DeployStructure, Dict};
+
+/// The environment variable every function of an environment gets.
+pub const ENVIRONMENT_VARIABLE: &str = "SLUICE_ENVIRONMENT";
+
+/// The annotation naming the environment a function was deployed to: `{"name": <env>}`.
+pub const ENVIRONMENT_ANNOTATION: &str = "sluice-environment";
+
+/// Stamps `environment` on every function of `project` (sequences get the annotation only:
+/// they run no code of their own).
+pub fn stamp(project: &mut DeployStructure, environment: &str) {
+    for package in &mut project.packages {
+        for action in &mut package.actions {
+            if !action.is_sequence() {
+                action
+                    .environment
+                    .get_or_insert_with(Dict::new)
+                    .insert(ENVIRONMENT_VARIABLE.to_string(), Value::from(environment));
+            }
+            action.annotations.get_or_insert_with(Dict::new).insert(
+                ENVIRONMENT_ANNOTATION.to_string(),
+                json!({ "name": environment }),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ActionSpec, PackageSpec};
+
+    #[test]
+    fn every_function_gets_the_variable_and_the_annotation() {
+        let mut project = DeployStructure {
+            packages: vec![PackageSpec {
+                name: "p".into(),
+                actions: vec![
+                    ActionSpec {
+                        name: "f".into(),
+                        environment: Some(
+                            json!({"SLUICE_ENVIRONMENT": "stale", "A": "1"})
+                                .as_object()
+                                .cloned()
+                                .unwrap_or_default(),
+                        ),
+                        ..ActionSpec::default()
+                    },
+                    ActionSpec {
+                        name: "s".into(),
+                        sequence: Some(vec!["p/f".into()]),
+                        ..ActionSpec::default()
+                    },
+                ],
+                ..PackageSpec::default()
+            }],
+            ..DeployStructure::default()
+        };
+        stamp(&mut project, "stage");
+        let f = &project.packages[0].actions[0];
+        let env = f.environment.clone().unwrap_or_default();
+        assert_eq!(env.get("SLUICE_ENVIRONMENT"), Some(&json!("stage")));
+        assert_eq!(env.get("A"), Some(&json!("1")));
+        let s = &project.packages[0].actions[1];
+        assert!(s.environment.is_none());
+        assert_eq!(
+            s.annotations
+                .as_ref()
+                .and_then(|a| a.get(ENVIRONMENT_ANNOTATION)),
+            Some(&json!({"name": "stage"}))
+        );
+    }
+}
