@@ -147,6 +147,23 @@ impl ProjectArgs {
     pub fn deployer(&self) -> Option<String> {
         self.plugins.deployer()
     }
+
+    pub fn prune(&self) -> bool {
+        self.prune
+    }
+
+    /// A session for the project with its plugins and hooks (for commands that open one per
+    /// run of an op, as `watch` does per batch).
+    pub fn open_session(
+        &self,
+        feedback: std::sync::Arc<dyn sluice_core::Feedback>,
+    ) -> Result<session::Session, CliError> {
+        session::open(&self.project, &self.plugins.plugins, &self.hooks, feedback)
+    }
+
+    pub fn targets(&self, session: &session::Session) -> CliTargets {
+        CliTargets::new(&self.target, &self.token, session)
+    }
 }
 
 #[derive(Debug, clap::Args)]
