@@ -34,10 +34,8 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         .with_help("run 'sluice deploy --prune' to delete what the project no longer has"));
     }
     if common.explain() {
-        return Err(
-            CliError::msg("--explain is not a flag of 'sluice watch'")
-                .with_help("run 'sluice plan --explain' to see why each entity would be sent"),
-        );
+        return Err(CliError::msg("--explain is not a flag of 'sluice watch'")
+            .with_help("run 'sluice plan --explain' to see why each entity would be sent"));
     }
     let json = common.json();
     let printer = Arc::new(Printer {
@@ -52,7 +50,11 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let first = common.open_session(feedback.clone())?;
     let targets = common.targets(&first);
     drop(first);
-    let mut options = WatchOptions::new(common.project(), common.flags(true, false), common.deployer());
+    let mut options = WatchOptions::new(
+        common.project(),
+        common.flags(true, false),
+        common.deployer(),
+    );
     options.debounce = Duration::from_millis(args.debounce);
     let report = Renderer {
         printer: printer.clone(),
@@ -206,8 +208,9 @@ impl WatchReport for Renderer {
         let _guard = self.printer.out.lock();
         let _ = std::io::stderr().write_all(format!("{report:?}\n").as_bytes());
         drop(_guard);
-        self.printer
-            .line(&format!("Failed after {millis} ms; still watching (save to retry)"));
+        self.printer.line(&format!(
+            "Failed after {millis} ms; still watching (save to retry)"
+        ));
     }
 }
 

@@ -1,8 +1,9 @@
 //! `watch`: a deploy per batch of saved files, for as long as the caller lets it run.
 //!
 //! Why it is built this way (the original's watch and others' fail their users, spec §14):
-//! - **One loop, one deploy at a time.** Filesystem events are debounced
-//!   (`notify-debouncer-mini`) into a channel; the loop takes a batch, deploys it, and only
+//! - **One loop, one deploy at a time.** Filesystem events (`notify`, less mere reads: a
+//!   deploy reads every file it sends) go into a channel; the loop waits until they have been
+//!   quiet for the debounce window, takes the batch, deploys it, and only
 //!   then looks at the channel again, so whatever arrived during a deploy becomes exactly one
 //!   follow-up batch. Deploys never overlap.
 //! - **Only what changed.** A changed path maps to its function (`packages/<pkg>/<fn>…`),
@@ -27,8 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use notify_debouncer_mini::notify::RecursiveMode;
-use notify_debouncer_mini::{DebounceEventResult, new_debouncer};
+use notify::{self, EventKind, RecursiveMode, Watcher};
 use serde::Serialize;
 
 use crate::entity_filter::EntityFilter;
@@ -147,11 +147,20 @@ pub async fn watch(
     let project_dir =
         std::path::absolute(&options.project).map_err(|e| Error::io(&options.project, e))?;
     // Events name canonical paths (symlinked temp dirs, macOS's /private).
-    let root = project_dir.canonicalize().map_err(|e| Error::io(&project_dir, e))?;
-    let (tx, rx) = mpsc::channel::<DebounceEventResult>();
-    let mut debouncer = new_debouncer(options.debounce, tx).map_err(|e| watch_error(&e))?;
-    debouncer
-        .watcher()
+    let root = project_dir
+        .canonicalize()
+        .map_err(|e| Error::io(&project_dir, e))?;
+    let (tx, rx) = mpsc::channel::<Vec<PathBuf>>();
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        // A watcher error (a queue overflow) loses events, not the watch.
+        if let Ok(event) = res
+            && !matches!(event.kind, EventKind::Access(_))
+        {
+            let _ = tx.send(event.paths);
+        }
+    })
+    .map_err(|e| watch_error(&e))?;
+    watcher
         .watch(&root, RecursiveMode::Recursive)
         .map_err(|e| watch_error(&e))?;
     report.event(&WatchEvent::Watching {
@@ -165,20 +174,14 @@ pub async fn watch(
         Err(_) => SystemIgnore::default(),
     };
     let mapper = PathMapper::new(&root, &options.flags, system_ignore);
-    let mut busy_dirs: BTreeSet<String> = BTreeSet::new();
+    // What came during the last deploy (less its builds' writes): the start of one batch.
+    let mut pending: Vec<PathBuf> = Vec::new();
     loop {
-        let Some(first) = next_batch(&rx, stop) else {
+        let Some(raw) = next_batch(&rx, stop, options.debounce, std::mem::take(&mut pending))
+        else {
             break;
         };
-        let mut raw = first;
-        // What else is already waiting joins this batch (it came during the last deploy).
-        while let Ok(more) = rx.try_recv() {
-            if let Ok(events) = more {
-                raw.extend(events.into_iter().map(|e| e.path));
-            }
-        }
-        let (paths, batch) = mapper.map_paths(&raw, &busy_dirs);
-        busy_dirs.clear();
+        let (paths, batch) = mapper.map_paths(&raw, &BTreeSet::new());
         let Some(mut batch_ref) = batch else {
             if !paths.is_empty() {
                 report.event(&WatchEvent::Skipped {
@@ -192,6 +195,7 @@ pub async fn watch(
         let session = match open() {
             Ok(s) => s,
             Err(e) => {
+                report.event(&WatchEvent::Change(batch_ref));
                 report.error(&e, millis(started));
                 continue;
             }
@@ -201,7 +205,11 @@ pub async fn watch(
             .manifest(&options.project)
             .map(|m| m.hooks)
             .unwrap_or_default();
-        match session.engine.hooks.watch_change(&batch_ref.paths, &hook_files) {
+        match session
+            .engine
+            .hooks
+            .watch_change(&batch_ref.paths, &hook_files)
+        {
             Ok(None) => {}
             Ok(Some(kept)) if kept.is_empty() => {
                 report.event(&WatchEvent::Skipped {
@@ -236,7 +244,7 @@ pub async fn watch(
             continue;
         }
         report.event(&WatchEvent::Change(batch_ref.clone()));
-        busy_dirs = mapper.build_dirs(&batch_ref);
+        let busy_dirs = mapper.build_dirs(&batch_ref);
         let deploy_options = DeployOptions::new(
             options.project.clone(),
             mapper.flags_for(&batch_ref),
@@ -256,11 +264,19 @@ pub async fn watch(
             }
         }
         drop(session);
+        // Events already queued happened during the deploy: in a directory a build ran in
+        // they are the build's output, elsewhere they are saves for the next batch.
+        while let Ok(paths) = rx.try_recv() {
+            pending.extend(paths.into_iter().filter(|p| {
+                relative(&root, p)
+                    .is_some_and(|rel| !busy_dirs.iter().any(|d| rel.starts_with(&format!("{d}/"))))
+            }));
+        }
         if stop.is_stopped() {
             break;
         }
     }
-    drop(debouncer);
+    drop(watcher);
     report.event(&WatchEvent::Stopped);
     Ok(())
 }
@@ -269,21 +285,48 @@ fn millis(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
-fn watch_error(e: &notify_debouncer_mini::notify::Error) -> Error {
+fn watch_error(e: &notify::Error) -> Error {
     Error::usage(format!("cannot watch the project: {e}"))
 }
 
-/// The changed paths of the next debounced batch, or `None` once `stop` is set.
-fn next_batch(rx: &mpsc::Receiver<DebounceEventResult>, stop: &StopHandle) -> Option<Vec<PathBuf>> {
+/// The changed paths of the next batch, once no event came for `quiet`; `None` once `stop`
+/// is set.
+fn next_batch(
+    rx: &mpsc::Receiver<Vec<PathBuf>>,
+    stop: &StopHandle,
+    quiet: Duration,
+    pending: Vec<PathBuf>,
+) -> Option<Vec<PathBuf>> {
+    let mut batch = if !pending.is_empty() {
+        pending
+    } else {
+        loop {
+            if stop.is_stopped() {
+                return None;
+            }
+            match rx.recv_timeout(STOP_POLL) {
+                Ok(paths) => break paths,
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+            }
+        }
+    };
+    let mut last = Instant::now();
     loop {
         if stop.is_stopped() {
             return None;
         }
-        match rx.recv_timeout(STOP_POLL) {
-            Ok(Ok(events)) => return Some(events.into_iter().map(|e| e.path).collect()),
-            // A watcher error (a queue overflow) loses events, not the watch.
-            Ok(Err(_)) | Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+        let left = quiet.saturating_sub(last.elapsed());
+        if left.is_zero() {
+            return Some(batch);
+        }
+        match rx.recv_timeout(left.min(STOP_POLL)) {
+            Ok(paths) => {
+                batch.extend(paths);
+                last = Instant::now();
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return Some(batch),
         }
     }
 }
@@ -593,7 +636,10 @@ mod tests {
         };
         let m = PathMapper::new(&root, &flags, SystemIgnore::default());
         let (_, batch) = m.map_paths(
-            &[root.join("packages/p/skip.js"), root.join("packages/p/keep.js")],
+            &[
+                root.join("packages/p/skip.js"),
+                root.join("packages/p/keep.js"),
+            ],
             &BTreeSet::new(),
         );
         let batch = batch.expect("batch");
