@@ -339,6 +339,32 @@ end)
 }
 
 #[test]
+fn ctrl_c_stops_the_watch_and_its_running_build() -> TestResult {
+    let test = ProjectTest::empty()
+        .write("packages/demo/slow/index.js", hello(1))
+        .write("packages/demo/slow/build.sh", "#!/bin/bash\nexit 0\n");
+    let script = test.path().join("packages/demo/slow/build.sh");
+    set_executable(&script)?;
+    let mut watch = Watch::start(&test, &[])?;
+    std::fs::write(&script, "#!/bin/bash\necho started > started.txt\nsleep 60\n")?;
+    watch.next_of("change", EVENT_TIMEOUT)?;
+    let started = test.path().join("packages/demo/slow/started.txt");
+    let until = Instant::now() + EVENT_TIMEOUT;
+    while !started.exists() {
+        assert!(Instant::now() < until, "the build never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = watch.child.id().to_string();
+    let sent = Command::new("kill").args(["-INT", &pid]).status()?;
+    assert!(sent.success());
+    // Well before the build's 60 s: the build was stopped with the watch.
+    watch.next_of("stopped", Duration::from_secs(20))?;
+    let status = watch.child.wait()?;
+    assert!(status.success(), "{status:?}");
+    Ok(())
+}
+
+#[test]
 fn prune_is_refused_with_a_way_out() -> TestResult {
     let test = ProjectTest::empty().write("packages/demo/hello.js", hello(1));
     let out = test

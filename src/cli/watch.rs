@@ -68,6 +68,9 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         if tokio::signal::ctrl_c().await.is_ok() {
             signal_printer.note("Stopping (Ctrl-C again to stop at once)");
             on_signal.stop();
+            // A terminal's Ctrl-C reaches the builds too; a signal sent to sluice alone
+            // (an editor stopping it) is passed on to them.
+            builds::terminate();
             if tokio::signal::ctrl_c().await.is_ok() {
                 std::process::exit(130);
             }
@@ -239,4 +242,76 @@ fn summary(r: &DeployResponse, millis: u64) -> String {
         text.push_str(&format!("; {} failed", r.failures.len()));
     }
     format!("{text} ({millis} ms)")
+}
+
+/// The build processes this watch started: its descendants in its own process group (the
+/// local namespace's server runs in a group of its own and is left alone).
+#[cfg(target_os = "linux")]
+mod builds {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use rustix::process::{Pid, Signal, getpgrp, getpid, kill_process};
+
+    /// Sends SIGTERM to every build process still running.
+    pub fn terminate() {
+        let me = getpid().as_raw_nonzero().get();
+        let group = getpgrp().as_raw_nonzero().get();
+        for pid in descendants(me, group) {
+            if let Some(pid) = Pid::from_raw(pid) {
+                let _ = kill_process(pid, Signal::TERM);
+            }
+        }
+    }
+
+    /// `(parent, group)` of every process, from `/proc/<pid>/stat`.
+    fn processes() -> BTreeMap<i32, (i32, i32)> {
+        let mut out = BTreeMap::new();
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return out;
+        };
+        for entry in entries.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<i32>().ok())
+            else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // `pid (comm) state ppid pgrp ...`; comm may hold spaces and parentheses.
+            let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+                continue;
+            };
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            if let (Some(ppid), Some(pgrp)) = (
+                fields.get(1).and_then(|f| f.parse().ok()),
+                fields.get(2).and_then(|f| f.parse().ok()),
+            ) {
+                out.insert(pid, (ppid, pgrp));
+            }
+        }
+        out
+    }
+
+    fn descendants(root: i32, group: i32) -> BTreeSet<i32> {
+        let all = processes();
+        let mut found = BTreeSet::new();
+        let mut frontier = vec![root];
+        while let Some(parent) = frontier.pop() {
+            for (&pid, &(ppid, pgrp)) in &all {
+                if ppid == parent && pgrp == group && found.insert(pid) {
+                    frontier.push(pid);
+                }
+            }
+        }
+        found
+    }
+}
+
+/// Elsewhere the terminal's Ctrl-C reaches the builds (they share sluice's process group).
+#[cfg(not(target_os = "linux"))]
+mod builds {
+    pub fn terminate() {}
 }

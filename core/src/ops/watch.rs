@@ -181,7 +181,7 @@ pub async fn watch(
         else {
             break;
         };
-        let (paths, batch) = mapper.map_paths(&raw, &BTreeSet::new());
+        let (paths, batch) = mapper.map_paths(&raw);
         let Some(mut batch_ref) = batch else {
             if !paths.is_empty() {
                 report.event(&WatchEvent::Skipped {
@@ -220,7 +220,7 @@ pub async fn watch(
             }
             Ok(Some(kept)) => {
                 let raw_kept: Vec<PathBuf> = kept.iter().map(|p| root.join(p)).collect();
-                match mapper.map_paths(&raw_kept, &BTreeSet::new()).1 {
+                match mapper.map_paths(&raw_kept).1 {
                     Some(b) => batch_ref = b,
                     None => {
                         report.event(&WatchEvent::Skipped {
@@ -251,6 +251,15 @@ pub async fn watch(
             options.deployer.clone(),
         );
         let outcome = deploy::deploy(&session, &deploy_options, targets).await;
+        // Events already queued happened during the deploy (drained before its outcome is
+        // reported, which a caller may answer with a save): in a directory a build ran in
+        // they are the build's output, elsewhere they are saves for the next batch.
+        while let Ok(paths) = rx.try_recv() {
+            pending.extend(paths.into_iter().filter(|p| {
+                relative(&root, p)
+                    .is_some_and(|rel| !busy_dirs.iter().any(|d| rel.starts_with(&format!("{d}/"))))
+            }));
+        }
         match outcome {
             Ok(outcome) => report.event(&WatchEvent::Deploy {
                 functions: batch_ref.functions,
@@ -264,14 +273,6 @@ pub async fn watch(
             }
         }
         drop(session);
-        // Events already queued happened during the deploy: in a directory a build ran in
-        // they are the build's output, elsewhere they are saves for the next batch.
-        while let Ok(paths) = rx.try_recv() {
-            pending.extend(paths.into_iter().filter(|p| {
-                relative(&root, p)
-                    .is_some_and(|rel| !busy_dirs.iter().any(|d| rel.starts_with(&format!("{d}/"))))
-            }));
-        }
         if stop.is_stopped() {
             break;
         }
@@ -366,11 +367,7 @@ impl PathMapper {
 
     /// The relevant changed paths (sorted), and the batch to deploy when any maps to
     /// something deployable.
-    fn map_paths(
-        &self,
-        raw: &[PathBuf],
-        busy_dirs: &BTreeSet<String>,
-    ) -> (Vec<String>, Option<ChangeBatch>) {
+    fn map_paths(&self, raw: &[PathBuf]) -> (Vec<String>, Option<ChangeBatch>) {
         let mut paths = BTreeSet::new();
         let mut functions = BTreeSet::new();
         let mut whole_project = false;
@@ -379,9 +376,6 @@ impl PathMapper {
                 continue;
             };
             if rel.is_empty() || self.ignored(&rel) {
-                continue;
-            }
-            if busy_dirs.iter().any(|d| rel.starts_with(&format!("{d}/"))) {
                 continue;
             }
             match self.owner(&rel) {
@@ -581,7 +575,7 @@ mod tests {
             root.join("packages/p/dirfn/index.js"),
             root.join("README.md"),
         ];
-        let (paths, batch) = m.map_paths(&raw, &BTreeSet::new());
+        let (paths, batch) = m.map_paths(&raw);
         assert_eq!(paths.len(), 3);
         let batch = batch.expect("a batch");
         assert_eq!(batch.functions, ["p/dirfn", "p/hello"]);
@@ -598,7 +592,7 @@ mod tests {
         let root = dir.path().canonicalize().expect("canonical");
         let m = mapper(&root);
         for p in ["project.yml", ".env", "lib/util.js", "hooks/watch.lua"] {
-            let (_, batch) = m.map_paths(&[root.join(p)], &BTreeSet::new());
+            let (_, batch) = m.map_paths(&[root.join(p)]);
             assert!(batch.expect(p).whole_project, "{p}");
         }
     }
@@ -618,12 +612,9 @@ mod tests {
             "packages/p/f/dist/out.js",
             "packages/p/f/index.js.swp",
         ] {
-            let (_, batch) = m.map_paths(&[root.join(p)], &BTreeSet::new());
+            let (_, batch) = m.map_paths(&[root.join(p)]);
             assert!(batch.is_none(), "{p} should not deploy");
         }
-        let busy: BTreeSet<String> = ["packages/p/f".to_string()].into();
-        let (_, batch) = m.map_paths(&[root.join("packages/p/f/config.json")], &busy);
-        assert!(batch.is_none());
     }
 
     #[test]
@@ -635,16 +626,13 @@ mod tests {
             ..Flags::default()
         };
         let m = PathMapper::new(&root, &flags, SystemIgnore::default());
-        let (_, batch) = m.map_paths(
-            &[
-                root.join("packages/p/skip.js"),
-                root.join("packages/p/keep.js"),
-            ],
-            &BTreeSet::new(),
-        );
+        let (_, batch) = m.map_paths(&[
+            root.join("packages/p/skip.js"),
+            root.join("packages/p/keep.js"),
+        ]);
         let batch = batch.expect("batch");
         assert_eq!(m.flags_for(&batch).include.as_deref(), Some("p/keep"));
-        let (_, only_skip) = m.map_paths(&[root.join("packages/p/skip.js")], &BTreeSet::new());
+        let (_, only_skip) = m.map_paths(&[root.join("packages/p/skip.js")]);
         assert!(m.user_filter_excludes_all(&only_skip.expect("batch")));
     }
 }
