@@ -346,7 +346,10 @@ fn ctrl_c_stops_the_watch_and_its_running_build() -> TestResult {
     let script = test.path().join("packages/demo/slow/build.sh");
     set_executable(&script)?;
     let mut watch = Watch::start(&test, &[])?;
-    std::fs::write(&script, "#!/bin/bash\necho started > started.txt\nsleep 60\n")?;
+    std::fs::write(
+        &script,
+        "#!/bin/bash\necho started > started.txt\nsleep 60\n",
+    )?;
     watch.next_of("change", EVENT_TIMEOUT)?;
     let started = test.path().join("packages/demo/slow/started.txt");
     let until = Instant::now() + EVENT_TIMEOUT;
