@@ -176,11 +176,7 @@ pub async fn watch(
     let mapper = PathMapper::new(&root, &options.flags, system_ignore);
     // What came during the last deploy (less its builds' writes): the start of one batch.
     let mut pending: Vec<PathBuf> = Vec::new();
-    loop {
-        let Some(raw) = next_batch(&rx, stop, options.debounce, std::mem::take(&mut pending))
-        else {
-            break;
-        };
+    while let Some(raw) = next_batch(&rx, stop, options.debounce, std::mem::take(&mut pending)) {
         let (paths, batch) = mapper.map_paths(&raw);
         let Some(mut batch_ref) = batch else {
             if !paths.is_empty() {
