@@ -146,8 +146,11 @@ fn the_table_covers_every_command_with_an_output_flag() -> TestResult {
     }
     // Run above with arguments of their own; `plugins install -o json` builds a crate, so
     // tests/plugins_install.rs runs it; `serve -o json` runs until stopped, so
-    // tests/serve_banner.rs reads its one document and stops it.
-    covered.extend(["namespace add", "connect", "plugins install", "serve"].map(String::from));
+    // tests/serve_banner.rs reads its one document and stops it; `watch -o json` prints NDJSON
+    // until stopped, which tests/watch.rs reads line by line.
+    covered.extend(
+        ["namespace add", "connect", "plugins install", "serve", "watch"].map(String::from),
+    );
     let missing: Vec<_> = with_flag.difference(&covered).collect();
     assert!(with_flag.contains("functions list"), "{with_flag:?}");
     assert!(missing.is_empty(), "-o json is not tested for: {missing:?}");

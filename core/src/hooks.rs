@@ -56,6 +56,17 @@ pub trait Hooks: Send + Sync {
     fn wants_plan(&self) -> bool {
         false
     }
+    /// `watch:change`: sees the changed paths of a batch of `sluice watch` (relative to the
+    /// project) before it is deployed. `None` deploys them as they are, `Some(paths)` only
+    /// those (none: skip the deploy). `project_hook_files` are the `hooks:` of project.yml,
+    /// for implementations that load them when the project is read (this event comes first).
+    fn watch_change(
+        &self,
+        _paths: &[String],
+        _project_hook_files: &[String],
+    ) -> Result<Option<Vec<String>>> {
+        Ok(None)
+    }
     /// `error`: told about any phase's error; it cannot change it.
     fn on_error(&self, _error: &Error) {}
 }

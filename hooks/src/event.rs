@@ -5,6 +5,9 @@ use std::fmt;
 /// One lifecycle event. The names are what `sluice.on(name, fn)` takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Event {
+    /// `watch:change(paths)`: a batch of `sluice watch`; may return a filtered list, or `false`
+    /// to skip the deploy.
+    WatchChange,
     /// `read:after(project)`: the project as read; may return an edited project.
     ReadAfter,
     /// `build:before(fn, ctx)`: once per function; `false` skips it, a table is its artifact.
@@ -23,7 +26,8 @@ pub enum Event {
 
 impl Event {
     /// Every event, in lifecycle order (the order `sluice hooks list` prints).
-    pub const ALL: [Event; 7] = [
+    pub const ALL: [Event; 8] = [
+        Event::WatchChange,
         Event::ReadAfter,
         Event::BuildBefore,
         Event::BuildAfter,
@@ -36,6 +40,7 @@ impl Event {
     /// The name hook files use.
     pub fn name(self) -> &'static str {
         match self {
+            Event::WatchChange => "watch:change",
             Event::ReadAfter => "read:after",
             Event::BuildBefore => "build:before",
             Event::BuildAfter => "build:after",
@@ -54,6 +59,9 @@ impl Event {
     /// What a handler of this event may return, for error messages.
     pub fn contract(self) -> &'static str {
         match self {
+            Event::WatchChange => {
+                "nil (deploy every changed path), a list of paths (deploy only those) or false (skip the deploy)"
+            }
             Event::ReadAfter => "nil or an edited project table",
             Event::BuildBefore => {
                 "nil (run the builder), false (skip the function) or an artifact table { file = ..., runtime = ..., binary = ..., main = ... }"

@@ -281,6 +281,21 @@ impl Hooks for LuaHooks {
         self.ask(call).map(|_| ())
     }
 
+    fn watch_change(
+        &self,
+        paths: &[String],
+        project_hook_files: &[String],
+    ) -> Result<Option<Vec<String>>> {
+        let call = Call::WatchChange {
+            paths: paths.to_vec(),
+            project_hooks: project_hook_files.to_vec(),
+        };
+        match self.ask(call)? {
+            Reply::Paths(p) => Ok(p),
+            _ => Err(unexpected()),
+        }
+    }
+
     fn wants_plan(&self) -> bool {
         self.listing().is_ok_and(|all| {
             all.iter()

@@ -47,6 +47,10 @@ pub(crate) enum Call {
         plan: Box<Plan>,
         target: Target,
     },
+    WatchChange {
+        paths: Vec<String>,
+        project_hooks: Vec<String>,
+    },
     Error(ErrorReport),
     SetTarget(Target),
     Listing,
@@ -58,6 +62,7 @@ pub(crate) enum Reply {
     Decision(BuildDecision),
     Artifact(Artifact),
     Done,
+    Paths(Option<Vec<String>>),
     Listing(Vec<EventHandlers>),
 }
 
@@ -220,6 +225,7 @@ impl Vm {
     fn handle(&mut self, call: Call) -> Result<Reply> {
         let from_project = match &call {
             Call::ReadAfter(p) => Some(p.hooks.clone().unwrap_or_default()),
+            Call::WatchChange { project_hooks, .. } => Some(project_hooks.clone()),
             _ => None,
         };
         if let Call::Error(report) = &call {
@@ -258,6 +264,7 @@ impl Vm {
                 self.set_target(target)?;
                 self.plan_after(&plan).map(|()| Reply::Done)
             }
+            Call::WatchChange { paths, .. } => self.watch_change(paths).map(Reply::Paths),
             Call::Error(report) => {
                 self.on_error(&report);
                 Ok(Reply::Done)
@@ -489,6 +496,37 @@ impl Vm {
             self.call(&h, event, (arg, self.target_value()?))?;
         }
         Ok(())
+    }
+
+    /// Each handler sees what the previous one kept; `false` (or an empty list) skips.
+    fn watch_change(&self, paths: Vec<String>) -> Result<Option<Vec<String>>> {
+        let event = Event::WatchChange;
+        let handlers = self.handlers(event);
+        if handlers.is_empty() {
+            return Ok(None);
+        }
+        let mut kept = paths;
+        for h in handlers {
+            let arg = self.encode(&kept, event)?;
+            match self.call(&h, event, arg)? {
+                Value::Nil => {}
+                Value::Boolean(false) => return Ok(Some(Vec::new())),
+                table @ Value::Table(_) => {
+                    kept = self.decode(table, &h, event, "list of paths")?;
+                }
+                other => {
+                    return Err(self.bad_return(
+                        &h,
+                        event,
+                        &format!("a handler returned {}", describe_value(&other)),
+                    ));
+                }
+            }
+            if kept.is_empty() {
+                return Ok(Some(kept));
+            }
+        }
+        Ok(Some(kept))
     }
 
     fn on_error(&self, report: &ErrorReport) {

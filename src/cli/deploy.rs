@@ -182,6 +182,31 @@ impl ProjectArgs {
     pub fn apply_build_limits(&self) -> Result<(), CliError> {
         self.build_limits.apply()
     }
+
+    pub fn prune(&self) -> bool {
+        self.prune
+    }
+
+    /// A session for the project with its plugins and hooks (for commands that open one per
+    /// run of an op, as `watch` does per batch).
+    pub fn open_session(
+        &self,
+        feedback: std::sync::Arc<dyn sluice_core::Feedback>,
+    ) -> Result<session::Session, CliError> {
+        let environment = self.environment()?;
+        session::open_in(
+            &self.project,
+            &self.plugins.plugins,
+            &self.hooks,
+            feedback,
+            environment,
+        )
+    }
+
+    pub fn targets(&self, session: &session::Session) -> CliTargets {
+        let environment = self.environment().ok().flatten();
+        CliTargets::new(&self.target, &self.token, session).in_environment(environment)
+    }
 }
 
 #[derive(Debug, clap::Args)]

@@ -34,6 +34,7 @@ mod time;
 mod triggers;
 mod undeploy;
 mod version;
+mod watch;
 
 use std::process::ExitCode;
 
@@ -101,6 +102,8 @@ enum Command {
     Undeploy(undeploy::Args),
     /// Print sluice's version
     Version(version::Args),
+    /// Redeploy what changed on every save (incremental), until Ctrl-C
+    Watch(watch::Args),
 }
 
 /// Parses the command line, runs the command, renders any error and returns the exit status.
@@ -128,6 +131,7 @@ pub fn main() -> ExitCode {
         Command::Triggers(args) => triggers::run(args),
         Command::Undeploy(args) => undeploy::run(args),
         Command::Version(args) => version::run(args),
+        Command::Watch(args) => watch::run(args),
     };
     match result {
         Ok(code) => code,

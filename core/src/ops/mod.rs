@@ -5,8 +5,9 @@
 //! the ops that talk to a namespace, from the caller's [`Targets`].
 //!
 //! `plan` shares `deploy`'s read, prepare and build, then compares instead of sending.
-//! Planned beside these: `watch` (a deploy per batch of changes) and `promote` (the artifacts
-//! of one namespace sent to another); each will take the same session and targets.
+//! `watch` runs a deploy per batch of changes, with a fresh session per batch. Planned beside
+//! these: `promote` (the artifacts of one namespace sent to another), with the same session
+//! and targets.
 
 pub mod build;
 pub mod deploy;
@@ -16,6 +17,7 @@ pub mod plan;
 mod runtime_cache;
 mod session;
 pub mod undeploy;
+pub mod watch;
 
 pub use build::{BuildOptions, BuildSummary, BuiltFunction};
 pub use deploy::{Confirm, DeployOptions, DeployOutcome};
@@ -23,3 +25,4 @@ pub use metadata::MetadataOptions;
 pub use plan::{PlanOptions, PlanOutcome};
 pub use session::{ResolvedTarget, Session, Targets};
 pub use undeploy::UndeployOptions;
+pub use watch::{StopHandle, WatchEvent, WatchOptions, WatchReport};
