@@ -194,7 +194,7 @@ pub fn make_slice(req: &SliceRequest<'_>) -> Result<Slice> {
     }
 
     let config = slice_config(req, &runtime);
-    let yaml = serde_yaml::to_string(&config).map_err(|e| Error::Config {
+    let yaml = config_yaml(&config).map_err(|e| Error::Config {
         entity: entity.clone(),
         message: e.to_string(),
     })?;
@@ -271,6 +271,15 @@ pub fn slice_config(req: &SliceRequest<'_>, runtime: &str) -> DeployStructure {
         build_env: (!req.build_env.is_empty()).then(|| req.build_env.clone()),
         ..DeployStructure::default()
     }
+}
+
+/// The config as YAML, without what only a read produces (`strays`).
+fn config_yaml(config: &DeployStructure) -> std::result::Result<String, serde_yaml::Error> {
+    let mut value = serde_yaml::to_value(config)?;
+    if let Some(map) = value.as_mapping_mut() {
+        map.remove("strays");
+    }
+    serde_yaml::to_string(&value)
 }
 
 struct Entry {
