@@ -28,6 +28,7 @@ pub mod ops;
 pub mod plan;
 pub mod plugin;
 pub mod registry;
+pub mod remote;
 pub mod runtimes;
 pub mod system_ignore;
 pub mod zip_check;
@@ -47,5 +48,6 @@ pub use plugin::{
     ProjectManifest, ProjectReader, ReadContext, Target, UndeployRequest,
 };
 pub use registry::{Origin, Registry};
+pub use remote::{RemoteBuilder, RemoteJob};
 pub use runtimes::{FileParts, RuntimeKind, RuntimeTable};
 pub use system_ignore::SystemIgnore;

@@ -12,6 +12,7 @@ pub mod build;
 pub mod deploy;
 pub mod metadata;
 pub mod plan;
+mod remote_build;
 mod runtime_cache;
 mod session;
 pub mod undeploy;

@@ -24,6 +24,7 @@
 mod client;
 mod crypt;
 mod error;
+mod plugin;
 mod slice;
 
 pub use client::{
@@ -32,4 +33,5 @@ pub use client::{
 };
 pub use crypt::{decrypt_config, encrypt_config, new_key};
 pub use error::{Error, Result};
+pub use plugin::RemoteBuild;
 pub use slice::{DEFAULT_MAX_SLICE_SIZE, Slice, SliceRequest, make_slice, slice_config};
