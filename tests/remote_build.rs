@@ -1,0 +1,126 @@
+//! `sluice deploy` with remote builds against a fake controller on 127.0.0.1 whose
+//! `/nimbella/builder` actions are recorded: a Go function (remote by default) and a
+//! `--remote-build` function are sliced, uploaded and built there, and the builder's outcome
+//! appears in the deploy's summary; without the builder the spec's error names the runtime.
+
+mod common;
+mod deploy_support;
+
+use common::ProjectTest;
+use deploy_support::{AUTH, FakeWhisk, NAMESPACE};
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, ResponseTemplate};
+
+fn store(whisk: &FakeWhisk) -> String {
+    json!({
+        "currentHost": whisk.uri(),
+        "currentNamespace": NAMESPACE,
+        "credentials": {whisk.uri(): {NAMESPACE: {"api_key": AUTH}}}
+    })
+    .to_string()
+}
+
+fn activation(id: &str, result: Value) -> Value {
+    json!({
+        "activationId": id, "namespace": "nimbella", "name": "builder", "start": 1, "end": 2,
+        "response": {"status": "success", "success": true, "result": result}
+    })
+}
+
+/// Mounts the builder actions on the fake controller, ahead of its own routes: each
+/// `build_*` answers with an outcome that deploys `entity`.
+fn mount_builder(whisk: &FakeWhisk, entity: &str) {
+    let upload = format!("{}/upload/slice-1", whisk.uri());
+    let outcome = json!({
+        "transcript": ["remote: built"],
+        "outcome": {
+            "successes": [{"name": entity, "kind": "action", "skipped": false}],
+            "failures": [], "ignored": [], "packageVersions": {},
+            "actionVersions": {entity: {"version": "0.0.1", "digest": "d1"}}
+        }
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        Mock::given(method("POST"))
+            .and(path(
+                "/api/v1/namespaces/nimbella/actions/builder/getUploadUrl",
+            ))
+            .respond_with(ResponseTemplate::new(202).set_body_json(json!({"activationId": "u1"})))
+            .with_priority(1)
+            .mount(&whisk.server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/api/v1/namespaces/_/activations/u1"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(activation(
+                "u1",
+                json!({"url": upload, "sliceName": "slice-1"}),
+            )))
+            .with_priority(1)
+            .mount(&whisk.server)
+            .await;
+        Mock::given(method("PUT"))
+            .and(path("/upload/slice-1"))
+            .respond_with(ResponseTemplate::new(200))
+            .with_priority(1)
+            .mount(&whisk.server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path_regex(
+                r"^/api/v1/namespaces/nimbella/actions/builder/build_go_.+$",
+            ))
+            .respond_with(ResponseTemplate::new(202).set_body_json(json!({"activationId": "b1"})))
+            .with_priority(1)
+            .mount(&whisk.server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/api/v1/namespaces/_/activations/b1"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(activation("b1", outcome)))
+            .with_priority(1)
+            .mount(&whisk.server)
+            .await;
+    });
+}
+
+#[test]
+fn a_go_function_is_built_and_deployed_by_the_namespaces_builder() {
+    let whisk = FakeWhisk::start();
+    mount_builder(&whisk, "demo/hello");
+    let test = ProjectTest::empty()
+        .write_home(".nimbella/credentials.json", store(&whisk))
+        .write("packages/demo/hello.go", "package main\n\nfunc Main(args map[string]interface{}) map[string]interface{} {\n\treturn args\n}\n")
+        .write("packages/demo/local.js", "function main() { return {} }\n");
+    let output = sluice_snapshot!(
+        filters = vec![(regex::escape(&whisk.uri()), "[SERVER]".to_string())],
+        test.command(["deploy", "."])
+    );
+    assert!(output.status.success());
+    let lines: Vec<String> = whisk
+        .requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect();
+    // The package is deployed by the client; the Go function is not PUT by it.
+    assert!(lines.iter().any(|l| l == "PUT /upload/slice-1"), "{lines:?}");
+    assert!(lines.iter().any(|l| l == "PUT /api/v1/namespaces/_/packages/demo"), "{lines:?}");
+    assert!(lines.iter().any(|l| l == "PUT /api/v1/namespaces/_/actions/demo/local"), "{lines:?}");
+    assert!(!lines.iter().any(|l| l.starts_with("PUT /api/v1/namespaces/_/actions/demo/hello")), "{lines:?}");
+}
+
+#[test]
+fn without_a_builder_for_the_runtime_the_function_fails_with_the_spec_message() {
+    let whisk = FakeWhisk::start();
+    mount_builder(&whisk, "demo/hello");
+    let test = ProjectTest::empty()
+        .write_home(".nimbella/credentials.json", store(&whisk))
+        .write("packages/demo/a/build.sh", "#!/bin/sh\ntrue\n")
+        .write("packages/demo/a/main.py", "def main(args):\n    return args\n");
+    let output = sluice_snapshot!(
+        filters = vec![(regex::escape(&whisk.uri()), "[SERVER]".to_string())],
+        test.command(["deploy", ".", "--remote-build"])
+    );
+    assert!(!output.status.success());
+}
