@@ -104,10 +104,28 @@ fn a_go_function_is_built_and_deployed_by_the_namespaces_builder() {
         .map(|r| format!("{} {}", r.method, r.url.path()))
         .collect();
     // The package is deployed by the client; the Go function is not PUT by it.
-    assert!(lines.iter().any(|l| l == "PUT /upload/slice-1"), "{lines:?}");
-    assert!(lines.iter().any(|l| l == "PUT /api/v1/namespaces/_/packages/demo"), "{lines:?}");
-    assert!(lines.iter().any(|l| l == "PUT /api/v1/namespaces/_/actions/demo/local"), "{lines:?}");
-    assert!(!lines.iter().any(|l| l.starts_with("PUT /api/v1/namespaces/_/actions/demo/hello")), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l == "PUT /upload/slice-1"),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "PUT /api/v1/namespaces/_/packages/demo"),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "PUT /api/v1/namespaces/_/actions/demo/local"),
+        "{lines:?}"
+    );
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.starts_with("PUT /api/v1/namespaces/_/actions/demo/hello")),
+        "{lines:?}"
+    );
 }
 
 #[test]
@@ -117,7 +135,10 @@ fn without_a_builder_for_the_runtime_the_function_fails_with_the_spec_message() 
     let test = ProjectTest::empty()
         .write_home(".nimbella/credentials.json", store(&whisk))
         .write("packages/demo/a/build.sh", "#!/bin/sh\ntrue\n")
-        .write("packages/demo/a/main.py", "def main(args):\n    return args\n");
+        .write(
+            "packages/demo/a/main.py",
+            "def main(args):\n    return args\n",
+        );
     let output = sluice_snapshot!(
         filters = vec![(regex::escape(&whisk.uri()), "[SERVER]".to_string())],
         test.command(["deploy", ".", "--remote-build"])

@@ -16,7 +16,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::feedback::Feedback;
-use crate::model::{ActionSpec, DeployFailure, DeployResponse, DeployStructure, Flags, PackageSpec};
+use crate::model::{
+    ActionSpec, DeployFailure, DeployResponse, DeployStructure, Flags, PackageSpec,
+};
 use crate::plugin::Target;
 use crate::runtimes::RuntimeTable;
 use crate::system_ignore::SystemIgnore;

@@ -110,7 +110,12 @@ impl BuilderClient {
 
     /// Steps 4–6: upload permission, upload, build request. Returns the build's activation
     /// id; `name` is the function as messages name it.
-    pub async fn submit(&self, slice: &Slice, name: &str, runtimes: &RuntimeTable) -> Result<String> {
+    pub async fn submit(
+        &self,
+        slice: &Slice,
+        name: &str,
+        runtimes: &RuntimeTable,
+    ) -> Result<String> {
         let (url, slice_name) = self.upload_permission(&slice.tag).await?;
         self.upload(&url, &slice.tag, slice.zip.clone()).await?;
         let id = self
@@ -298,7 +303,9 @@ impl BuilderClient {
                 errors += 1;
                 if errors > POLL_ERRORS_TOLERATED {
                     return Err(Error::Poll {
-                        message: format!("Reading activation {id} failed with HTTP status {status}: {text}"),
+                        message: format!(
+                            "Reading activation {id} failed with HTTP status {status}: {text}"
+                        ),
                     });
                 }
                 continue;
@@ -359,7 +366,10 @@ mod tests {
         let table = RuntimeTable::builtin();
         let go = build_action_name(&table, "go:default");
         assert!(go.starts_with("build_go_1"), "{go}");
-        assert_eq!(build_action_name(&table, "python:3.11"), "build_python_3.11");
+        assert_eq!(
+            build_action_name(&table, "python:3.11"),
+            "build_python_3.11"
+        );
     }
 
     #[test]

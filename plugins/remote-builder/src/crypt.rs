@@ -58,7 +58,10 @@ mod tests {
         assert_eq!(back, "slice: true\n");
         // Another key fails on the padding or gives other text, never the config.
         let other = hex::encode(new_key());
-        assert_ne!(decrypt_config(&text, &other).ok().as_deref(), Some("slice: true\n"));
+        assert_ne!(
+            decrypt_config(&text, &other).ok().as_deref(),
+            Some("slice: true\n")
+        );
         assert!(matches!(
             decrypt_config(&text, "abc"),
             Err(Error::Decrypt { .. })

@@ -55,14 +55,20 @@ pub enum Error {
     #[error("Remote build upload for '{tag}' failed with HTTP status {status}")]
     Upload { tag: String, status: u16 },
     /// No `build_<runtime>` action exists.
-    #[error("Remote build service is not available for runtime '{runtime}' on this platform instance.")]
+    #[error(
+        "Remote build service is not available for runtime '{runtime}' on this platform instance."
+    )]
     NoBuildService { runtime: String },
     /// The builder answered with a server error.
     #[error("Remote build service returned error status.")]
     BuildServiceStatus { status: u16 },
     /// Any other HTTP status from the namespace.
     #[error("The namespace answered {url} with HTTP status {status}: {body}")]
-    Status { url: String, status: u16, body: String },
+    Status {
+        url: String,
+        status: u16,
+        body: String,
+    },
     /// The namespace could not be reached.
     #[error("Could not reach the namespace at {url}: {message}")]
     Http { url: String, message: String },

@@ -28,8 +28,8 @@ mod plugin;
 mod slice;
 
 pub use client::{
-    BUILD_POLLS, BuilderClient, RemoteResult, UPLOAD_PERMISSION_POLLS, builder_namespace,
-    build_action_name,
+    BUILD_POLLS, BuilderClient, RemoteResult, UPLOAD_PERMISSION_POLLS, build_action_name,
+    builder_namespace,
 };
 pub use crypt::{decrypt_config, encrypt_config, new_key};
 pub use error::{Error, Result};

@@ -74,7 +74,9 @@ impl sluice_core::RemoteBuilder for RemoteBuild {
             Ok(r) => r.outcome,
             Err(e @ (Error::BuildTimeout | Error::Poll { .. })) => DeployResponse::failure(
                 e.to_string(),
-                Some(format!("action '{entity}' (waiting for remote build response)")),
+                Some(format!(
+                    "action '{entity}' (waiting for remote build response)"
+                )),
             ),
             Err(e) => DeployResponse::failure(
                 e.to_string(),

@@ -359,7 +359,8 @@ fn write_zip(entries: &[Entry], max_size: usize) -> std::result::Result<Vec<u8>,
         let options = SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated)
             .unix_permissions(entry.mode);
-        zip.start_file(entry.name.as_str(), options).map_err(zip_err)?;
+        zip.start_file(entry.name.as_str(), options)
+            .map_err(zip_err)?;
         match &entry.data {
             Data::Bytes(b) => zip
                 .write_all(b)

@@ -93,7 +93,9 @@ fn activation(id: &str, success: bool, result: Value) -> Value {
 async fn mount_builder(server: &MockServer, build_result: Value, build_ok: bool) {
     let upload = format!("{}/upload/slice-7", server.uri());
     Mock::given(method("POST"))
-        .and(path("/api/v1/namespaces/nimbella/actions/builder/getUploadUrl"))
+        .and(path(
+            "/api/v1/namespaces/nimbella/actions/builder/getUploadUrl",
+        ))
         .respond_with(ResponseTemplate::new(202).set_body_json(json!({"activationId": "a1"})))
         .mount(server)
         .await;
@@ -129,9 +131,11 @@ async fn mount_builder(server: &MockServer, build_result: Value, build_ok: bool)
         .await;
     Mock::given(method("GET"))
         .and(path("/api/v1/namespaces/_/activations/b1"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(activation("b1", build_ok, build_result)),
-        )
+        .respond_with(ResponseTemplate::new(200).set_body_json(activation(
+            "b1",
+            build_ok,
+            build_result,
+        )))
         .mount(server)
         .await;
 }
@@ -221,7 +225,8 @@ async fn a_go_function_is_sliced_uploaded_built_and_its_outcome_returned() -> Te
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
-        transcript.push(json!({"request": line, "body": body, "basicAuth": auth.starts_with("Basic ")}));
+        transcript
+            .push(json!({"request": line, "body": body, "basicAuth": auth.starts_with("Basic ")}));
     }
     insta::assert_json_snapshot!("go_requests", transcript);
 
@@ -321,7 +326,15 @@ fn a_slice_without_a_runtime_names_the_function() -> TestResult {
     );
     let (runtimes, ignore) = (RuntimeTable::builtin(), SystemIgnore::default());
     let req = SliceRequest::new(
-        dir.path(), &project, &package, &action, &creds, &flags, &env, &runtimes, &ignore,
+        dir.path(),
+        &project,
+        &package,
+        &action,
+        &creds,
+        &flags,
+        &env,
+        &runtimes,
+        &ignore,
     );
     let err = make_slice(&req).err().ok_or("no runtime")?;
     assert_eq!(
@@ -332,17 +345,21 @@ fn a_slice_without_a_runtime_names_the_function() -> TestResult {
 }
 
 async fn client_for(server: &MockServer) -> Result<BuilderClient, Box<dyn std::error::Error>> {
-    Ok(
-        BuilderClient::new(&credentials(&server.uri()), "nimbella", Arc::new(Recorder::default()))?
-            .with_poll_interval(Duration::from_millis(2)),
-    )
+    Ok(BuilderClient::new(
+        &credentials(&server.uri()),
+        "nimbella",
+        Arc::new(Recorder::default()),
+    )?
+    .with_poll_interval(Duration::from_millis(2)))
 }
 
 #[tokio::test]
 async fn the_spec_errors_of_the_protocol() -> TestResult {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(path("/api/v1/namespaces/nimbella/actions/builder/getUploadUrl"))
+        .and(path(
+            "/api/v1/namespaces/nimbella/actions/builder/getUploadUrl",
+        ))
         .respond_with(ResponseTemplate::new(202).set_body_json(json!({"activationId": "u1"})))
         .mount(&server)
         .await;
@@ -361,13 +378,19 @@ async fn the_spec_errors_of_the_protocol() -> TestResult {
 
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(path("/api/v1/namespaces/nimbella/actions/builder/getUploadUrl"))
+        .and(path(
+            "/api/v1/namespaces/nimbella/actions/builder/getUploadUrl",
+        ))
         .respond_with(ResponseTemplate::new(202).set_body_json(json!({"activationId": "u2"})))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/api/v1/namespaces/_/activations/u2"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(activation("u2", true, json!({"url": "x"}))))
+        .respond_with(ResponseTemplate::new(200).set_body_json(activation(
+            "u2",
+            true,
+            json!({"url": "x"}),
+        )))
         .mount(&server)
         .await;
     let client = client_for(&server).await?;
@@ -408,7 +431,10 @@ async fn the_spec_errors_of_the_protocol() -> TestResult {
         .await
         .err()
         .ok_or("502")?;
-    assert_eq!(err.to_string(), "Remote build service returned error status.");
+    assert_eq!(
+        err.to_string(),
+        "Remote build service returned error status."
+    );
 
     // A failed build gives the activation's error, and one that never ends times out.
     let server = MockServer::start().await;
@@ -429,7 +455,9 @@ async fn the_spec_errors_of_the_protocol() -> TestResult {
     let client = client_for(&server).await?;
     let err = client.await_build("p/a", "f1").await.err().ok_or("fails")?;
     assert_eq!(err.to_string(), "go: compile error");
-    assert!(matches!(err, Error::BuildFailed { ref activation, .. } if activation["activationId"] == "f1"));
+    assert!(
+        matches!(err, Error::BuildFailed { ref activation, .. } if activation["activationId"] == "f1")
+    );
     let err = client.await_build("p/a", "f2").await.err().ok_or("fails")?;
     assert!(matches!(err, Error::Poll { .. }), "{err}");
     Ok(())
