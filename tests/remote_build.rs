@@ -1,7 +1,8 @@
 //! `sluice deploy` with remote builds against a fake controller on 127.0.0.1 whose
 //! `/nimbella/builder` actions are recorded: a Go function (remote by default) and a
 //! `--remote-build` function are sliced, uploaded and built there, and the builder's outcome
-//! appears in the deploy's summary; without the builder the spec's error names the runtime.
+//! appears in the deploy's summary and versions file, and the function's trigger is
+//! deployed after it; without the builder the spec's error names the runtime.
 
 mod common;
 mod deploy_support;
@@ -92,7 +93,13 @@ fn a_go_function_is_built_and_deployed_by_the_namespaces_builder() {
     let test = ProjectTest::empty()
         .write_home(".nimbella/credentials.json", store(&whisk))
         .write("packages/demo/hello.go", "package main\n\nfunc Main(args map[string]interface{}) map[string]interface{} {\n\treturn args\n}\n")
-        .write("packages/demo/local.js", "function main() { return {} }\n");
+        .write("packages/demo/local.js", "function main() { return {} }\n")
+        .write(
+            "project.yml",
+            "packages:\n  - name: demo\n    functions:\n      - name: hello\n        triggers:\n          - name: every-minute\n            type: SCHEDULED\n            scheduledDetails:\n              cron: \"* * * * *\"\n",
+        )
+        .env("SLUICE_DO_API_URL", whisk.uri())
+        .env("DO_API_TOKEN", "do-token");
     let output = sluice_snapshot!(
         filters = vec![(regex::escape(&whisk.uri()), "[SERVER]".to_string())],
         test.command(["deploy", "."])

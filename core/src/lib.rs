@@ -48,6 +48,6 @@ pub use plugin::{
     ProjectManifest, ProjectReader, ReadContext, Target, UndeployRequest,
 };
 pub use registry::{Origin, Registry};
-pub use remote::{RemoteBuilder, RemoteJob};
+pub use remote::{RemoteBuilder, RemoteJob, RemoteOutcome};
 pub use runtimes::{FileParts, RuntimeKind, RuntimeTable};
 pub use system_ignore::SystemIgnore;

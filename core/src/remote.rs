@@ -57,6 +57,29 @@ impl RemoteJob<'_> {
     }
 }
 
+/// A remotely built function and what its build answered, handed to the deployer so the
+/// outcome is recorded with the rest (versions) and the function's triggers are deployed.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct RemoteOutcome {
+    /// The function's package (empty for the default package).
+    pub package: String,
+    /// The function as the project gives it, triggers included.
+    pub action: ActionSpec,
+    /// The builder's deploy outcome of the function (or why it failed).
+    pub response: DeployResponse,
+}
+
+impl RemoteOutcome {
+    pub fn new(package: impl Into<String>, action: ActionSpec, response: DeployResponse) -> Self {
+        RemoteOutcome {
+            package: package.into(),
+            action,
+            response,
+        }
+    }
+}
+
 /// Builds and deploys functions in the namespace's builder.
 #[async_trait]
 pub trait RemoteBuilder: Send + Sync {

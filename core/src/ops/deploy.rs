@@ -209,8 +209,6 @@ pub async fn deploy(
         true,
     )
     .await?;
-    // The project as submitted, for the remote builder's messages while it waits.
-    let remote_view = project.clone();
 
     let wants_plan = options.want_plan
         || options.saved_plan.is_some()
@@ -249,15 +247,12 @@ pub async fn deploy(
         plan = Some(fresh);
     }
 
-    let mut response = engine
-        .deploy(deployer.as_ref(), &ctx, &target, project)
-        .await?;
     if let Some(builder) = engine.registry.remote_builder()
         && !remote.is_empty()
     {
         let shared = Shared {
             project_dir: &project_dir,
-            project: &remote_view,
+            project: &project,
             target: &target,
             flags: &flags,
             runtimes: &ctx.runtimes,
@@ -265,8 +260,11 @@ pub async fn deploy(
             env: &session.env,
             feedback: &session.feedback,
         };
-        response.combine(remote_build::collect(builder.as_ref(), &shared, remote).await);
+        ctx.remote_outcomes = remote_build::collect(builder.as_ref(), &shared, remote).await;
     }
+    let response = engine
+        .deploy(deployer.as_ref(), &ctx, &target, project)
+        .await?;
     Ok(DeployOutcome {
         project_dir,
         target,

@@ -1,7 +1,7 @@
 //! The deploy's remote builds (spec §12): functions planned `remote`/`remote-default` are
 //! taken out of the project before the local build, submitted to the registered
-//! [`RemoteBuilder`] once the target is known, and their outcomes merged after the local
-//! deploy. Without a remote builder they stay in the project, and the build phase explains
+//! [`RemoteBuilder`] once the target is known, and their outcomes handed to the deployer
+//! (which records them and deploys the functions' triggers). Without a remote builder they stay in the project, and the build phase explains
 //! that they cannot be built.
 
 use std::collections::BTreeMap;
@@ -13,7 +13,7 @@ use crate::model::{
     ActionSpec, DeployFailure, DeployResponse, DeployStructure, Flags, PackageSpec, build_kind,
 };
 use crate::plugin::Target;
-use crate::remote::{RemoteBuilder, RemoteJob};
+use crate::remote::{RemoteBuilder, RemoteJob, RemoteOutcome};
 use crate::runtimes::RuntimeTable;
 use crate::system_ignore::SystemIgnore;
 
@@ -91,23 +91,26 @@ pub(crate) async fn submit_all(
     submitted
 }
 
-/// Waits for every submitted function and merges the outcomes.
+/// Waits for every submitted function; a function that was not submitted keeps its failure.
 pub(crate) async fn collect(
     builder: &dyn RemoteBuilder,
     shared: &Shared<'_>,
     submitted: Vec<Submitted>,
-) -> DeployResponse {
-    let mut response = DeployResponse::default();
+) -> Vec<RemoteOutcome> {
+    let mut outcomes = Vec::with_capacity(submitted.len());
     for s in submitted {
-        match s.handle {
+        let response = match &s.handle {
             Ok(handle) => {
-                let outcome = builder
-                    .outcome(&shared.job(&s.package, &s.action), &handle)
-                    .await;
-                response.combine(outcome);
+                builder
+                    .outcome(&shared.job(&s.package, &s.action), handle)
+                    .await
             }
-            Err(failure) => response.failures.push(failure),
-        }
+            Err(failure) => DeployResponse {
+                failures: vec![failure.clone()],
+                ..DeployResponse::default()
+            },
+        };
+        outcomes.push(RemoteOutcome::new(s.package.name, s.action, response));
     }
-    response
+    outcomes
 }
