@@ -130,9 +130,15 @@ impl BuilderClient {
 
     /// Step 4: invoke `getUploadUrl` and wait for its `{url, sliceName}`.
     pub async fn upload_permission(&self, tag: &str) -> Result<(String, String)> {
-        let id = self
-            .invoke("getUploadUrl", &json!({ "action": tag }))
-            .await?;
+        let id = match self.invoke("getUploadUrl", &json!({ "action": tag })).await {
+            Err(Error::Status { status: 404, .. }) => {
+                return Err(Error::NoUploadService {
+                    apihost: self.apihost.clone(),
+                    builder_ns: self.builder_ns.clone(),
+                });
+            }
+            other => other?,
+        };
         let progress = format!("Waiting for permission to upload remote build for '{tag}'");
         let Some(activation) = self
             .wait_for_activation(&id, UPLOAD_PERMISSION_POLLS, &progress)

@@ -42,6 +42,11 @@ pub enum Error {
         "Could not decrypt the slice config: {message}; check that ENCRYPTION_KEY is the key sent with the build request"
     )]
     Decrypt { message: String },
+    /// The namespace has no `getUploadUrl` action: it offers no remote builds.
+    #[error(
+        "The namespace at {apihost} has no remote build service ('/{builder_ns}/builder/getUploadUrl' was not found); build the function on this machine instead (set 'localBuild: true' for it in project.yml, or deploy without --remote-build)"
+    )]
+    NoUploadService { apihost: String, builder_ns: String },
     /// `getUploadUrl` did not answer in time.
     #[error("Timed out awaiting permission to upload remote build for '{tag}'")]
     UploadPermissionTimeout { tag: String },

@@ -397,6 +397,13 @@ async fn the_spec_errors_of_the_protocol() -> TestResult {
     let err = client.upload_permission("p_a").await.err().ok_or("fails")?;
     assert_eq!(err.to_string(), "Unexpected response from getUploadUrl");
 
+    // A namespace without builder actions says so, and how to build locally.
+    let server = MockServer::start().await;
+    let client = client_for(&server).await?;
+    let err = client.upload_permission("p_a").await.err().ok_or("fails")?;
+    assert!(matches!(err, Error::NoUploadService { .. }), "{err}");
+    assert!(err.to_string().contains("'/nimbella/builder/getUploadUrl' was not found"));
+
     // No builder for the runtime, and a builder that fails.
     let server = MockServer::start().await;
     Mock::given(method("POST"))
