@@ -152,3 +152,21 @@ fn without_a_builder_for_the_runtime_the_function_fails_with_the_spec_message() 
     );
     assert!(!output.status.success());
 }
+
+#[test]
+fn the_local_namespace_without_builder_actions_says_how_to_build_locally() {
+    // No namespace configured: the embedded local namespace is used. Its /nimbella/builder
+    // package has no actions yet, so the Go function fails with the way out, and the rest
+    // of the project deploys.
+    let test = ProjectTest::empty()
+        .write("packages/demo/hello.go", "package main\n")
+        .write("packages/demo/local.js", "function main() { return {} }\n");
+    let output = sluice_snapshot!(
+        filters = vec![(
+            r"http://127\.0\.0\.1:\d+".to_string(),
+            "[LOCAL]".to_string()
+        )],
+        test.command(["deploy", "."])
+    );
+    assert!(!output.status.success());
+}
