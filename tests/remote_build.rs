@@ -98,11 +98,12 @@ fn a_go_function_is_built_and_deployed_by_the_namespaces_builder() {
             "project.yml",
             "packages:\n  - name: demo\n    functions:\n      - name: hello\n        triggers:\n          - name: every-minute\n            type: SCHEDULED\n            scheduledDetails:\n              cron: \"* * * * *\"\n",
         )
+        .write("build.env", "GOFLAGS=-mod=vendor\n")
         .env("SLUICE_DO_API_URL", whisk.uri())
         .env("DO_API_TOKEN", "do-token");
     let output = sluice_snapshot!(
         filters = vec![(regex::escape(&whisk.uri()), "[SERVER]".to_string())],
-        test.command(["deploy", "."])
+        test.command(["deploy", ".", "--build-env", "build.env"])
     );
     assert!(output.status.success());
     let lines: Vec<String> = whisk
@@ -133,6 +134,44 @@ fn a_go_function_is_built_and_deployed_by_the_namespaces_builder() {
             .any(|l| l.starts_with("PUT /api/v1/namespaces/_/actions/demo/hello")),
         "{lines:?}"
     );
+    // Unlike the original, the remotely built function's trigger is deployed afterwards.
+    let trigger = whisk
+        .trigger("every-minute")
+        .expect("the trigger was deployed");
+    assert_eq!(trigger["function"], "demo/hello");
+    // And its version (from the builder's outcome) is recorded with the others.
+    let versions = std::fs::read_to_string(test.path().join(".deployed/versions.json"))
+        .expect("a versions file");
+    assert!(versions.contains("demo/hello"), "{versions}");
+
+    // The slice carries the build environment, and flags that do not ask for another
+    // remote build; its config is readable with the key sent to build_go_*.
+    let requests = whisk.requests();
+    let zip = requests
+        .iter()
+        .find(|r| r.url.path() == "/upload/slice-1")
+        .map(|r| r.body.clone())
+        .expect("the slice was uploaded");
+    let build: Value = requests
+        .iter()
+        .find(|r| r.url.path().contains("/builder/build_go_"))
+        .and_then(|r| serde_json::from_slice(&r.body).ok())
+        .expect("the build was requested");
+    assert_eq!(build["toBuild"], "slice-1");
+    let key = build["encryptionKey"].as_str().expect("a key");
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).expect("a zip");
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut archive.by_name("project.yml").expect("a config"),
+        &mut text,
+    )
+    .expect("readable");
+    let config = sluice_remote_builder::decrypt_config(&text, key).expect("decrypts");
+    assert!(config.contains("GOFLAGS: -mod=vendor"), "{config}");
+    assert!(config.contains("slice: true"), "{config}");
+    assert!(!config.contains("remoteBuild"), "{config}");
+    assert!(!config.contains("triggers"), "{config}");
+    assert!(archive.by_name("packages/demo/hello/build.sh").is_ok());
 }
 
 #[test]

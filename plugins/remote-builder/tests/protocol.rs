@@ -402,7 +402,10 @@ async fn the_spec_errors_of_the_protocol() -> TestResult {
     let client = client_for(&server).await?;
     let err = client.upload_permission("p_a").await.err().ok_or("fails")?;
     assert!(matches!(err, Error::NoUploadService { .. }), "{err}");
-    assert!(err.to_string().contains("'/nimbella/builder/getUploadUrl' was not found"));
+    assert!(
+        err.to_string()
+            .contains("'/nimbella/builder/getUploadUrl' was not found")
+    );
 
     // No builder for the runtime, and a builder that fails.
     let server = MockServer::start().await;
