@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 pub use autozip::{reusable, write_zip};
 pub use command::{BuildCommand, run_build_command};
+pub use include_list::check_include_file;
 pub use walk::Source;
 
 use crate::confine::Confinement;

@@ -13,6 +13,13 @@ pub enum Error {
         dir.display()
     )]
     BuiltLocally { dir: PathBuf },
+    /// The function's `.include` breaks a rule (an absolute path, `..` outside `lib/`).
+    #[error("{source}")]
+    Include {
+        entity: String,
+        #[source]
+        source: sluice_core::Error,
+    },
     /// The slice is larger than the upload limit.
     #[error(
         "Remote build upload for '{file}' is too large.  Make sure the directory is free of derived artifacts"

@@ -146,6 +146,12 @@ pub fn make_slice(req: &SliceRequest<'_>) -> Result<Slice> {
                 return Err(Error::BuiltLocally { dir: abs });
             }
         }
+        sluice_core::finder::check_include_file(&abs, req.project_dir).map_err(|source| {
+            Error::Include {
+                entity: entity.clone(),
+                source,
+            }
+        })?;
         action_dir = file.trim_end_matches('/').to_string();
         walk(req, &abs, &action_dir, &mut entries).map_err(|(p, e)| io(&p, e))?;
     } else {

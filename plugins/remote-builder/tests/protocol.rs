@@ -295,6 +295,15 @@ fn a_directory_slice_keeps_modes_and_refuses_local_build_output() -> TestResult 
         "Remote build upload for 'packages/p/a' is too large.  Make sure the directory is free of derived artifacts"
     );
 
+    write(
+        root,
+        "packages/p/a/.include",
+        "index.js\n../../../../etc/passwd\n",
+    )?;
+    let err = make_slice(&req).err().ok_or("illegal include")?;
+    assert_eq!(err.to_string(), "Illegal use of '..' in an '.include' file");
+    std::fs::remove_file(root.join("packages/p/a/.include"))?;
+
     write(root, "packages/p/a/.built", "")?;
     let err = make_slice(&req).err().ok_or("built locally")?;
     assert!(matches!(err, Error::BuiltLocally { .. }));
