@@ -427,7 +427,7 @@ fn unbuilt_file_outcome(package: &str, action: &ActionSpec, ctx: &BuildContext) 
 fn no_builder_message(entity: &str, kind: &str) -> String {
     if build_kind::is_remote(kind) {
         format!(
-            "Function '{entity}' needs a remote build ('{kind}'), but remote building is not available in this version of sluice; build it locally (set 'localBuild: true' in project.yml) or deploy it with the DigitalOcean deployer"
+            "Function '{entity}' is built remotely ('{kind}'), which only 'sluice deploy' does (the namespace's builder builds and deploys it); to build it on this machine, set 'localBuild: true' for it in project.yml"
         )
     } else {
         format!("Function '{entity}' has a '{kind}' build, but no builder is registered for it")

@@ -28,6 +28,7 @@ pub mod ops;
 pub mod plan;
 pub mod plugin;
 pub mod registry;
+pub mod remote;
 pub mod runtimes;
 pub mod settings;
 pub mod system_ignore;
@@ -48,5 +49,6 @@ pub use plugin::{
     ProjectManifest, ProjectReader, ReadContext, Target, UndeployRequest,
 };
 pub use registry::{Origin, Registry};
+pub use remote::{RemoteBuilder, RemoteJob, RemoteOutcome};
 pub use runtimes::{FileParts, RuntimeKind, RuntimeTable};
 pub use system_ignore::SystemIgnore;

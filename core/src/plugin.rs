@@ -287,6 +287,9 @@ pub struct DeployContext {
     /// The plan being applied (`deploy --plan FILE`, `--prune`): entities it marks unchanged
     /// are not sent, and its deletes are carried out. `None` deploys as usual.
     pub applying: Option<Arc<Plan>>,
+    /// Functions the namespace's builder built and deployed (spec §12): the deployer adds
+    /// their outcomes to its response and deploys their triggers.
+    pub remote_outcomes: Vec<crate::remote::RemoteOutcome>,
 }
 
 impl std::fmt::Debug for DeployContext {
@@ -313,6 +316,7 @@ impl DeployContext {
             runtimes: RuntimeTable::builtin(),
             feedback: Arc::new(Silent),
             applying: None,
+            remote_outcomes: Vec::new(),
         }
     }
 }

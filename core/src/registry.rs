@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::plugin::{Builder, Deployer, ProjectReader};
+use crate::remote::RemoteBuilder;
 
 /// Where a registered plugin came from, for `sluice plugins list`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +21,7 @@ pub struct Registry {
     readers: Vec<(Arc<dyn ProjectReader>, Origin)>,
     builders: Vec<(Arc<dyn Builder>, Origin)>,
     deployers: Vec<(Arc<dyn Deployer>, Origin)>,
+    remote: Option<Arc<dyn RemoteBuilder>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -68,6 +70,16 @@ fn check_unique(kind: &str, name: &str, taken: bool, replace: bool) -> Result<()
 impl Registry {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Sets the builder of `remote` and `remote-default` functions (one per run).
+    pub fn set_remote_builder(&mut self, builder: Arc<dyn RemoteBuilder>) {
+        self.remote = Some(builder);
+    }
+
+    /// The remote builder, when one is registered.
+    pub fn remote_builder(&self) -> Option<Arc<dyn RemoteBuilder>> {
+        self.remote.clone()
     }
 
     /// Adds a reader. A later reader with the same name is refused unless `replace`.

@@ -59,6 +59,7 @@ pub fn builtin_registry() -> Registry {
         Origin::BuiltIn,
         false,
     );
+    r.set_remote_builder(Arc::new(sluice_remote_builder::RemoteBuild));
     let _ = r.add_deployer(
         Arc::new(sluice_openwhisk::OpenWhiskDeployer::new()),
         Origin::BuiltIn,

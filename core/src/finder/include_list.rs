@@ -84,6 +84,24 @@ pub(crate) fn included_files(
     Ok(dirs)
 }
 
+/// The legality rules alone, over the `.include` (else `.source`) of `action_dir`, if it has
+/// one: a remote build checks them before it sends anything (spec §6.4).
+pub fn check_include_file(action_dir: &Path, project_dir: &Path) -> Result<()> {
+    let Some(file) = [".include", ".source"]
+        .iter()
+        .map(|n| action_dir.join(n))
+        .find(|p| p.is_file())
+    else {
+        return Ok(());
+    };
+    let text = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
+    let lib = normalize(&project_dir.join("lib"));
+    text.split('\n')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .try_for_each(|item| check_item(item, action_dir, &lib))
+}
+
 /// The legality rules, checked for every line before anything else.
 pub(crate) fn check_item(item: &str, action_dir: &Path, lib: &Path) -> Result<()> {
     if Path::new(item).is_absolute() || item.starts_with('/') || item.starts_with('\\') {

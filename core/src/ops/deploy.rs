@@ -11,6 +11,7 @@ use crate::model::{DeployResponse, DeployStructure, Flags, TargetNamespace};
 use crate::plugin::{DeployContext, Deployer, Target};
 use crate::runtimes::RuntimeTable;
 
+use super::remote_build::{self, Shared, Submitted};
 use super::runtime_cache;
 use super::session::{ResolvedTarget, Session, Targets, require_resolved};
 
@@ -76,6 +77,8 @@ pub(crate) struct Prepared {
     pub ctx: DeployContext,
     pub target: Target,
     pub project: DeployStructure,
+    /// Functions sent to the remote builder (only when `prepare` was asked to send them).
+    pub remote: Vec<Submitted>,
 }
 
 /// read → prepare → build, with the runtime table of the namespace being deployed to (when
@@ -87,6 +90,7 @@ pub(crate) async fn prepare(
     deployer: Option<&str>,
     targets: &dyn Targets,
     verb: &str,
+    remote_builds: bool,
 ) -> Result<Prepared> {
     let engine = &session.engine;
     let deployer = engine.registry.deployer_or_default(deployer)?;
@@ -146,6 +150,22 @@ pub(crate) async fn prepare(
     ));
 
     let name = project_dir.display().to_string();
+    let remote_builder = engine.registry.remote_builder().filter(|_| remote_builds);
+    let mut remote = Vec::new();
+    if let Some(builder) = &remote_builder {
+        let taken = remote_build::take_remote(&mut project);
+        let shared = Shared {
+            project_dir: &project_dir,
+            project: &project,
+            target: &target,
+            flags,
+            runtimes: &runtimes,
+            system_ignore: &session.system_ignore,
+            env: &session.env,
+            feedback: &session.feedback,
+        };
+        remote = remote_build::submit_all(builder.as_ref(), &shared, taken).await;
+    }
     let build_ctx = session.build_context(&project_dir, &name, flags, &project, &runtimes);
     engine.build(&mut project, &build_ctx)?;
     drop(resolved);
@@ -155,6 +175,7 @@ pub(crate) async fn prepare(
         ctx,
         target,
         project,
+        remote,
     })
 }
 
@@ -180,6 +201,7 @@ pub async fn deploy(
         mut ctx,
         target,
         project,
+        remote,
     } = prepare(
         session,
         &options.project,
@@ -187,6 +209,7 @@ pub async fn deploy(
         options.deployer.as_deref(),
         targets,
         "Deploying",
+        true,
     )
     .await?;
 
@@ -227,6 +250,21 @@ pub async fn deploy(
         plan = Some(fresh);
     }
 
+    if let Some(builder) = engine.registry.remote_builder()
+        && !remote.is_empty()
+    {
+        let shared = Shared {
+            project_dir: &project_dir,
+            project: &project,
+            target: &target,
+            flags: &flags,
+            runtimes: &ctx.runtimes,
+            system_ignore: &session.system_ignore,
+            env: &session.env,
+            feedback: &session.feedback,
+        };
+        ctx.remote_outcomes = remote_build::collect(builder.as_ref(), &shared, remote).await;
+    }
     let response = engine
         .deploy(deployer.as_ref(), &ctx, &target, project)
         .await?;

@@ -14,6 +14,7 @@ pub mod deploy;
 pub mod environment;
 pub mod metadata;
 pub mod plan;
+mod remote_build;
 mod runtime_cache;
 mod session;
 pub mod undeploy;

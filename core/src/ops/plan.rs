@@ -55,6 +55,7 @@ pub async fn plan(
         ctx,
         target,
         project,
+        ..
     } = prepare(
         session,
         &options.project,
@@ -62,6 +63,7 @@ pub async fn plan(
         options.deployer.as_deref(),
         targets,
         "Planning the deploy of",
+        false,
     )
     .await?;
     let plan = session

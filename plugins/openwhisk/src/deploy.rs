@@ -142,6 +142,7 @@ impl Run<'_> {
         }
         response.ignored.extend(self.project.strays.iter().cloned());
         response.combine(self.deploy_sequences(deferred).await);
+        response.combine(self.remote_outcomes().await);
         if response.namespace.is_none() {
             response.namespace = Some(self.target.namespace.clone());
         }
@@ -387,6 +388,21 @@ impl Run<'_> {
         self.note_progress(&r, false);
         r.combine(self.deploy_triggers(action, &name).await);
         (r, None)
+    }
+
+    /// The outcomes of remotely built functions (spec §12.3), and then — unlike the original,
+    /// which never deploys them — the triggers of each function its builder deployed.
+    async fn remote_outcomes(&self) -> DeployResponse {
+        let mut r = DeployResponse::default();
+        for done in &self.ctx.remote_outcomes {
+            let deployed = done.response.failures.is_empty();
+            r.combine(done.response.clone());
+            if deployed {
+                let name = done.action.qualified_name(&done.package);
+                r.combine(self.deploy_triggers(&done.action, &name).await);
+            }
+        }
+        r
     }
 
     /// Triggers of a deployed function, one after another.
