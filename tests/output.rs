@@ -149,7 +149,14 @@ fn the_table_covers_every_command_with_an_output_flag() -> TestResult {
     // tests/serve_banner.rs reads its one document and stops it; `watch -o json` prints NDJSON
     // until stopped, which tests/watch.rs reads line by line.
     covered.extend(
-        ["namespace add", "connect", "plugins install", "serve", "watch"].map(String::from),
+        [
+            "namespace add",
+            "connect",
+            "plugins install",
+            "serve",
+            "watch",
+        ]
+        .map(String::from),
     );
     let missing: Vec<_> = with_flag.difference(&covered).collect();
     assert!(with_flag.contains("functions list"), "{with_flag:?}");

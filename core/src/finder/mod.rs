@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 
 pub use autozip::{reusable, write_zip};
 pub use command::{BuildCommand, run_build_command};
-pub use process_group::{DEFAULT_BUILD_TIMEOUT, build_timeout, set_build_timeout, stop_all_builds};
 pub use include_list::check_include_file;
+pub use process_group::{DEFAULT_BUILD_TIMEOUT, build_timeout, set_build_timeout, stop_all_builds};
 pub use walk::Source;
 
 use crate::confine::Confinement;
