@@ -135,7 +135,7 @@ sluice.on("read:after", function() return nil end)"#,
     );
 
     let listing = hooks.listing()?;
-    let read_after = &listing[0];
+    let read_after = &listing[1];
     assert_eq!(read_after.event, "read:after");
     let where_: Vec<String> = read_after
         .handlers
@@ -358,7 +358,7 @@ fn an_endless_loop_is_stopped_by_the_instruction_limit() -> TestResult {
         "{message}"
     );
     // The budget is per call: the runtime still answers.
-    assert_eq!(hooks.listing()?.len(), 7);
+    assert_eq!(hooks.listing()?.len(), 8);
     Ok(())
 }
 
@@ -540,7 +540,7 @@ fn error_handlers_hear_about_failures_and_unknown_events_are_refused() -> TestRe
     let e = load(dir.path(), &["bad.lua"], env_with(&recorder, &[])).expect_err("unknown event");
     assert_eq!(
         e.to_string(),
-        "hook bad.lua:2 (load): unknown event 'deploy'; the events are read:after, build:before, build:after, plan:after, deploy:before, deploy:after, error"
+        "hook bad.lua:2 (load): unknown event 'deploy'; the events are watch:change, read:after, build:before, build:after, plan:after, deploy:before, deploy:after, error"
     );
     Ok(())
 }

@@ -249,6 +249,8 @@ pub fn by_label(
     let mut matching = store
         .list()
         .into_iter()
+        // Local namespaces go by their names; their stored label is not one a user gave.
+        .filter(|n| n.apihost != super::local::LOCAL_APIHOST)
         .filter(|n| n.label.as_deref() == Some(label) && apihost.is_none_or(|h| h == n.apihost));
     let first = matching.next()?;
     match matching.next() {

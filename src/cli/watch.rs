@@ -68,9 +68,13 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         if tokio::signal::ctrl_c().await.is_ok() {
             signal_printer.note("Stopping (Ctrl-C again to stop at once)");
             on_signal.stop();
-            // A terminal's Ctrl-C reaches the builds too; a signal sent to sluice alone
-            // (an editor stopping it) is passed on to them.
-            builds::terminate();
+            // Builds run in process groups of their own, so a terminal's Ctrl-C does not
+            // reach them: stop them (the local namespace's server is not a build). A stopped
+            // build's thread waits for the process to end, so the watch ends here.
+            if sluice_core::finder::stop_all_builds() > 0 {
+                signal_printer.stopped();
+                std::process::exit(0);
+            }
             if tokio::signal::ctrl_c().await.is_ok() {
                 std::process::exit(130);
             }
@@ -105,6 +109,15 @@ impl Printer {
     fn event(&self, value: &impl Serialize) {
         if let Ok(text) = serde_json::to_string(value) {
             self.line(&text);
+        }
+    }
+
+    /// The watch has ended.
+    fn stopped(&self) {
+        if self.json {
+            self.event(&json!({ "event": "stopped" }));
+        } else {
+            self.line("Stopped watching");
         }
     }
 
@@ -242,76 +255,4 @@ fn summary(r: &DeployResponse, millis: u64) -> String {
         text.push_str(&format!("; {} failed", r.failures.len()));
     }
     format!("{text} ({millis} ms)")
-}
-
-/// The build processes this watch started: its descendants in its own process group (the
-/// local namespace's server runs in a group of its own and is left alone).
-#[cfg(target_os = "linux")]
-mod builds {
-    use std::collections::{BTreeMap, BTreeSet};
-
-    use rustix::process::{Pid, Signal, getpgrp, getpid, kill_process};
-
-    /// Sends SIGTERM to every build process still running.
-    pub fn terminate() {
-        let me = getpid().as_raw_nonzero().get();
-        let group = getpgrp().as_raw_nonzero().get();
-        for pid in descendants(me, group) {
-            if let Some(pid) = Pid::from_raw(pid) {
-                let _ = kill_process(pid, Signal::TERM);
-            }
-        }
-    }
-
-    /// `(parent, group)` of every process, from `/proc/<pid>/stat`.
-    fn processes() -> BTreeMap<i32, (i32, i32)> {
-        let mut out = BTreeMap::new();
-        let Ok(entries) = std::fs::read_dir("/proc") else {
-            return out;
-        };
-        for entry in entries.flatten() {
-            let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|n| n.parse::<i32>().ok())
-            else {
-                continue;
-            };
-            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-                continue;
-            };
-            // `pid (comm) state ppid pgrp ...`; comm may hold spaces and parentheses.
-            let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-                continue;
-            };
-            let fields: Vec<&str> = rest.split_whitespace().collect();
-            if let (Some(ppid), Some(pgrp)) = (
-                fields.get(1).and_then(|f| f.parse().ok()),
-                fields.get(2).and_then(|f| f.parse().ok()),
-            ) {
-                out.insert(pid, (ppid, pgrp));
-            }
-        }
-        out
-    }
-
-    fn descendants(root: i32, group: i32) -> BTreeSet<i32> {
-        let all = processes();
-        let mut found = BTreeSet::new();
-        let mut frontier = vec![root];
-        while let Some(parent) = frontier.pop() {
-            for (&pid, &(ppid, pgrp)) in &all {
-                if ppid == parent && pgrp == group && found.insert(pid) {
-                    frontier.push(pid);
-                }
-            }
-        }
-        found
-    }
-}
-
-/// Elsewhere the terminal's Ctrl-C reaches the builds (they share sluice's process group).
-#[cfg(not(target_os = "linux"))]
-mod builds {
-    pub fn terminate() {}
 }
