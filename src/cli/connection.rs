@@ -249,8 +249,11 @@ pub fn by_label(
     let mut matching = store
         .list()
         .into_iter()
-        // Local namespaces go by their names; their stored label is not one a user gave.
-        .filter(|n| n.apihost != super::local::LOCAL_APIHOST)
+        // `namespace use` marks the local namespaces it stores with the label "local": that
+        // is sluice's marker, not a name (`use local` means the namespace called local).
+        .filter(|n| {
+            !(n.apihost == super::local::LOCAL_APIHOST && n.label.as_deref() == Some("local"))
+        })
         .filter(|n| n.label.as_deref() == Some(label) && apihost.is_none_or(|h| h == n.apihost));
     let first = matching.next()?;
     match matching.next() {
