@@ -110,7 +110,6 @@ pub(crate) async fn prepare(
             None => {
                 if let Some(table) = fetch_runtimes(session, deployer.as_ref(), flags, early).await
                 {
-                    runtime_cache::store(home, deployer.name(), host, &table);
                     runtimes = table;
                 }
             }
@@ -122,8 +121,6 @@ pub(crate) async fn prepare(
         // The cached table may be older than the namespace's: read again with a fresh one.
         (Err(_), Some(early)) if cached => {
             if let Some(table) = fetch_runtimes(session, deployer.as_ref(), flags, early).await {
-                let host = &early.credentials.ow.apihost;
-                runtime_cache::store(home, deployer.name(), host, &table);
                 runtimes = table;
             }
             session.read(location, flags, &runtimes)?
@@ -300,7 +297,8 @@ fn stage_namespace(target: Option<&TargetNamespace>, production: bool) -> Result
     }
 }
 
-/// The namespace's runtime table, or `None` (with a warning when reading it failed).
+/// The namespace's runtime table, kept in the cache for the next command, or `None` (with a
+/// warning when reading it failed).
 async fn fetch_runtimes(
     session: &Session,
     deployer: &dyn Deployer,
@@ -309,7 +307,13 @@ async fn fetch_runtimes(
 ) -> Option<RuntimeTable> {
     let ctx = session.deploy_context(flags, early, None, &RuntimeTable::builtin());
     match deployer.runtimes(&ctx).await {
-        Ok(table) => table,
+        Ok(table) => {
+            if let Some(table) = &table {
+                let host = &early.credentials.ow.apihost;
+                runtime_cache::store(session.home.as_deref(), deployer.name(), host, table);
+            }
+            table
+        }
         Err(e) => {
             session.feedback.warn(&format!(
                 "Warning: could not load the runtimes of '{}' ({e}); using the built-in runtime table",
