@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
 
 use serde_json::Value;
 
@@ -14,32 +15,60 @@ use crate::support::{Api, TestResult, redact};
 /// The client version the compatibility test pins.
 const OPENWHISK_NPM: &str = "3.21.9";
 
+/// Several tests of this binary need the client at once: one of them installs it while the
+/// others wait, and the install goes to a directory of its own that is renamed into place, so a
+/// concurrent `cargo test` in another process never sees half a `node_modules`.
 pub(crate) fn install_client() -> Result<PathBuf, String> {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("openwhisk-npm-{OPENWHISK_NPM}"));
-    let marker = dir
-        .join("node_modules")
-        .join("openwhisk")
-        .join("package.json");
-    if marker.is_file() {
+    static INSTALL: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = INSTALL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let dir = root.join(format!("openwhisk-npm-{OPENWHISK_NPM}"));
+    let marker = |dir: &Path| {
+        dir.join("node_modules")
+            .join("openwhisk")
+            .join("package.json")
+            .is_file()
+    };
+    if marker(&dir) {
         return Ok(dir);
     }
-    let io = |e: std::io::Error| format!("{}: {e}", dir.display());
-    std::fs::create_dir_all(&dir).map_err(io)?;
+    let staging = root.join(format!(
+        "openwhisk-npm-{OPENWHISK_NPM}.installing-{}",
+        std::process::id()
+    ));
+    let io = |e: std::io::Error| format!("{}: {e}", staging.display());
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging).map_err(io)?;
     // A package.json of its own keeps npm from walking up into another project.
-    std::fs::write(dir.join("package.json"), "{\"private\": true}\n").map_err(io)?;
+    std::fs::write(staging.join("package.json"), "{\"private\": true}\n").map_err(io)?;
     let out = Command::new("npm")
         .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
         .arg(format!("openwhisk@{OPENWHISK_NPM}"))
-        .current_dir(&dir)
+        .current_dir(&staging)
         .output()
         .map_err(|e| format!("cannot run npm: {e}"))?;
-    if !out.status.success() || !marker.is_file() {
+    if !out.status.success() || !marker(&staging) {
+        let _ = std::fs::remove_dir_all(&staging);
         return Err(format!(
-            "npm install openwhisk@{OPENWHISK_NPM} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
+            "npm install openwhisk@{OPENWHISK_NPM} failed ({}): {}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
         ));
     }
-    Ok(dir)
+    // A leftover without the client (an interrupted older run) is replaced; a complete one
+    // put there by another process meanwhile is kept.
+    if dir.exists() && !marker(&dir) {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    if std::fs::rename(&staging, &dir).is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    if marker(&dir) {
+        Ok(dir)
+    } else {
+        Err(format!("{}: the installed client is missing", dir.display()))
+    }
 }
 
 /// Every step prints one JSON line: `{"step", "value"}` or `{"step", "error", "status"}`.
