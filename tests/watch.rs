@@ -367,6 +367,81 @@ fn ctrl_c_stops_the_watch_and_its_running_build() -> TestResult {
     Ok(())
 }
 
+/// `watch -e stage`: the environment is chosen once and every batch deploys to its
+/// namespace with its env file; a save of that env file re-reads the project and redeploys.
+#[test]
+fn an_environment_picks_the_namespace_and_its_env_file_is_watched() -> TestResult {
+    let test = ProjectTest::empty()
+        .write(
+            "sluice.toml",
+            "[environments.stage]\nnamespace = \"stage\"\nenv = \"env/stage.env\"\n",
+        )
+        .write(
+            "project.yml",
+            "packages:\n  - name: demo\n    functions:\n      - name: hello\n        runtime: nodejs:default\n        parameters:\n          greeting: ${GREETING}\n",
+        )
+        .write(
+            "packages/demo/hello.js",
+            "exports.main = (a) => ({ environment: process.env.SLUICE_ENVIRONMENT, greeting: a.greeting, version: 1 });\n",
+        )
+        .write("env/stage.env", "GREETING=hello from stage\n");
+    for args in [
+        &["local", "namespace", "create", "stage"][..],
+        &["namespace", "use", "stage"],
+        &["namespace", "use", "local"],
+    ] {
+        let out = test.command(args).stdin(Stdio::null()).output()?;
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    let mut watch = Watch::start(&test, &["-e", "stage"])?;
+    assert_eq!(watch.seen[0]["environment"], "stage", "{:#?}", watch.seen);
+    write(
+        &test,
+        "packages/demo/hello.js",
+        "exports.main = (a) => ({ environment: process.env.SLUICE_ENVIRONMENT, greeting: a.greeting, version: 2 });\n",
+    )?;
+    let done = watch.outcome()?;
+    assert_eq!(done["event"], "deploy", "{done:#}");
+    assert_eq!(deployed(&done), ["demo/hello"]);
+    // Nothing went to the default namespace; stage runs the new code with stage's values.
+    let elsewhere = test
+        .command(["functions", "get", "demo/hello"])
+        .stdin(Stdio::null())
+        .output()?;
+    assert!(
+        !elsewhere.status.success(),
+        "demo/hello reached the local namespace"
+    );
+    let use_stage = test
+        .command(["namespace", "use", "stage"])
+        .stdin(Stdio::null())
+        .output()?;
+    assert!(use_stage.status.success());
+    let result = invoke(&test, "demo/hello")?;
+    assert_eq!(
+        result,
+        serde_json::json!({"environment": "stage", "greeting": "hello from stage", "version": 2})
+    );
+
+    // The environment's env file is a project file: saving it redeploys with the new value.
+    write(&test, "env/stage.env", "GREETING=hi again from stage\n")?;
+    let change = watch.next_of("change", EVENT_TIMEOUT)?;
+    assert_eq!(change["paths"], serde_json::json!(["env/stage.env"]));
+    let done = watch.outcome()?;
+    assert_eq!(done["event"], "deploy", "{done:#}");
+    assert_eq!(deployed(&done), ["demo/hello"]);
+    assert_eq!(
+        invoke(&test, "demo/hello")?["greeting"],
+        "hi again from stage"
+    );
+    Ok(())
+}
+
 #[test]
 fn prune_is_refused_with_a_way_out() -> TestResult {
     let test = ProjectTest::empty().write("packages/demo/hello.js", hello(1));

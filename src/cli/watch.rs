@@ -59,6 +59,9 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let report = Renderer {
         printer: printer.clone(),
         project: common.project().to_string(),
+        environment: common
+            .environment()?
+            .map(|e| (e.describe(), e.name.clone())),
     };
     let stop = StopHandle::new();
     let runtime = tokio::runtime::Runtime::new().map_err(CliError::other)?;
@@ -153,6 +156,9 @@ impl Feedback for JsonFeedback {
 struct Renderer {
     printer: Arc<Printer>,
     project: String,
+    /// The environment of `sluice.toml` the watch deploys to (chosen once, at the start), as
+    /// the header names it, and its name for JSON.
+    environment: Option<(String, String)>,
 }
 
 /// How NDJSON shows a failed batch.
@@ -173,13 +179,25 @@ struct ErrorEvent<'a> {
 impl WatchReport for Renderer {
     fn event(&self, event: &WatchEvent) {
         if self.printer.json {
-            self.printer.event(event);
+            match (event, &self.environment) {
+                (WatchEvent::Watching { .. }, Some((_, name))) => {
+                    let mut value = serde_json::to_value(event).unwrap_or_default();
+                    if let Some(fields) = value.as_object_mut() {
+                        fields.insert("environment".to_string(), json!(name));
+                    }
+                    self.printer.event(&value);
+                }
+                _ => self.printer.event(event),
+            }
             return;
         }
         let p = &self.printer;
         match event {
             WatchEvent::Watching { .. } => {
                 p.line(&format!("Watching '{}' [Ctrl-C to stop]", self.project));
+                if let Some((described, _)) = &self.environment {
+                    p.line(&format!("  for {described}"));
+                }
             }
             WatchEvent::Change(batch) => {
                 p.line("");

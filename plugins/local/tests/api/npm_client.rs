@@ -20,7 +20,9 @@ const OPENWHISK_NPM: &str = "3.21.9";
 /// concurrent `cargo test` in another process never sees half a `node_modules`.
 pub(crate) fn install_client() -> Result<PathBuf, String> {
     static INSTALL: Mutex<()> = Mutex::new(());
-    let _one_at_a_time = INSTALL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _one_at_a_time = INSTALL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let root = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let dir = root.join(format!("openwhisk-npm-{OPENWHISK_NPM}"));
     let marker = |dir: &Path| {
@@ -67,7 +69,10 @@ pub(crate) fn install_client() -> Result<PathBuf, String> {
     if marker(&dir) {
         Ok(dir)
     } else {
-        Err(format!("{}: the installed client is missing", dir.display()))
+        Err(format!(
+            "{}: the installed client is missing",
+            dir.display()
+        ))
     }
 }
 
