@@ -288,3 +288,62 @@ fn every_bad_project_is_refused_clearly() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// The way out the refusals offer works: `--allow-outside DIR` lets `${<file}` read a file in
+/// DIR (for get-metadata, build and deploy alike, the plugin manifest read included), while a
+/// run without it is refused.
+#[test]
+fn allow_outside_lets_substitution_read_the_allowed_directory() {
+    let test = ProjectTest::empty()
+        .write(
+            "project.yml",
+            "parameters: ${<../outside/shared.env}\npackages:\n  - name: p\n    functions:\n      - name: f\n        runtime: nodejs:default\n",
+        )
+        .write("packages/p/f.js", "exports.main = (a) => ({ region: a.REGION });\n");
+    let outside = test.temp().join("outside");
+    std::fs::create_dir_all(&outside).expect("create the outside directory");
+    std::fs::write(outside.join("shared.env"), "REGION=ams3\n").expect("write the shared file");
+    let run = |args: &[&str]| {
+        test.command(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run sluice")
+    };
+    let refused = run(&["get-metadata", "."]);
+    assert!(!refused.status.success());
+    // The message is wrapped to the terminal's width: compare without the wrapping.
+    let flat: String = String::from_utf8_lossy(&refused.stderr)
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '│')
+        .collect();
+    assert!(flat.contains("--allow-outside<DIR>"), "{flat}");
+    let dir = outside.display().to_string();
+    let read = run(&["get-metadata", ".", "--allow-outside", &dir]);
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&read.stdout).expect("JSON");
+    assert_eq!(metadata["parameters"]["REGION"], "ams3");
+    let built = run(&["build", ".", "--allow-outside", &dir]);
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let deployed = run(&["deploy", ".", "--allow-outside", &dir]);
+    assert!(
+        deployed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&deployed.stderr)
+    );
+    let invoked = run(&["invoke", "p/f"]);
+    assert!(
+        invoked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&invoked.stderr)
+    );
+    let result: serde_json::Value = serde_json::from_slice(&invoked.stdout).expect("JSON");
+    assert_eq!(result["region"], "ams3");
+}

@@ -87,7 +87,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     } else {
         progress::for_people()
     };
-    let session = session::open(&args.project, &args.plugins, &args.hooks, feedback)?;
+    let session = session::open(&args.project, &args.plugins, &args.hooks, feedback, &flags)?;
     let options = BuildOptions::new(&args.project, flags);
     let summary =
         ops::build::build(&session, &options).map_err(|e| session::op_error(&e, &args.project))?;

@@ -149,12 +149,17 @@ impl ProjectArgs {
             Ok(e) => e,
             Err(e) => return out.fail(e).map(Err),
         };
+        let read_flags = match self.flags(false, false) {
+            Ok(f) => f,
+            Err(e) => return out.fail(e).map(Err),
+        };
         let session = match session::open_in(
             &self.project,
             &self.plugins.plugins,
             &self.hooks,
             out.feedback.clone(),
             environment,
+            &read_flags,
         ) {
             Ok(s) => s,
             Err(e) => return out.fail(e).map(Err),
@@ -200,6 +205,7 @@ impl ProjectArgs {
             &self.hooks,
             feedback,
             environment,
+            &self.flags(false, false)?,
         )
     }
 

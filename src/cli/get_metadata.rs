@@ -52,7 +52,8 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         ..Flags::default()
     };
     let mut session = session::bare(Arc::new(StderrFeedback));
-    args.plugins.install(&mut session, Some(&args.project))?;
+    args.plugins
+        .install(&mut session, Some(&args.project), &flags)?;
     let options = MetadataOptions::new(&args.project, flags);
     let structure = ops::metadata::metadata(&session, &options)
         .map_err(|e| session::op_error(&e, &args.project))?;

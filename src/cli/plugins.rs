@@ -41,13 +41,17 @@ impl PluginArgs {
     }
 
     /// Loads every plugin for `project` into the session's registry: those in
-    /// `$SLUICE_HOME/plugins/`, `--plugin`, then the project's `plugins:`.
+    /// `$SLUICE_HOME/plugins/`, `--plugin`, then the project's `plugins:` (read with
+    /// `read_flags`).
     pub fn install(
         &self,
         session: &mut Session,
         project: Option<&str>,
+        read_flags: &Flags,
     ) -> Result<Vec<LoadedPlugin>, CliError> {
-        let mut ctx = session.read_context(&Flags::default());
+        // The run's own flags: `plugins:` may use `${VAR}` from `--env` or `${<file}` from a
+        // directory `--allow-outside` allows, as the real read does.
+        let mut ctx = session.read_context(read_flags);
         ctx.feedback = Arc::new(StderrFeedback);
         sluice_plugin_abi::load_for_project(
             &mut session.engine.registry,

@@ -26,8 +26,9 @@ pub fn open(
     plugins: &PluginArgs,
     hooks: &HookArgs,
     feedback: Arc<dyn Feedback>,
+    read_flags: &Flags,
 ) -> Result<Session, CliError> {
-    open_in(project, plugins, hooks, feedback, None)
+    open_in(project, plugins, hooks, feedback, None, read_flags)
 }
 
 /// [`open`] for a run in `environment`: hooks see its name as `SLUICE_ENVIRONMENT`. The
@@ -39,6 +40,7 @@ pub fn open_in(
     hooks: &HookArgs,
     feedback: Arc<dyn Feedback>,
     environment: Option<&Environment>,
+    read_flags: &Flags,
 ) -> Result<Session, CliError> {
     let mut session = bare(feedback);
     let project_dir = std::path::absolute(project).map_err(CliError::other)?;
@@ -91,7 +93,7 @@ pub fn open_in(
         settled_hooks.append(&mut hooks.hook);
         hooks.hook = settled_hooks;
     }
-    plugins.install(&mut session, Some(project))?;
+    plugins.install(&mut session, Some(project), read_flags)?;
     hooks.install(&mut session, &project_dir)?;
     Ok(session)
 }

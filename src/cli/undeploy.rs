@@ -58,7 +58,9 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     }
 
     let mut session = session::bare(Arc::new(StderrFeedback));
-    args.plugins.plugins.install(&mut session, None)?;
+    args.plugins
+        .plugins
+        .install(&mut session, None, &Flags::default())?;
     args.hooks.install_cli_only(&mut session)?;
     let flags = Flags {
         insecure: args.target.insecure,
