@@ -173,6 +173,11 @@ fn pathological() -> Vec<(&'static str, String)> {
         ("1 MiB string", format!("a: \"{}\"\n", "x".repeat(n - 10))),
         ("120-deep blocks", nested),
         ("1 MiB of ${", "${".repeat(n / 2)),
+        // Each directive once rescanned the rest of the text (quadratic: 150k took > 20 s).
+        (
+            "200k ${A} in one value",
+            format!("parameters:\n  big: \"{}\"\n", "${A}".repeat((n - 32) / 4)),
+        ),
     ]
 }
 

@@ -62,13 +62,8 @@ pub fn substitute(input: &str, symbols: &dyn Symbols) -> Result<Substituted, Run
     let mut deprecated_dictionary = false;
     let mut rest = input;
     loop {
-        let brace = rest.find("${");
-        let paren = rest.find("$(");
-        let (at, is_brace) = match (brace, paren) {
-            (None, None) => break,
-            (Some(b), None) => (b, true),
-            (None, Some(p)) => (p, false),
-            (Some(b), Some(p)) => (b.min(p), b < p),
+        let Some((at, is_brace)) = next_opener(rest) else {
+            break;
         };
         out.push_str(&rest[..at]);
         let after = &rest[at + 2..];
@@ -122,6 +117,24 @@ pub fn substitute(input: &str, symbols: &dyn Symbols) -> Result<Substituted, Run
         unresolved,
         deprecated_dictionary,
     })
+}
+
+/// Where the first `${` or `$(` of `text` starts, and whether it is `${`. One scan: looking
+/// for each opener on its own rescans the rest of the text for the one that is absent at every
+/// directive, which made a value with many `${A}` quadratic.
+fn next_opener(text: &str) -> Option<(usize, bool)> {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(offset) = text[from..].find('$') {
+        let at = from + offset;
+        match bytes.get(at + 1) {
+            Some(b'{') => return Some((at, true)),
+            Some(b'(') => return Some((at, false)),
+            Some(_) => from = at + 1,
+            None => return None,
+        }
+    }
+    None
 }
 
 fn variable(name: &str, symbols: &dyn Symbols, unresolved: &mut Vec<String>) -> String {
