@@ -179,10 +179,13 @@ impl NamespacesApi {
         let message = message
             .filter(|m| !m.is_empty())
             .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
+        // The path alone: the host is DigitalOcean's (or the one the user set), and a
+        // shorter line reads better.
+        let url = url.path().to_string();
         Err(match (status.as_u16(), id) {
             (401 | 403, _) => DoError::Unauthorized {
                 method: method.to_string(),
-                url: url.to_string(),
+                url: url.clone(),
                 message,
             },
             (404, Some(id)) => DoError::NotFound {
@@ -190,7 +193,7 @@ impl NamespacesApi {
             },
             (code, _) => DoError::Api {
                 method: method.to_string(),
-                url: url.to_string(),
+                url,
                 status: code,
                 id: err_id,
                 message,
