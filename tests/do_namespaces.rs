@@ -529,6 +529,67 @@ fn actions_in(test: &ProjectTest, namespace: &str) -> Vec<String> {
 }
 
 #[test]
+fn the_same_commands_work_on_the_local_server() {
+    let test = ProjectTest::empty();
+    let local = vec![(
+        r"http://127\.0\.0\.1:\d+".to_string(),
+        "[LOCAL]".to_string(),
+    )];
+    sluice_snapshot!(filters = local.clone(), test.command(["namespace", "create", "--local", "--label", "dev1"]), @r"
+    success: true
+    exit_code: 0
+    ----- stdout -----
+    Created the local namespace 'dev1'
+    Now using the local namespace 'dev1'
+
+    ----- stderr -----
+    ");
+    sluice_snapshot!(filters = local.clone(), test.command(["namespace", "list", "--remote", "--local"]), @r"
+    success: true
+    exit_code: 0
+    ----- stdout -----
+    LABEL  REGION  ID     API HOST
+    dev1   local   dev1   [LOCAL]
+    local  local   local  [LOCAL]
+
+    ----- stderr -----
+    ");
+    ok(&test, &["namespace", "use", "local"]);
+    sluice_snapshot!(filters = local.clone(), test.command(["connect", "dev1", "--local"]), @r"
+    success: true
+    exit_code: 0
+    ----- stdout -----
+    Now using the local namespace 'dev1'
+
+    ----- stderr -----
+    ");
+    assert_eq!(store_of(&test)["currentNamespace"], "dev1");
+    sluice_snapshot!(filters = local.clone(), test.command(["namespace", "create", "--local", "--label", "x", "--region", "nyc1"]), @r"
+    success: false
+    exit_code: 1
+    ----- stdout -----
+
+    ----- stderr -----
+      × --region is for DigitalOcean namespaces; the local server has no regions
+      help: leave out --region, or --local
+    ");
+    sluice_snapshot!(filters = local, test.command(["namespace", "delete", "dev1", "--local", "--yes"]), @r"
+    success: true
+    exit_code: 0
+    ----- stdout -----
+    Deleted namespace 'dev1' (label 'dev1')
+      and removed it from the credential store
+
+    ----- stderr -----
+    ");
+    let listed = json_of(
+        &test,
+        &["namespace", "list", "--remote", "--local", "--json"],
+    );
+    assert!(!listed.to_string().contains("dev1"), "{listed}");
+}
+
+#[test]
 fn env_create_and_delete_on_the_local_server() {
     let test = project();
     let local = vec![(
@@ -608,6 +669,16 @@ fn env_create_and_delete_on_digitalocean() {
     filters.push((regex::escape(&file.api_host), "[LOCAL]".to_string()));
 
     // The region comes from the environment; `{branch}` is filled in for the label.
+    sluice_snapshot!(filters = filters.clone(), test.command(["env", "create", "dev"]), @r"
+    success: true
+    exit_code: 0
+    ----- stdout -----
+    Created namespace 'fn-5c6b2b5e-7d0c-4b1f-9a51-0e7c52b7a001' with label 'app_feature-login' in region nyc1 for environment 'dev'
+    Connected to functions namespace 'fn-5c6b2b5e-7d0c-4b1f-9a51-0e7c52b7a001' on API host '[LOCAL]'
+    Deploy to it with 'sluice deploy -e dev'
+
+    ----- stderr -----
+    ");
     let created = json_of(&test, &["env", "create", "dev", "--json"]);
     let mut settings = insta::Settings::clone_current();
     for (re, rep) in &filters {
@@ -625,7 +696,7 @@ fn env_create_and_delete_on_digitalocean() {
             "createdAt": "2026-12-01T10:00:00Z",
             "local": false
           },
-          "created": true,
+          "created": false,
           "store": "[STORE]"
         }
         "#);
