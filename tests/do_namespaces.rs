@@ -286,7 +286,7 @@ fn create_list_connect_and_delete_on_digitalocean() {
             "--label",
             "prod",
             "--region",
-            "ams3",
+            "ams",
             "--no-connect",
             "--json",
         ],
@@ -577,7 +577,7 @@ fn the_same_commands_work_on_the_local_server() {
     success: true
     exit_code: 0
     ----- stdout -----
-    Deleted namespace 'dev1' (label 'dev1')
+    Deleted the local namespace 'dev1'
       and removed it from the credential store
 
     ----- stderr -----
@@ -629,7 +629,7 @@ fn env_create_and_delete_on_the_local_server() {
     Deleted function 'app/hello'
     Deleted package 'app'
     Deleted trigger 'nightly'
-    Deleted namespace 'app_feature-login' (label 'app_feature-login') of environment 'dev'
+    Deleted the local namespace 'app_feature-login' of environment 'dev'
       and removed it from the credential store
 
     ----- stderr -----

@@ -58,6 +58,15 @@ pub struct Remote {
 }
 
 impl Remote {
+    /// `namespace 'fn-…' (label 'L')`, or `the local namespace 'N'`, for messages.
+    pub fn describe(&self) -> String {
+        if self.local {
+            format!("the local namespace '{}'", self.id)
+        } else {
+            format!("namespace '{}' (label '{}')", self.id, self.label)
+        }
+    }
+
     fn of(ns: &Namespace) -> Self {
         Remote {
             label: ns.label.clone(),
@@ -235,8 +244,9 @@ impl Account {
                             "pass --region (nyc1, sfo3, ams3, fra1, lon1, sgp1, syd1, tor1, blr1)",
                         ));
                 };
+                let region = sluice_digitalocean::region_slug(region);
                 let made = runtime()?
-                    .block_on(api.create(label, region))
+                    .block_on(api.create(label, &region))
                     .map_err(|e| do_error(e, source))?;
                 Ok(Remote::of(&made))
             }

@@ -214,8 +214,9 @@ pub fn delete(args: DeleteArgs) -> Result<ExitCode, CliError> {
         println!("Deleted {kind} '{}'", s.name);
     }
     println!(
-        "Deleted namespace '{}' (label '{}') of environment '{}'",
-        namespace.id, namespace.label, env.name
+        "Deleted {} of environment '{}'",
+        namespace.describe(),
+        env.name
     );
     if forgotten {
         println!("  and removed it from the credential store");

@@ -332,7 +332,7 @@ fn delete(args: DeleteArgs) -> Result<ExitCode, CliError> {
             store: None,
         })?;
     } else {
-        println!("Deleted namespace '{}' (label '{}')", found.id, found.label);
+        println!("Deleted {}", found.describe());
         if forgotten {
             println!("  and removed it from the credential store");
         }

@@ -37,9 +37,42 @@ pub fn api_url(env: impl Fn(&str) -> Option<String>) -> String {
         .unwrap_or_else(|| DEFAULT_API_URL.to_string())
 }
 
+/// The datacenter of each region that hosts Functions (one per region), as doctl lists them.
+const FUNCTIONS_REGIONS: &[(&str, &str)] = &[
+    ("ams", "ams3"),
+    ("blr", "blr1"),
+    ("fra", "fra1"),
+    ("lon", "lon1"),
+    ("nyc", "nyc1"),
+    ("sfo", "sfo3"),
+    ("sgp", "sgp1"),
+    ("syd", "syd1"),
+    ("tor", "tor1"),
+];
+
+/// The region value the API takes: doctl's three-letter region slugs (`nyc`) become the
+/// datacenter that hosts Functions (`nyc1`); anything else is passed on as it is, for
+/// DigitalOcean to accept or refuse (its list changes; a 422 says why).
+pub fn region_slug(value: &str) -> String {
+    let value = value.trim().to_ascii_lowercase();
+    FUNCTIONS_REGIONS
+        .iter()
+        .find(|(region, _)| *region == value)
+        .map(|(_, dc)| dc.to_string())
+        .unwrap_or(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regions_take_doctls_short_forms() {
+        assert_eq!(region_slug("nyc"), "nyc1");
+        assert_eq!(region_slug("SFO"), "sfo3");
+        assert_eq!(region_slug("ams3"), "ams3");
+        assert_eq!(region_slug("mars1"), "mars1");
+    }
 
     #[test]
     fn the_base_url_is_overridable() {
