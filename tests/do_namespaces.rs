@@ -385,6 +385,17 @@ fn create_list_connect_and_delete_on_digitalocean() {
             .contains(&format!("GET {PREFIX}/{ID_DEV}")),
         "connect gets the namespace's key"
     );
+    let unnamed = run(&test, &["connect"]);
+    assert!(
+        !unnamed.status.success(),
+        "two namespaces: connect needs a name"
+    );
+    assert!(
+        String::from_utf8_lossy(&unnamed.stderr)
+            .contains("the account has 2 namespaces: dev, prod"),
+        "{}",
+        String::from_utf8_lossy(&unnamed.stderr)
+    );
     sluice_snapshot!(filters = api.filters(), test.command(["connect", "fn-"]), @r"
     success: false
     exit_code: 1
@@ -420,6 +431,13 @@ fn create_list_connect_and_delete_on_digitalocean() {
     ");
     assert_eq!(api.account().namespaces.len(), 1);
     assert!(store_of(&test)["credentials"][host].get(ID_PROD).is_none());
+    ok(&test, &["namespace", "use", "local"]);
+    ok(&test, &["connect"]);
+    assert_eq!(
+        store_of(&test)["currentNamespace"],
+        ID_DEV,
+        "the only namespace"
+    );
 }
 
 #[test]
@@ -714,6 +732,22 @@ fn env_create_and_delete_on_digitalocean() {
         store["credentials"][&file.api_host][ID_DEV]["label"],
         "app_feature-login"
     );
+
+    // An environment's apihost that is not where the namespace lives is pointed out.
+    let settings = test.path().join("sluice.toml");
+    std::fs::write(
+        &settings,
+        SETTINGS.replace("region = \"nyc1\"", "region = \"nyc1\"\napihost = \"sfo3\""),
+    )
+    .expect("write sluice.toml");
+    let warned = run(&test, &["env", "create", "dev"]);
+    assert!(warned.status.success());
+    let stderr = String::from_utf8_lossy(&warned.stderr);
+    assert!(
+        stderr.contains("sets apihost = \"sfo3\", but the namespace lives on"),
+        "{stderr}"
+    );
+    std::fs::write(&settings, SETTINGS).expect("write sluice.toml");
 
     // A DigitalOcean environment without a region cannot be created.
     let out = run(&test, &["env", "create", "stage"]);

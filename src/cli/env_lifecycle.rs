@@ -117,6 +117,18 @@ pub fn create(args: CreateArgs) -> Result<ExitCode, CliError> {
         None => (account.create(&label, region.as_deref())?, true),
     };
     let store = account.connect(&namespace)?.display().to_string();
+    // `-e NAME` sends deploys to the environment's `apihost`: say so when it is not where
+    // the namespace lives.
+    if let Some(host) = &env.apihost
+        && !namespace.local
+        && sluice_openwhisk::expand_apihost(host).ok().as_deref()
+            != Some(namespace.api_host.as_str())
+    {
+        eprintln!(
+            "Warning: [environments.{}] in {SETTINGS_FILE} sets apihost = \"{host}\", but the namespace lives on '{}': deploys with -e {} would look for it on {host}; remove the apihost or set it to the namespace's",
+            env.name, namespace.api_host, env.name
+        );
+    }
     if args.output.json() {
         print_json(&Created {
             environment: env.name,

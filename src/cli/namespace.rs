@@ -222,7 +222,29 @@ pub fn run_connect(args: ConnectArgs) -> Result<ExitCode, CliError> {
         return run_add(add, store, &dir);
     }
     let account = account.open(None)?;
-    let found = account.find(namespace.as_deref().unwrap_or_default(), false)?;
+    let found = match namespace.as_deref() {
+        Some(hint) => account.find(hint, false)?,
+        // doctl's `connect` without a name: the account's only namespace.
+        None => {
+            let mut all = account.list()?;
+            match all.len() {
+                1 => all.remove(0),
+                0 => {
+                    return Err(CliError::msg("the account has no functions namespaces")
+                        .with_help("create one with 'sluice namespace create --label <label> --region <region>'"));
+                }
+                _ => {
+                    let labels: Vec<&str> = all.iter().map(|n| n.label.as_str()).collect();
+                    return Err(CliError::msg(format!(
+                        "the account has {} namespaces: {}",
+                        all.len(),
+                        labels.join(", ")
+                    ))
+                    .with_help("name one: 'sluice connect <label or id>'"));
+                }
+            }
+        }
+    };
     let store = account.connect(&found)?;
     print_made(&found, true, Some(store.display().to_string()), output, "")?;
     Ok(ExitCode::SUCCESS)
