@@ -10,6 +10,9 @@
 //!   their own server.
 //! - DigitalOcean answers errors as `{"id": "...", "message": "..."}`; [`DoError`] keeps the
 //!   status, the id and the message, and names the namespace a 404 is about.
+//! - Reads and deletes are tried again on 429, 5xx and lost answers (three tries, waits
+//!   doubling from 500 ms), as doctl does; a create is sent once, since a lost answer may
+//!   still have made the namespace.
 //! - Choosing a namespace by a label or an id ([`find`]) is data in, data out, so the CLI's
 //!   `connect`, `namespace delete` and `env delete` agree on it.
 //!

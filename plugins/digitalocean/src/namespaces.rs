@@ -98,6 +98,10 @@ impl std::fmt::Debug for NamespacesApi {
 /// How long one call may take: creating a namespace takes DigitalOcean a few seconds.
 const TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How often a read or a delete is tried, and the first wait between tries (doubled each time).
+const ATTEMPTS: u32 = 3;
+const FIRST_WAIT: Duration = Duration::from_millis(500);
+
 impl NamespacesApi {
     /// A client for the API at `base` (see [`crate::api_url`]) with the account's token.
     pub fn new(base: &str, token: &str) -> Result<Self> {
@@ -143,8 +147,36 @@ impl NamespacesApi {
         Ok(url)
     }
 
-    /// Sends one call; `id` names the namespace a 404 is about.
+    /// Sends a call, again (up to [`ATTEMPTS`] times, waiting longer each time) when a read
+    /// or a delete meets a busy or failing API (429, 5xx) or no answer, as doctl does. A
+    /// create is sent once: a lost answer may still have made the namespace.
     async fn send(
+        &self,
+        method: Method,
+        id: Option<&str>,
+        body: Option<&Create<'_>>,
+    ) -> Result<String> {
+        let retried = method != Method::POST;
+        let mut wait = FIRST_WAIT;
+        let mut attempt = 1;
+        loop {
+            let result = self.send_once(method.clone(), id, body).await;
+            let transient = match &result {
+                Err(DoError::Api { status, .. }) => *status == 429 || *status >= 500,
+                Err(DoError::Transport { .. }) => true,
+                _ => false,
+            };
+            if !(retried && transient && attempt < ATTEMPTS) {
+                return result;
+            }
+            tokio::time::sleep(wait).await;
+            wait *= 2;
+            attempt += 1;
+        }
+    }
+
+    /// Sends one call; `id` names the namespace a 404 is about.
+    async fn send_once(
         &self,
         method: Method,
         id: Option<&str>,
@@ -315,6 +347,52 @@ mod tests {
         let shown = format!("{:?}", ns("stage", "fn-aaaa"));
         assert!(!shown.contains("secret-key-value"), "{shown}");
         assert_eq!(ns("a", "b").auth().as_deref(), Some("u:secret-key-value"));
+    }
+
+    #[tokio::test]
+    async fn reads_are_tried_again_when_the_api_is_busy_and_creates_are_not() -> Result<()> {
+        use wiremock::matchers::{method, path};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let server = MockServer::start().await;
+        let busy = || {
+            ResponseTemplate::new(503).set_body_json(
+                serde_json::json!({"id": "service_unavailable", "message": "try later"}),
+            )
+        };
+        Mock::given(path("/v2/functions/namespaces"))
+            .respond_with(busy())
+            .up_to_n_times(2)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v2/functions/namespaces"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(serde_json::json!({"namespaces": []})),
+            )
+            .mount(&server)
+            .await;
+        let api = NamespacesApi::new(&server.uri(), "dop_v1_good")?;
+        assert!(api.list().await?.is_empty(), "the third try succeeds");
+        Mock::given(method("POST"))
+            .and(path("/v2/functions/namespaces"))
+            .respond_with(busy())
+            .mount(&server)
+            .await;
+        let made = api.create("x", "nyc1").await;
+        assert!(
+            matches!(made, Err(DoError::Api { status: 503, .. })),
+            "{made:?}"
+        );
+        let posts = server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| r.method.as_str() == "POST")
+            .count();
+        assert_eq!(posts, 1, "a create is sent once");
+        Ok(())
     }
 
     #[tokio::test]
