@@ -56,6 +56,9 @@ const LOCAL: &[&[&str]] = &[
     &["local", "namespace", "list"],
     &["env", "list", "."],
     &["env", "current", "."],
+    &["namespace", "create", "--label", "extra", "--local", "--no-connect"],
+    &["namespace", "list", "--remote", "--local"],
+    &["namespace", "delete", "extra", "--local", "--yes"],
     &["man"],
     &["undeploy", "hello/greet"],
 ];
@@ -147,11 +150,14 @@ fn the_table_covers_every_command_with_an_output_flag() -> TestResult {
     // Run above with arguments of their own; `plugins install -o json` builds a crate, so
     // tests/plugins_install.rs runs it; `serve -o json` runs until stopped, so
     // tests/serve_banner.rs reads its one document and stops it; `watch -o json` prints NDJSON
-    // until stopped, which tests/watch.rs reads line by line.
+    // until stopped, which tests/watch.rs reads line by line. `env create|delete` need a
+    // sluice.toml with environments: tests/do_namespaces.rs reads their JSON.
     covered.extend(
         [
             "namespace add",
             "connect",
+            "env create",
+            "env delete",
             "plugins install",
             "serve",
             "watch",

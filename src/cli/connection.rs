@@ -168,15 +168,31 @@ pub fn describe_places(places: &[PathBuf]) -> String {
 /// The DigitalOcean API token: `--access-token`, else `$DIGITALOCEAN_ACCESS_TOKEN` (doctl's),
 /// `$DO_API_KEY`, `$DO_API_TOKEN`, else the current context's token in doctl's config file.
 pub fn do_token(flag: Option<&str>, env: &BTreeMap<String, String>) -> Option<String> {
+    do_token_from(flag, env).map(|(token, _)| token)
+}
+
+/// [`do_token`] with where the token came from (`--access-token`, the variable's name, or
+/// doctl's config file), for the help of a refused token.
+pub fn do_token_from(
+    flag: Option<&str>,
+    env: &BTreeMap<String, String>,
+) -> Option<(String, String)> {
     if let Some(t) = flag.filter(|t| !t.is_empty()) {
-        return Some(t.to_string());
+        return Some((t.to_string(), "--access-token".to_string()));
     }
     ["DIGITALOCEAN_ACCESS_TOKEN", "DO_API_KEY", "DO_API_TOKEN"]
         .iter()
-        .filter_map(|k| env.get(*k))
-        .find(|v| !v.is_empty())
-        .cloned()
-        .or_else(|| doctl::config_token(env))
+        .find_map(|k| {
+            env.get(*k)
+                .filter(|v| !v.is_empty())
+                .map(|v| (v.clone(), format!("${k}")))
+        })
+        .or_else(|| {
+            let file = doctl::config_file(env)
+                .map(|f| format!("doctl's config file {}", f.display()))
+                .unwrap_or_else(|| "doctl's config file".to_string());
+            doctl::config_token(env).map(|t| (t, file))
+        })
 }
 
 /// Where [`do_token`] looked, for the help of a missing token.

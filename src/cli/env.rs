@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use serde::Serialize;
 use sluice_core::settings::{self, ChosenBy, Environment};
 
+use super::env_lifecycle;
 use super::render::{CliError, OutputArgs, print_json};
 use super::table::Table;
 
@@ -44,6 +45,10 @@ enum EnvCommand {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// Create the environment's namespace (DigitalOcean's, or the local server's) and connect it
+    Create(env_lifecycle::CreateArgs),
+    /// Undeploy everything from the environment's namespace (triggers included) and delete it
+    Delete(env_lifecycle::DeleteArgs),
 }
 
 /// One environment as `env list --json` prints it.
@@ -77,6 +82,8 @@ struct Current<'a> {
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     match args.command {
+        EnvCommand::Create(args) => env_lifecycle::create(args),
+        EnvCommand::Delete(args) => env_lifecycle::delete(args),
         EnvCommand::List {
             project,
             environment,

@@ -1,17 +1,20 @@
 //! Command definitions and dispatch. One module per command; shared rendering in `render`,
 //! shared setup (registry, environment, home) in `setup`.
 
+mod account;
 mod activation_reads;
 mod activations;
 mod build;
 mod build_limits;
 mod build_output;
 mod completions;
+mod confirm;
 mod connection;
 mod deploy;
 mod deploy_output;
 mod doctl;
 mod env;
+mod env_lifecycle;
 mod functions;
 mod get_metadata;
 mod hooks;
@@ -67,11 +70,11 @@ enum Command {
     Build(build::Args),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     Completions(completions::Args),
-    /// Check a key against a controller and store it (the same as `namespace add`)
-    Connect(namespace::AddArgs),
+    /// Connect a namespace of the account by label or id (or check a key with --apihost and --auth, as `namespace add`)
+    Connect(namespace::ConnectArgs),
     /// Read, build and deploy a project to a namespace
     Deploy(deploy::Args),
-    /// Show the project's environments (sluice.toml) and the one a deploy would use
+    /// Show the project's environments (sluice.toml), and create or delete their namespaces
     Env(env::Args),
     /// List and read deployed functions
     Functions(functions::Args),
