@@ -367,6 +367,34 @@ fn ctrl_c_stops_the_watch_and_its_running_build() -> TestResult {
     Ok(())
 }
 
+/// Editors do not just write the file: vim probes the directory with a file `4913` and
+/// renames the original to a backup, others write a hidden temporary file and rename it over
+/// the original. Each such save deploys the function, and only it.
+#[test]
+fn editor_style_saves_deploy_the_function() -> TestResult {
+    let test = ProjectTest::empty().write("packages/demo/hello.js", hello(1));
+    let mut watch = Watch::start(&test, &[])?;
+    let dir = test.path().join("packages/demo");
+    // vim: probe, backup by rename, write the new file, drop the backup.
+    std::fs::write(dir.join("4913"), "")?;
+    std::fs::remove_file(dir.join("4913"))?;
+    std::fs::rename(dir.join("hello.js"), dir.join("hello.js~"))?;
+    std::fs::write(dir.join("hello.js"), hello(2))?;
+    std::fs::remove_file(dir.join("hello.js~"))?;
+    let done = watch.outcome()?;
+    assert_eq!(done["event"], "deploy", "{done:#}");
+    assert_eq!(deployed(&done), ["demo/hello"]);
+    assert_eq!(invoke(&test, "demo/hello")?["version"], 2);
+    // A safe write: a hidden temporary file renamed over the function.
+    std::fs::write(dir.join(".hello.js.tmp123"), hello(3))?;
+    std::fs::rename(dir.join(".hello.js.tmp123"), dir.join("hello.js"))?;
+    let done = watch.outcome()?;
+    assert_eq!(done["event"], "deploy", "{done:#}");
+    assert_eq!(deployed(&done), ["demo/hello"]);
+    assert_eq!(invoke(&test, "demo/hello")?["version"], 3);
+    Ok(())
+}
+
 /// `watch -e stage`: the environment is chosen once and every batch deploys to its
 /// namespace with its env file; a save of that env file re-reads the project and redeploys.
 #[test]

@@ -141,8 +141,15 @@ impl PathMapper {
         let mut parts = rel.split('/');
         match (parts.next(), parts.next(), parts.next()) {
             (Some("packages"), Some(pkg), Some(entry)) => {
-                let is_dir_entry = parts.next().is_some()
-                    || self.root.join("packages").join(pkg).join(entry).is_dir();
+                let entry_path = self.root.join("packages").join(pkg).join(entry);
+                // Gone by the end of the batch (an editor's probe file, the temporary file
+                // of a "safe write", a function removed: a watch never deletes) or hidden
+                // (no function has a name starting with '.'): nothing to deploy. A rename
+                // over the function's file reports the file itself, which exists.
+                if entry.starts_with('.') || !entry_path.exists() {
+                    return Owner::Nothing;
+                }
+                let is_dir_entry = parts.next().is_some() || entry_path.is_dir();
                 let name = if is_dir_entry {
                     entry
                 } else {
@@ -153,7 +160,11 @@ impl PathMapper {
                 };
                 Owner::Entity(format!("{pkg}/{name}"))
             }
-            (Some("packages"), Some(pkg), None) => Owner::Entity(pkg.to_string()),
+            (Some("packages"), Some(pkg), None)
+                if self.root.join("packages").join(pkg).is_dir() =>
+            {
+                Owner::Entity(pkg.to_string())
+            }
             _ => Owner::Nothing,
         }
     }
@@ -260,6 +271,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().canonicalize().expect("canonical");
         std::fs::create_dir_all(root.join("packages/p/dirfn")).expect("mkdir");
+        std::fs::write(root.join("packages/p/hello.js"), "x").expect("write");
         let m = mapper(&root);
         let raw = vec![
             root.join("packages/p/hello.js"),
@@ -315,6 +327,27 @@ mod tests {
     }
 
     #[test]
+    fn editor_probe_and_temporary_files_never_name_a_function() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().canonicalize().expect("canonical");
+        std::fs::create_dir_all(root.join("packages/demo")).expect("mkdir");
+        std::fs::write(root.join("packages/demo/hello.js"), "x").expect("write");
+        let m = mapper(&root);
+        // vim's write probe `4913` (created and removed), a safe write's temporary file
+        // renamed over the function, a removed package: only the function's file remains.
+        let (paths, batch) = m.map_paths(&[
+            root.join("packages/demo/4913"),
+            root.join("packages/demo/.hello.js.tmp123"),
+            root.join("packages/demo/hello.js"),
+            root.join("packages/gone"),
+        ]);
+        assert_eq!(paths.len(), 4);
+        assert_eq!(batch.expect("a batch").functions, ["demo/hello"]);
+        let (_, only_probe) = m.map_paths(&[root.join("packages/demo/4913")]);
+        assert!(only_probe.is_none());
+    }
+
+    #[test]
     fn user_filter_is_kept() {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().canonicalize().expect("canonical");
@@ -322,6 +355,10 @@ mod tests {
             exclude: Some("p/skip".to_string()),
             ..Flags::default()
         };
+        std::fs::create_dir_all(root.join("packages/p")).expect("mkdir");
+        for f in ["skip.js", "keep.js"] {
+            std::fs::write(root.join("packages/p").join(f), "x").expect("write");
+        }
         let m = PathMapper::new(&root, &flags, SystemIgnore::default());
         let (_, batch) = m.map_paths(&[
             root.join("packages/p/skip.js"),
