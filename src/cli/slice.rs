@@ -1,7 +1,8 @@
 //! `sluice deploy slice:<name>`: the slice deployer (deployer spec §12.5), what a builder
 //! action runs. The slice comes from the local namespace's slice store (where
 //! `getUploadUrl`'s upload URL put it), is unpacked into `<tmp>/slices/<name>` and its
-//! config decrypted with `ENCRYPTION_KEY` (sluice-remote-builder), and that directory is
+//! config decrypted with `ENCRYPTION_KEY` (sluice-remote-builder; the slices of the
+//! original's predecessor are plain and come without a key), and that directory is
 //! read as the project by the ordinary reader, the decrypted config standing in for its
 //! `project.yml`. Credentials and flags come from the config; progress is dropped and only
 //! warnings reach the transcript; one `{transcript, outcome}` line is printed on stdout, and
@@ -59,14 +60,10 @@ fn legacy_error(message: &str) -> ExitCode {
 
 /// Deploys the slice `name` (the location without `slice:`).
 pub fn run(name: &str) -> Result<ExitCode, CliError> {
-    let key = match std::env::var("ENCRYPTION_KEY") {
-        Ok(k) if !k.trim().is_empty() => k,
-        _ => {
-            return Ok(legacy_error(
-                "ENCRYPTION_KEY is not set: the slice deployer needs the key sent with the build request",
-            ));
-        }
-    };
+    // Without a key the slice's config must be plain (the predecessor's slices are).
+    let key = std::env::var("ENCRYPTION_KEY")
+        .ok()
+        .filter(|k| !k.trim().is_empty());
     let slice = match SliceName::parse(name) {
         Ok(s) => s,
         Err(e) => return Ok(legacy_error(&format!("Could not fetch slice: {e}"))),
@@ -89,7 +86,7 @@ pub fn run(name: &str) -> Result<ExitCode, CliError> {
     let opened = match sluice_remote_builder::open_slice(
         &zip,
         &slice.to_string(),
-        &key,
+        key.as_deref(),
         &sluice_remote_builder::slices_cache_dir(),
         has_default_build,
     ) {

@@ -49,12 +49,13 @@ fn fetch_error(name: &str, message: impl std::fmt::Display) -> Error {
 }
 
 /// Unzips `zip` (the slice `name`) under `cache_dir` after removing an earlier copy, and
-/// decrypts its config with `key_hex`. `default_build` says whether a runtime image's
+/// decrypts its config with `key_hex`; without a key the config must be plain YAML (the
+/// slices of the original's predecessor, `@nimbella/nimbella-deployer`, are not encrypted). `default_build` says whether a runtime image's
 /// `/bin/defaultBuild` is there to run the generated build scripts.
 pub fn open_slice(
     zip: &[u8],
     name: &str,
-    key_hex: &str,
+    key_hex: Option<&str>,
     cache_dir: &Path,
     default_build: bool,
 ) -> Result<OpenedSlice> {
@@ -111,7 +112,15 @@ pub fn open_slice(
     let Some(cipher) = cipher else {
         return Err(fetch_error(name, "the slice has no project.yml"));
     };
-    let config = decrypt_config(&cipher, key_hex)?;
+    let config = match key_hex {
+        Some(key) => decrypt_config(&cipher, key)?,
+        None if looks_encrypted(&cipher) => {
+            return Err(Error::Decrypt {
+                message: "the config is encrypted and no key was given".to_string(),
+            });
+        }
+        None => cipher,
+    };
     let config = if default_scripts.is_empty() {
         config
     } else {
@@ -121,6 +130,12 @@ pub fn open_slice(
         })?
     };
     Ok(OpenedSlice { dir, config })
+}
+
+/// Hex digits and nothing else: a ciphertext, not YAML.
+fn looks_encrypted(text: &str) -> bool {
+    let t = text.trim();
+    !t.is_empty() && t.chars().all(|c| c.is_ascii_hexdigit())
 }
 
 /// The `<main>` of a script the client generated for `remote-default` (three lines:
@@ -233,7 +248,13 @@ mod tests {
         ]);
         let cache = tempfile::tempdir()?;
         std::fs::create_dir_all(cache.path().join("local/abc/stale"))?;
-        let opened = open_slice(&zip, "local/abc", &hex::encode(key), cache.path(), false)?;
+        let opened = open_slice(
+            &zip,
+            "local/abc",
+            Some(&hex::encode(key)),
+            cache.path(),
+            false,
+        )?;
         assert!(
             !opened.dir.join("stale").exists(),
             "an earlier copy is removed"
@@ -257,19 +278,30 @@ mod tests {
             assert_eq!(mode & 0o777, 0o755);
         }
         // With a runtime image's defaultBuild, the script stays and the config is as sent.
-        let kept = open_slice(&zip, "local/abc", &hex::encode(key), cache.path(), true)?;
+        let kept = open_slice(
+            &zip,
+            "local/abc",
+            Some(&hex::encode(key)),
+            cache.path(),
+            true,
+        )?;
         assert!(kept.dir.join("packages/default/hello/build.sh").is_file());
         assert_eq!(kept.config, config);
         // Another key is refused with the key's variable named.
         let wrong = open_slice(
             &zip,
             "local/abc",
-            &hex::encode(crate::crypt::new_key()),
+            Some(&hex::encode(crate::crypt::new_key())),
             cache.path(),
             true,
         );
         assert!(wrong.is_err());
-        assert!(open_slice(&zip, "../x", &hex::encode(key), cache.path(), true).is_err());
+        assert!(open_slice(&zip, "../x", Some(&hex::encode(key)), cache.path(), true).is_err());
+        // Without a key, an encrypted config is refused and a plain one read as it is.
+        assert!(open_slice(&zip, "local/abc", None, cache.path(), true).is_err());
+        let plain = zip_of(&[("project.yml", 0o644, config.as_bytes())]);
+        let opened = open_slice(&plain, "local/plain", None, cache.path(), true)?;
+        assert_eq!(opened.config, config);
         Ok(())
     }
 

@@ -88,7 +88,7 @@ pub(super) fn upload_annotations() -> Value {
 pub(super) fn build_annotations() -> Value {
     json!({"description": "Builds and deploys an uploaded slice: answers {transcript, outcome}",
            "parameters": [{"name": "toBuild", "required": true},
-                          {"name": "encryptionKey", "required": true}]})
+                          {"name": "encryptionKey", "required": false}]})
 }
 
 /// `getUploadUrl`: a fresh slice name of the invoker and the URL to `PUT` it to.
@@ -142,14 +142,14 @@ pub(super) async fn build(
     args: Map<String, Value>,
     invoker: &str,
 ) -> Result<BuiltinOutcome, LocalError> {
-    let (Some(to_build), Some(key)) = (
-        args.get("toBuild").and_then(Value::as_str),
-        args.get("encryptionKey").and_then(Value::as_str),
-    ) else {
+    let Some(to_build) = args.get("toBuild").and_then(Value::as_str) else {
         return Ok(BuiltinOutcome::error(
-            "a build needs the parameters 'toBuild' (the slice name getUploadUrl gave) and 'encryptionKey'",
+            "a build needs the parameter 'toBuild' (the slice name getUploadUrl gave)",
         ));
     };
+    // The original deployer sends the key of its encrypted config; its predecessor
+    // (`@nimbella/nimbella-deployer`) sends none, and its config is plain.
+    let key = args.get("encryptionKey").and_then(Value::as_str);
     let name = match SliceName::parse(to_build) {
         Ok(n) if n.namespace() == invoker => n,
         Ok(_) => {
@@ -171,13 +171,16 @@ pub(super) async fn build(
     let mut cmd = tokio::process::Command::new(&exe);
     cmd.arg("deploy")
         .arg(format!("slice:{name}"))
-        .env(ENCRYPTION_KEY, key)
+        .env_remove(ENCRYPTION_KEY)
         .env("SLUICE_LOCAL_DIR", state.data_dir.as_path())
         .current_dir(std::env::temp_dir())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+    if let Some(key) = key {
+        cmd.env(ENCRYPTION_KEY, key);
+    }
     let child = cmd.spawn().map_err(|source| LocalError::Io {
         path: exe.clone(),
         source,
