@@ -400,3 +400,66 @@ fn the_original_deployer_builds_remotely_against_sluice_serve() {
     );
     drop(server);
 }
+
+// ---- the book's example ----
+
+/// The fenced blocks of `book/src/remote-builds.md` whose info string has `key=<value>`:
+/// (value, body).
+fn book_blocks(key: &str) -> Vec<(String, String)> {
+    let page = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("book/src/remote-builds.md"),
+    )
+    .expect("the book page");
+    let mut out = Vec::new();
+    let mut lines = page.lines();
+    while let Some(line) = lines.next() {
+        let Some(info) = line.strip_prefix("```") else {
+            continue;
+        };
+        let value = info
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix(&format!("{key}=")));
+        let mut body = String::new();
+        for inner in lines.by_ref() {
+            if inner.starts_with("```") {
+                break;
+            }
+            body.push_str(inner);
+            body.push('\n');
+        }
+        if let Some(v) = value {
+            out.push((v.to_string(), body));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_books_local_builder_example_runs_as_shown() {
+    let files = book_blocks("file");
+    assert_eq!(files.len(), 2, "the page's example files: {files:?}");
+    let mut test = project();
+    for (rel, body) in &files {
+        test = test.write(rel, body);
+    }
+    let outputs: std::collections::BTreeMap<String, String> =
+        book_blocks("output").into_iter().collect();
+    let out = run(&mut test.command(["deploy", ".", "--remote-build"]));
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let id = regex::Regex::new(r"\(id: [0-9a-f]{32}\)").expect("a regex");
+    let shown = id
+        .replace_all(&stdout, "(id: <id>)")
+        .replace(&test.path().display().to_string(), "<project>");
+    assert!(
+        shown.contains(outputs["deploy"].trim_end()),
+        "the book shows\n{}\nsluice printed\n{shown}",
+        outputs["deploy"]
+    );
+    let invoked = run(&mut test.command(["invoke", "demo/pad", "-p", "n", "5"]));
+    assert_eq!(
+        String::from_utf8_lossy(&invoked.stdout).trim_end(),
+        outputs["invoke"].trim_end()
+    );
+    assert!(!test.path().join("packages/demo/pad/node_modules").exists());
+}
