@@ -463,3 +463,31 @@ fn the_books_local_builder_example_runs_as_shown() {
     );
     assert!(!test.path().join("packages/demo/pad/node_modules").exists());
 }
+
+#[test]
+fn the_slice_deployer_reports_a_missing_slice_the_originals_way() {
+    let test = project();
+    let out = run(&mut test.command(["deploy", "slice:local/0123456789abcdef0123456789abcdef"]));
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty(), "no JSON: {}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with(
+            "›   Error: Could not fetch slice 'local/0123456789abcdef0123456789abcdef'"
+        ),
+        "{stderr}"
+    );
+    let bad = run(&mut test.command(["deploy", "slice:../etc"]));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("is not a slice name"),
+        "{}",
+        text(&bad)
+    );
+    let extra = run(&mut test.command(["deploy", "slice:local/x", "--remote-build"]));
+    assert!(!extra.status.success());
+    assert!(
+        text(&extra).contains("takes no other arguments (got '--remote-build')"),
+        "{}",
+        text(&extra)
+    );
+}

@@ -239,6 +239,7 @@ pub struct Args {
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     // A builder action's run: the slice's own config says how it is deployed.
     if let Some(name) = args.common.project().strip_prefix(super::slice::PREFIX) {
+        super::slice::refuse_other_arguments(std::env::args_os())?;
         return super::slice::run(name);
     }
     if args.dry_run {

@@ -58,6 +58,37 @@ fn legacy_error(message: &str) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// `deploy slice:<name>` takes nothing else: the slice's config sets its flags, so any other
+/// argument would be accepted and do nothing. `args` is the process's command line.
+pub fn refuse_other_arguments(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Result<(), CliError> {
+    let args: Vec<String> = args
+        .into_iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let after_deploy = args
+        .iter()
+        .position(|a| a == "deploy")
+        .map_or(&args[..0], |i| &args[i + 1..]);
+    let others: Vec<&String> = after_deploy
+        .iter()
+        .filter(|a| !a.starts_with(PREFIX))
+        .collect();
+    if others.is_empty() {
+        return Ok(());
+    }
+    Err(CliError::msg(format!(
+        "'deploy slice:<name>' takes no other arguments (got {})",
+        others
+            .iter()
+            .map(|a| format!("'{a}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+    .with_help("the slice's own config sets its flags and credentials; run it as 'sluice deploy slice:<name>' with ENCRYPTION_KEY set"))
+}
+
 /// Deploys the slice `name` (the location without `slice:`).
 pub fn run(name: &str) -> Result<ExitCode, CliError> {
     // Without a key the slice's config must be plain (the predecessor's slices are).
@@ -162,6 +193,23 @@ fn slice_flags(given: Option<serde_yaml::Value>) -> Flags {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_slice_deploy_takes_no_other_arguments() {
+        let line = |a: &[&str]| a.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        assert!(refuse_other_arguments(line(&["sluice", "deploy", "slice:local/x"])).is_ok());
+        let refused = refuse_other_arguments(line(&[
+            "sluice",
+            "deploy",
+            "slice:local/x",
+            "--remote-build",
+        ]))
+        .expect_err("refused");
+        assert!(
+            refused.to_string().contains("'--remote-build'"),
+            "{refused}"
+        );
+    }
 
     #[test]
     fn the_clients_flags_are_kept_but_nothing_remote_or_incremental() {
