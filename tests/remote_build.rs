@@ -193,18 +193,33 @@ fn without_a_builder_for_the_runtime_the_function_fails_with_the_spec_message() 
 }
 
 #[test]
-fn the_local_namespace_without_builder_actions_says_how_to_build_locally() {
+fn the_local_namespace_has_no_builder_for_a_runtime_it_cannot_build() {
     // No namespace configured: the embedded local namespace is used. Its /nimbella/builder
-    // package has no actions yet, so the Go function fails with the way out, and the rest
-    // of the project deploys.
+    // package builds only the runtimes whose toolchain is on the machine (never
+    // nodejs-lambda), so that function fails with the spec's message, and the rest of the
+    // project deploys.
     let test = ProjectTest::empty()
-        .write("packages/demo/hello.go", "package main\n")
-        .write("packages/demo/local.js", "function main() { return {} }\n");
+        .write("packages/demo/lambda/index.js", "exports.handler = async () => ({})\n")
+        .write(
+            "packages/demo/lambda/package.json",
+            r#"{"name": "lambda", "version": "1.0.0", "main": "index.js"}"#,
+        )
+        .write("packages/demo/local.js", "function main() { return {} }\n")
+        .write(
+            "project.yml",
+            "packages:\n  - name: demo\n    functions:\n      - name: lambda\n        runtime: nodejs-lambda:18\n        remoteBuild: true\n",
+        );
     let output = sluice_snapshot!(
-        filters = vec![(
-            r"http://127\.0\.0\.1:\d+".to_string(),
-            "[LOCAL]".to_string()
-        )],
+        filters = vec![
+            (
+                r"http://127\.0\.0\.1:\d+".to_string(),
+                "[LOCAL]".to_string()
+            ),
+            (
+                r"\(id: [0-9a-f]{32}\)".to_string(),
+                "(id: [ID])".to_string()
+            ),
+        ],
         test.command(["deploy", "."])
     );
     assert!(!output.status.success());

@@ -2,6 +2,7 @@
 //! the original deployer's words (spec §1.3), or `{transcript, outcome}` with `--json`
 //! (always, even when a phase fails). The exit status is non-zero whenever anything failed.
 //! `--dry-run` is `sluice plan`; `--plan FILE` applies a saved plan; `--prune` deletes.
+//! `deploy slice:<name>` is the slice deployer of remote builds ([`super::slice`]).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -242,6 +243,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    // A builder action's run: the slice's own config says how it is deployed.
+    if let Some(name) = args.common.project().strip_prefix(super::slice::PREFIX) {
+        super::slice::refuse_other_arguments(std::env::args_os())?;
+        return super::slice::run(name);
+    }
     if args.dry_run {
         return super::plan::run_plan(&args.common, &args.plan_output);
     }

@@ -32,6 +32,7 @@ mod render;
 mod serve;
 mod session;
 mod setup;
+mod slice;
 mod table;
 mod time;
 mod triggers;

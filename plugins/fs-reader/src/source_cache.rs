@@ -30,6 +30,8 @@ struct Entry {
     len: u64,
     modified: Option<SystemTime>,
     text: String,
+    /// Supplied ([`supply`]): stays for every read of the file, not only the next one.
+    pinned: bool,
 }
 
 static TABLE: Mutex<Option<HashMap<PathBuf, Entry>>> = Mutex::new(None);
@@ -39,7 +41,17 @@ fn stamp(meta: &std::fs::Metadata) -> (u64, Option<SystemTime>) {
 }
 
 fn take_current(path: &Path) -> Option<String> {
-    let entry = TABLE.lock().ok()?.as_mut()?.remove(path)?;
+    let mut table = TABLE.lock().ok()?;
+    let table = table.as_mut()?;
+    let entry = match table.get(path) {
+        Some(e) if e.pinned => Entry {
+            len: e.len,
+            modified: e.modified,
+            text: e.text.clone(),
+            pinned: true,
+        },
+        _ => table.remove(path)?,
+    };
     let meta = std::fs::metadata(path).ok()?;
     (stamp(&meta) == (entry.len, entry.modified)).then_some(entry.text)
 }
@@ -47,8 +59,8 @@ fn take_current(path: &Path) -> Option<String> {
 /// Reads a file as UTF-8 text, through the table as `how` says.
 pub fn read_to_string(path: &Path, how: CacheUse) -> std::io::Result<String> {
     if let Some(text) = take_current(path) {
-        if how == CacheUse::Remember {
-            remember(path, &text);
+        if how == CacheUse::Remember && !is_pinned(path) {
+            remember(path, &text, false);
         }
         return Ok(text);
     }
@@ -66,13 +78,29 @@ pub fn read_to_string(path: &Path, how: CacheUse) -> std::io::Result<String> {
                 len,
                 modified,
                 text: text.clone(),
+                pinned: false,
             },
         );
     }
     Ok(text)
 }
 
-fn remember(path: &Path, text: &str) {
+/// Makes `text` stand for the file at `path` in every read of it while the file is
+/// unchanged: how a slice's decrypted `project.yml` is read without writing its credentials
+/// to the disk. The file must exist (its length and time are the entry's stamp).
+pub fn supply(path: &Path, text: &str) {
+    remember(path, text, true);
+}
+
+fn is_pinned(path: &Path) -> bool {
+    TABLE
+        .lock()
+        .ok()
+        .and_then(|t| t.as_ref().and_then(|t| t.get(path).map(|e| e.pinned)))
+        .unwrap_or(false)
+}
+
+fn remember(path: &Path, text: &str, pinned: bool) {
     let Ok(meta) = std::fs::metadata(path) else {
         return;
     };
@@ -84,6 +112,7 @@ fn remember(path: &Path, text: &str) {
                 len,
                 modified,
                 text: text.to_string(),
+                pinned,
             },
         );
     }
@@ -107,6 +136,14 @@ mod tests {
         read_to_string(&path, CacheUse::Remember)?;
         std::fs::write(&path, "c: 333\n")?;
         assert_eq!(read_to_string(&path, CacheUse::Take)?, "c: 333\n");
+        // A supplied text stands for the file it names, manifest and full read alike.
+        supply(&path, "plain: text\n");
+        assert_eq!(read_to_string(&path, CacheUse::Remember)?, "plain: text\n");
+        assert_eq!(read_to_string(&path, CacheUse::Take)?, "plain: text\n");
+        assert_eq!(read_to_string(&path, CacheUse::Take)?, "plain: text\n");
+        // Until the file changes.
+        std::fs::write(&path, "d: 4444\n")?;
+        assert_eq!(read_to_string(&path, CacheUse::Take)?, "d: 4444\n");
         Ok(())
     }
 }

@@ -13,7 +13,8 @@
 //! How it is layered — each module imports only from the layers below it, never one that
 //! imports it back:
 //! 1. [`store`], [`runner`] and [`LocalError`]: the database, the processes, the one error;
-//!    [`owner`], the data directory's lock (only its holder runs the scheduler).
+//!    [`owner`], the data directory's lock (only its holder runs the scheduler);
+//!    [`slices`], the store of remote-build slices.
 //!    Above them, [`catalog`]: the standard OpenWhisk catalog (`whisk.system`, `nimbella`)
 //!    installed into the store, and its built-in feed and API gateway actions.
 //! 2. The shared request layer: [`state`] ([`AppState`]), [`http_error`] ([`ApiError`] and the
@@ -41,6 +42,7 @@ pub mod request;
 pub mod run;
 pub mod runner;
 pub mod server;
+pub mod slices;
 pub mod state;
 pub mod store;
 

@@ -16,6 +16,8 @@ use crate::slice::Slice;
 pub const UPLOAD_PERMISSION_POLLS: u32 = 120;
 /// Polls allowed for a remote build (about fifteen minutes).
 pub const BUILD_POLLS: u32 = 900;
+/// The status of an activation record that has started and not ended.
+const RUNNING: &str = "running";
 /// Errors other than 404 tolerated while polling, before giving up.
 const POLL_ERRORS_TOLERATED: u32 = 3;
 
@@ -319,11 +321,13 @@ impl BuilderClient {
             let activation: Activation = serde_json::from_str(&text).map_err(|e| Error::Poll {
                 message: format!("Activation {id} is not an activation record: {e}"),
             })?;
+            // A namespace may answer with a placeholder while the action runs (the local
+            // namespace does: status `running`, no end): that is not an outcome yet.
             let ended = activation.end.is_some()
                 || activation
                     .response
                     .as_ref()
-                    .is_some_and(|r| !r.status.is_empty());
+                    .is_some_and(|r| !r.status.is_empty() && r.status != RUNNING);
             if ended {
                 return Ok(Some(activation));
             }

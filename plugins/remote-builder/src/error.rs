@@ -49,6 +49,9 @@ pub enum Error {
         "Could not decrypt the slice config: {message}; check that ENCRYPTION_KEY is the key sent with the build request"
     )]
     Decrypt { message: String },
+    /// The slice could not be found or unpacked (spec §12.5: `Could not fetch slice`).
+    #[error("Could not fetch slice '{slice}': {message}")]
+    Fetch { slice: String, message: String },
     /// The namespace has no `getUploadUrl` action: it offers no remote builds.
     #[error(
         "The namespace at {apihost} has no remote build service ('/{builder_ns}/builder/getUploadUrl' was not found); build the function on this machine instead (set 'localBuild: true' for it in project.yml, or deploy without --remote-build)"

@@ -7,7 +7,8 @@
 //! generated `build.sh` of `remote-default`, `lib/`, and the encrypted slice config), the
 //! slice config's encryption, and the conversation with `/<BUILDER_NS>/builder`:
 //! `getUploadUrl`, the upload, `build_<runtime>`, and activation polling with the spec's
-//! limits and progress lines.
+//! limits and progress lines. On the builder's side it unpacks and decrypts a slice for the
+//! slice deployer (`sluice deploy slice:<name>`, [`open_slice`]).
 //!
 //! What it must not do: read `project.yml`, deploy entities itself, print, or exit. Progress
 //! goes through [`sluice_core::Feedback`]; failures are [`Error`] values carrying the
@@ -26,6 +27,7 @@ mod crypt;
 mod error;
 mod plugin;
 mod slice;
+mod unpack;
 
 pub use client::{
     BUILD_POLLS, BuilderClient, RemoteResult, UPLOAD_PERMISSION_POLLS, build_action_name,
@@ -33,5 +35,6 @@ pub use client::{
 };
 pub use crypt::{decrypt_config, encrypt_config, new_key};
 pub use error::{Error, Result};
-pub use plugin::RemoteBuild;
+pub use plugin::{InSlice, RemoteBuild};
 pub use slice::{DEFAULT_MAX_SLICE_SIZE, Slice, SliceRequest, make_slice, slice_config};
+pub use unpack::{DEFAULT_BUILD, OpenedSlice, open_slice, slices_cache_dir};

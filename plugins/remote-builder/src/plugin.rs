@@ -85,3 +85,32 @@ impl sluice_core::RemoteBuilder for RemoteBuild {
         }
     }
 }
+
+/// The remote builder of a slice deployer: a slice is built where it is deployed, so a
+/// function that would be sent away again fails instead of bouncing between builders.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct InSlice;
+
+#[async_trait]
+impl sluice_core::RemoteBuilder for InSlice {
+    fn name(&self) -> &str {
+        "in-slice"
+    }
+
+    async fn submit(&self, job: &RemoteJob<'_>) -> Result<String, DeployFailure> {
+        let entity = job.entity();
+        Err(failure(
+            format!(
+                "Function '{entity}' of a remote build slice would be built remotely again; the builder builds slices itself (is its toolchain installed?)"
+            ),
+            format!("action '{entity}'"),
+        ))
+    }
+
+    async fn outcome(&self, job: &RemoteJob<'_>, _handle: &str) -> DeployResponse {
+        DeployResponse::failure(
+            "a slice's functions are never sent to another builder".to_string(),
+            Some(format!("action '{}'", job.entity())),
+        )
+    }
+}

@@ -481,3 +481,38 @@ async fn the_spec_errors_of_the_protocol() -> TestResult {
     assert!(matches!(err, Error::Poll { .. }), "{err}");
     Ok(())
 }
+
+/// A namespace that shows a running activation as a placeholder (status `running`, no end,
+/// as the local namespace's activations API does for other actions) is polled on until the
+/// real record arrives.
+#[tokio::test]
+async fn a_running_placeholder_is_not_the_builds_outcome() -> TestResult {
+    let server = MockServer::start().await;
+    let running = json!({
+        "activationId": "r1", "namespace": "nimbella", "name": "x", "start": 1,
+        "response": {"status": "running", "success": false, "result": {}}
+    });
+    Mock::given(method("GET"))
+        .and(path("/api/v1/namespaces/_/activations/r1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(running))
+        .up_to_n_times(3)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let outcome = json!({
+        "transcript": [],
+        "outcome": {"successes": [{"name": "p/a", "kind": "action", "skipped": false}],
+                    "failures": [], "ignored": [], "packageVersions": {}, "actionVersions": {}}
+    });
+    Mock::given(method("GET"))
+        .and(path("/api/v1/namespaces/_/activations/r1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(activation("r1", true, outcome)))
+        .mount(&server)
+        .await;
+    let client = client_for(&server).await?;
+    let result = client.await_build("p/a", "r1").await?;
+    assert_eq!(result.outcome.successes.len(), 1);
+    let polls = server.received_requests().await.unwrap_or_default().len();
+    assert_eq!(polls, 4, "three placeholders, then the record");
+    Ok(())
+}

@@ -18,6 +18,7 @@
 
 pub mod alarms;
 pub mod apimgmt;
+pub mod builder;
 mod utils;
 
 use rusqlite::Transaction;
@@ -54,6 +55,10 @@ pub enum Builtin {
     CreateApi,
     GetApi,
     DeleteApi,
+    /// `/nimbella/builder/getUploadUrl`.
+    GetUploadUrl,
+    /// `/nimbella/builder/build_<runtime>` (one built-in for every runtime).
+    Build,
 }
 
 impl Builtin {
@@ -63,6 +68,8 @@ impl Builtin {
             Builtin::CreateApi => "apimgmt/createApi",
             Builtin::GetApi => "apimgmt/getApi",
             Builtin::DeleteApi => "apimgmt/deleteApi",
+            Builtin::GetUploadUrl => "builder/getUploadUrl",
+            Builtin::Build => "builder/build",
         }
     }
 
@@ -87,7 +94,10 @@ pub fn builtin(action: &Action) -> Option<Builtin> {
         .as_deref()?
         .strip_prefix(BUILTIN_IMAGE)?
         .strip_prefix(':')?;
-    Builtin::ALL.into_iter().find(|b| b.image_path() == path)
+    Builtin::ALL
+        .into_iter()
+        .chain([Builtin::GetUploadUrl, Builtin::Build])
+        .find(|b| b.image_path() == path)
 }
 
 /// What a built-in returns: the activation's status and result.
@@ -126,6 +136,8 @@ pub async fn run_builtin(
         Builtin::CreateApi => apimgmt::create(state, args, invoker).await,
         Builtin::GetApi => apimgmt::get(state, args, invoker).await,
         Builtin::DeleteApi => apimgmt::delete(state, args, invoker).await,
+        Builtin::GetUploadUrl => builder::get_upload_url(state, args, invoker).await,
+        Builtin::Build => builder::build(state, args, invoker).await,
     };
     outcome.unwrap_or_else(|e| BuiltinOutcome {
         status: ActivationStatus::WhiskError,
@@ -174,26 +186,46 @@ fn install_in(tx: &Transaction<'_>) -> Result<(), LocalError> {
             Builtin::Feed(kind) => (&alarms_pkg, kind.annotations()),
             _ => (&apimgmt_pkg, apimgmt::annotations(b)),
         };
-        let exec = Exec {
-            kind: "blackbox".into(),
-            code: None,
-            image: Some(format!("{BUILTIN_IMAGE}:{}", b.image_path())),
-            main: None,
-            components: None,
-            binary: Some(false),
-        };
         let name = b.image_path().rsplit('/').next().unwrap_or_default();
-        actions::put(tx, &action(pkg, name, exec, annotations))?;
+        actions::put(tx, &action(pkg, name, builtin_exec(b), annotations))?;
     }
-    write_package(
+    let builder_pkg = package(
+        NIMBELLA_NAMESPACE,
+        builder::PACKAGE,
+        json!({"description": "Remote builds for DigitalOcean Functions projects"}),
+    );
+    write_package(tx, &builder_pkg)?;
+    actions::put(
         tx,
-        &package(
-            NIMBELLA_NAMESPACE,
-            "builder",
-            json!({"description": "Remote builds for DigitalOcean Functions projects"}),
+        &action(
+            &builder_pkg,
+            builder::GET_UPLOAD_URL,
+            builtin_exec(Builtin::GetUploadUrl),
+            builder::upload_annotations(),
         ),
     )?;
+    for name in builder::build_action_names(&sluice_core::RuntimeTable::builtin()) {
+        let mut build = action(
+            &builder_pkg,
+            &name,
+            builtin_exec(Builtin::Build),
+            builder::build_annotations(),
+        );
+        build.limits.timeout = builder::BUILD_TIMEOUT.as_secs() * 1000;
+        actions::put(tx, &build)?;
+    }
     Ok(())
+}
+
+fn builtin_exec(b: Builtin) -> Exec {
+    Exec {
+        kind: "blackbox".into(),
+        code: None,
+        image: Some(format!("{BUILTIN_IMAGE}:{}", b.image_path())),
+        main: None,
+        components: None,
+        binary: Some(false),
+    }
 }
 
 fn write_package(tx: &Transaction<'_>, p: &Package) -> Result<(), LocalError> {

@@ -128,13 +128,37 @@ async fn fetch(
         .ok_or_else(ApiError::not_found)
 }
 
-/// `GET /api/v1/namespaces/{ns}/activations/{id}`.
+/// `GET /api/v1/namespaces/{ns}/activations/{id}`. A running build of `/nimbella/builder`
+/// is a 404, as on OpenWhisk, and not its placeholder: remote-build clients (the original
+/// deployer among them) take any record with a status for the build's end.
 pub async fn get(
     State(state): State<AppState>,
     subject: Subject,
     Path((ns, id)): Path<(String, String)>,
 ) -> Result<Json<Activation>, ApiError> {
-    Ok(Json(fetch(&state, &subject, &ns, &id).await?))
+    let activation = fetch(&state, &subject, &ns, &id).await?;
+    if is_running_build(&activation) {
+        return Err(ApiError::not_found());
+    }
+    Ok(Json(activation))
+}
+
+/// A placeholder of a builder action's activation that has not ended.
+fn is_running_build(a: &Activation) -> bool {
+    let builder_path = format!(
+        "{}/{}/",
+        crate::catalog::NIMBELLA_NAMESPACE,
+        crate::catalog::builder::PACKAGE
+    );
+    a.end.is_none()
+        && a.response.status == super::record::RUNNING
+        && a.annotations.iter().any(|kv| {
+            kv.key == "path"
+                && kv
+                    .value
+                    .as_str()
+                    .is_some_and(|p| p.starts_with(&builder_path))
+        })
 }
 
 /// `GET /api/v1/namespaces/{ns}/activations/{id}/logs`.

@@ -1,6 +1,7 @@
 //! The run-time half of the API: invoke (`POST` on [`crate::paths::ACTION_PATH`]), trigger
 //! fire (`POST` on [`crate::paths::TRIGGER_PATH`]), activations, web actions, and background
-//! tasks such as the scheduler, and the API gateway's routes (`/api/<namespace>/…`).
+//! tasks such as the scheduler, the API gateway's routes (`/api/<namespace>/…`), and the
+//! upload URLs of remote-build slices ([`slice_upload`]).
 //!
 //! It builds on the bottom layer ([`crate::state`], [`crate::auth`], [`crate::http_error`],
 //! [`crate::request`]), the store and the runner, never on [`crate::api`]; [`crate::server`]
@@ -17,11 +18,13 @@ pub mod record;
 pub mod resolve;
 pub mod scheduler;
 pub mod sequence;
+pub mod slice_upload;
 pub mod web;
 mod web_response;
 
 use axum::Router;
-use axum::routing::{any, get, post};
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{any, get, post, put};
 
 use crate::paths::{ACTION_PATH, TRIGGER_PATH};
 use crate::state::AppState;
@@ -49,6 +52,10 @@ pub fn router() -> Router<AppState> {
             get(activations::result),
         )
         .route("/api/v1/web/{*path}", any(web::handle))
+        .route(
+            crate::slices::UPLOAD_PATH,
+            put(slice_upload::handle).layer(DefaultBodyLimit::max(slice_upload::MAX_SLICE)),
+        )
         .route("/api/{ns}/{*path}", any(gateway::handle))
 }
 

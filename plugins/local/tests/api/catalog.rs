@@ -59,8 +59,22 @@ async fn the_catalog_is_readable_and_invocable_but_not_writable() -> TestResult 
         Some(json!({"payload": "b\na"})),
     )
     .await;
-    insta::assert_yaml_snapshot!("catalog_access", api.transcript());
+    insta::assert_yaml_snapshot!("catalog_access", without_build_actions(api.transcript()));
     Ok(())
+}
+
+/// The transcript without `/nimbella/builder`'s `build_<runtime>` actions: which exist
+/// depends on the toolchains of the machine (`getUploadUrl` always does).
+fn without_build_actions(mut transcript: serde_json::Value) -> serde_json::Value {
+    for entry in transcript.as_array_mut().into_iter().flatten() {
+        if let Some(actions) = entry
+            .pointer_mut("/response/actions")
+            .and_then(serde_json::Value::as_array_mut)
+        {
+            actions.retain(|a| !a["name"].as_str().is_some_and(|n| n.starts_with("build_")));
+        }
+    }
+    transcript
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 
 mod actions;
 mod catalog;
+mod catalog_builder;
 mod catalog_npm;
 mod concurrency;
 mod do_triggers;
