@@ -5,9 +5,10 @@
 //!   needs no privilege. The worker is spawned from a short-lived thread that restricted itself
 //!   first, so the daemon itself stays unrestricted and no `unsafe` `pre_exec` hook is needed.
 //! - Landlock only *grants*: to keep the whole file system readable except sluice's data
-//!   directory, every sibling of each ancestor of the data directory is granted read access
-//!   (skipping symbolic links that lead back into it), plus the worker's own code and the
-//!   launchers inside it. Writes are granted only beneath the worker's private temporary
+//!   directory and the user's credentials ([`credential_places`]: sluice's home with its
+//!   credential store, the original deployer's and doctl's, SOPS's age keys), every sibling
+//!   of each ancestor of those is granted read access (skipping symbolic links that lead back
+//!   into them), plus the worker's own code and the launchers inside it. Writes are granted only beneath the worker's private temporary
 //!   directory and `/dev` (for `/dev/null`, `/dev/shm`).
 //! - The memory limit is `RLIMIT_DATA` set on the new process (`prlimit`) before it connects
 //!   back, so it applies before user code loads. `RLIMIT_AS` is not used: V8 reserves far more
@@ -38,8 +39,8 @@ impl Confinement {
     pub fn describe(&self) -> String {
         match self {
             Self::Enforced => {
-                "Landlock: functions cannot read sluice's data directory and write only to \
-                 their temporary directory"
+                "Landlock: functions cannot read sluice's data directory or the user's \
+                 credential stores and write only to their temporary directory"
                     .to_string()
             }
             Self::Partial(why) => format!("Landlock, partly enforced: {why}"),
@@ -65,8 +66,8 @@ pub fn confinement() -> &'static Confinement {
 /// What one worker may access.
 #[derive(Debug, Clone)]
 pub struct Policy {
-    /// The directory nothing may read (sluice's data directory).
-    pub protected: PathBuf,
+    /// What nothing may read: sluice's data directory and [`credential_places`].
+    pub protected: Vec<PathBuf>,
     /// Directories inside `protected` the worker still reads (its code, the launchers).
     pub readable: Vec<PathBuf>,
     /// Directories the worker may write (its temporary directory).
@@ -145,32 +146,70 @@ fn probe() -> Confinement {
     Confinement::Unavailable("Landlock exists on Linux only".to_string())
 }
 
-/// Every path to grant read access to so that all of the file system but `protected` is
-/// readable: the siblings of `protected` and of each of its ancestors. Symbolic links whose
-/// target leads into `protected` (or contains it) are left out.
-pub fn readable_outside(protected: &Path) -> Vec<PathBuf> {
+/// Where the user keeps credentials a local function must not read, as this process's
+/// environment names them: sluice's home (`$SLUICE_HOME`, else `~/.sluice`: the credential
+/// store, plugin trust records), the original deployer's store (`$NIMBELLA_DIR`, else
+/// `~/.nimbella`), doctl's configuration with its access token and namespace keys, and
+/// SOPS's age keys (`$SOPS_AGE_KEY_FILE`, the `sops` configuration directory). Only those
+/// that exist are returned, canonical.
+pub fn credential_places() -> Vec<PathBuf> {
+    let var = |key: &str| {
+        std::env::var_os(key)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let home = var("HOME");
+    let under_home = |rel: &str| home.as_ref().map(|h| h.join(rel));
+    let config = var("XDG_CONFIG_HOME").or_else(|| under_home(".config"));
+    let candidates = [
+        var("SLUICE_HOME").or_else(|| under_home(".sluice")),
+        var("NIMBELLA_DIR"),
+        under_home(".nimbella"),
+        config.as_ref().map(|c| c.join("doctl")),
+        config.as_ref().map(|c| c.join("sops")),
+        var("SOPS_AGE_KEY_FILE"),
+    ];
+    let mut places: Vec<PathBuf> = candidates
+        .into_iter()
+        .flatten()
+        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .collect();
+    places.sort();
+    places.dedup();
+    places
+}
+
+/// Every path to grant read access to so that all of the file system but the `protected`
+/// paths (canonical) is readable: the siblings of each of them and of each of their
+/// ancestors. Symbolic links whose target leads into a protected path (or contains one) are
+/// left out.
+pub fn readable_outside(protected: &[PathBuf]) -> Vec<PathBuf> {
+    let inside = |p: &Path| protected.iter().any(|d| p.starts_with(d));
+    let leads_to_one = |p: &Path| protected.iter().any(|d| d.starts_with(p));
+    let parents: std::collections::BTreeSet<&Path> = protected
+        .iter()
+        .flat_map(|p| p.ancestors().skip(1))
+        .filter(|p| !inside(p))
+        .collect();
     let mut out = Vec::new();
-    let mut next = protected;
-    while let Some(parent) = next.parent() {
-        if let Ok(entries) = std::fs::read_dir(parent) {
-            for entry in entries.flatten() {
-                let path = entry.path();
-                if path == next {
-                    continue;
-                }
-                let is_link = entry.file_type().is_ok_and(|t| t.is_symlink());
-                if is_link {
-                    match std::fs::canonicalize(&path) {
-                        Ok(target)
-                            if !(protected.starts_with(&target)
-                                || target.starts_with(protected)) => {}
-                        _ => continue,
-                    }
-                }
-                out.push(path);
+    for parent in parents {
+        let Ok(entries) = std::fs::read_dir(parent) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if inside(&path) || leads_to_one(&path) {
+                continue;
             }
+            let is_link = entry.file_type().is_ok_and(|t| t.is_symlink());
+            if is_link {
+                match std::fs::canonicalize(&path) {
+                    Ok(target) if !(inside(&target) || leads_to_one(&target)) => {}
+                    _ => continue,
+                }
+            }
+            out.push(path);
         }
-        next = parent;
     }
     out.sort();
     out
@@ -196,7 +235,16 @@ mod landlock_rules {
 
     pub fn restrict_this_thread(policy: &Policy) -> io::Result<()> {
         let abi = TARGET_ABI;
-        let protected = std::fs::canonicalize(&policy.protected)?;
+        let mut protected = Vec::new();
+        for path in &policy.protected {
+            match std::fs::canonicalize(path) {
+                Ok(p) => protected.push(p),
+                // Nothing there (yet): nothing to hide, and a path created later is not
+                // granted either (rules name what exists now).
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
         let read = AccessFs::from_read(abi);
         let status = Ruleset::default()
             .handle_access(AccessFs::from_all(abi))
@@ -270,7 +318,7 @@ mod tests {
             std::os::unix::fs::symlink("/usr", root.path().join("to-usr")).expect("link");
         }
         let data = std::fs::canonicalize(&data).expect("canonical");
-        let granted = readable_outside(&data);
+        let granted = readable_outside(std::slice::from_ref(&data));
         let parent = data.parent().expect("parent");
         assert!(granted.contains(&parent.join("other")), "{granted:?}");
         assert!(!granted.iter().any(|p| p.starts_with(&data)), "{granted:?}");
@@ -279,5 +327,40 @@ mod tests {
         #[cfg(unix)]
         assert!(granted.contains(&parent.join("to-usr")));
         assert!(!granted.contains(&parent.to_path_buf()));
+    }
+
+    #[test]
+    fn several_protected_paths_are_all_hidden_and_their_siblings_kept() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let root = std::fs::canonicalize(root.path()).expect("canonical");
+        for dir in [
+            "home/.sluice",
+            "home/.config/doctl",
+            "home/.config/other",
+            "data/sluice",
+        ] {
+            std::fs::create_dir_all(root.join(dir)).expect("mkdir");
+        }
+        std::fs::write(root.join("home/notes.txt"), "x").expect("write");
+        let protected = vec![
+            root.join("data/sluice"),
+            root.join("home/.sluice"),
+            root.join("home/.config/doctl"),
+        ];
+        let granted = readable_outside(&protected);
+        for hidden in &protected {
+            assert!(
+                !granted
+                    .iter()
+                    .any(|g| g.starts_with(hidden) || hidden.starts_with(g)),
+                "{hidden:?} in {granted:?}"
+            );
+        }
+        for kept in ["home/notes.txt", "home/.config/other"] {
+            assert!(
+                granted.contains(&root.join(kept)),
+                "{kept} not in {granted:?}"
+            );
+        }
     }
 }

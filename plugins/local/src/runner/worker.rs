@@ -147,7 +147,9 @@ impl Worker {
             .env("SLUICE_RUNNER_BINARY", if spec.binary { "1" } else { "0" })
             .env("SLUICE_RUNNER_MAIN", spec.main.unwrap_or("main"));
         let policy = spec.protected.map(|protected| Policy {
-            protected: protected.to_path_buf(),
+            protected: std::iter::once(protected.to_path_buf())
+                .chain(super::confine::credential_places())
+                .collect(),
             readable: [
                 Some(spec.code_dir),
                 spec.launcher.unwrap_or(spec.program).parent(),
