@@ -44,6 +44,8 @@ enum EnvCommand {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// List the releases promoted into an environment (.deployed/releases.jsonl)
+    History(super::env_history::Args),
 }
 
 /// One environment as `env list --json` prints it.
@@ -77,6 +79,7 @@ struct Current<'a> {
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     match args.command {
+        EnvCommand::History(args) => super::env_history::run(args),
         EnvCommand::List {
             project,
             environment,
