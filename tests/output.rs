@@ -56,6 +56,7 @@ const LOCAL: &[&[&str]] = &[
     &["local", "namespace", "list"],
     &["env", "list", "."],
     &["env", "current", "."],
+    &["env", "history", "prod", "."],
     &["man"],
     &["undeploy", "hello/greet"],
 ];
@@ -147,7 +148,8 @@ fn the_table_covers_every_command_with_an_output_flag() -> TestResult {
     // Run above with arguments of their own; `plugins install -o json` builds a crate, so
     // tests/plugins_install.rs runs it; `serve -o json` runs until stopped, so
     // tests/serve_banner.rs reads its one document and stops it; `watch -o json` prints NDJSON
-    // until stopped, which tests/watch.rs reads line by line.
+    // until stopped, which tests/watch.rs reads line by line; `promote` needs a project with
+    // environments in two namespaces, so tests/promote.rs runs it with --json.
     covered.extend(
         [
             "namespace add",
@@ -155,6 +157,7 @@ fn the_table_covers_every_command_with_an_output_flag() -> TestResult {
             "plugins install",
             "serve",
             "watch",
+            "promote",
         ]
         .map(String::from),
     );

@@ -336,3 +336,46 @@ fn promote_json_reports_the_outcome_and_the_release() {
     assert_eq!(doc["outcome"]["failures"], json!([]));
     assert_eq!(doc["target"]["namespace"], "prod");
 }
+
+/// The book's Promotion section shows the settings this file promotes with, and the
+/// history table as `env history` prints it.
+#[test]
+fn the_book_shows_these_settings_and_the_history_table() {
+    let page = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src/environments.md"),
+    )
+    .expect("read the book page");
+    let section = page
+        .split("## Promotion")
+        .nth(1)
+        .expect("a Promotion section");
+    let toml = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a toml block");
+    let toml: String = toml.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    assert_eq!(toml.trim(), SETTINGS.trim());
+
+    let test = three_environments().git_commit();
+    ok(&test, &["deploy", ".", "-e", "stage"]);
+    let dry = ok(&test, &["promote", "stage", "prod", "--dry-run"]);
+    for line in [
+        "Promoting the code of 1 function(s) from environment 'stage' (namespace 'stage')",
+        "  + create                 function app/hello",
+        "Dry run: nothing was promoted. Promote with 'sluice promote stage prod --yes'",
+    ] {
+        assert!(
+            section.contains(line) && dry.contains(line),
+            "{line}\n{dry}"
+        );
+    }
+    ok(&test, &["promote", "stage", "prod", "--yes"]);
+    let table = ok(&test, &["env", "history", "prod"]);
+    let words = |line: &str| line.split_whitespace().collect::<Vec<_>>().join(" ");
+    let header = words(table.lines().next().unwrap_or_default());
+    assert!(
+        section.lines().any(|l| words(l) == header),
+        "the book's history table has not the header {header}"
+    );
+}
