@@ -379,3 +379,97 @@ fn the_book_shows_these_settings_and_the_history_table() {
         "the book's history table has not the header {header}"
     );
 }
+
+/// A function of several files is a zip (binary code): it goes over byte for byte, and its
+/// trigger is deployed to the target too.
+#[test]
+fn zipped_functions_and_their_triggers_are_promoted() {
+    let helper = |v: &str| format!("exports.version = '{v}';\n");
+    let test = ProjectTest::empty()
+        .write("sluice.toml", SETTINGS)
+        .write(
+            "project.yml",
+            "packages:\n  - name: app\n    functions:\n      - name: multi\n        runtime: nodejs:default\n        triggers:\n          - name: nightly\n            sourceType: scheduler\n            enabled: false\n            sourceDetails:\n              cron: \"0 3 * * *\"\n",
+        )
+        .write(
+            "packages/app/multi/index.js",
+            "const helper = require('./helper');\nexports.main = () => ({ environment: process.env.SLUICE_ENVIRONMENT, version: helper.version });\n",
+        )
+        .write("packages/app/multi/helper.js", helper("v1"))
+        .write("env/stage.env", "")
+        .write("env/prod.env", "")
+        .write("env/dev.env", "");
+    for ns in ["stage", "prod"] {
+        ok(&test, &["local", "namespace", "create", ns]);
+        ok(&test, &["namespace", "use", ns]);
+    }
+    ok(&test, &["deploy", ".", "-e", "stage"]);
+    let test = test.write("packages/app/multi/helper.js", helper("v2-unreleased"));
+    ok(&test, &["promote", "stage", "prod", "--yes"]);
+
+    let stage = action_in(&test, "stage", "app/multi");
+    let prod = action_in(&test, "prod", "app/multi");
+    assert_eq!(stage["exec"]["binary"], json!(true), "{stage}");
+    assert_eq!(prod["exec"]["binary"], json!(true), "{prod}");
+    assert!(stage["exec"]["code"].is_string());
+    assert_eq!(prod["exec"]["code"], stage["exec"]["code"]);
+    assert_eq!(
+        invoke_in(&test, "prod", "app/multi"),
+        json!({"environment": "prod", "version": "v1"})
+    );
+    let triggers: Value =
+        serde_json::from_str(&ok(&test, &["triggers", "list", "--json"])).expect("JSON");
+    let names: Vec<&str> = triggers
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(names, ["nightly"], "{triggers}");
+}
+
+/// On a terminal the plan is shown and a promotion waits for a yes (a real pseudo-terminal,
+/// through util-linux's `script`).
+#[cfg(target_os = "linux")]
+#[test]
+fn on_a_terminal_the_plan_is_confirmed_first() {
+    use std::io::Write;
+
+    let test = three_environments();
+    ok(&test, &["deploy", ".", "-e", "stage"]);
+    let sluice = insta_cmd::get_cargo_bin("sluice");
+    let on_a_terminal = |answer: &str| {
+        let mut cmd = std::process::Command::new("script");
+        test.isolate(&mut cmd);
+        let mut child = cmd
+            .args([
+                "-qec",
+                &format!("{} promote stage prod", sluice.display()),
+                "/dev/null",
+            ])
+            .current_dir(test.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run script (util-linux)");
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin
+                .write_all(format!("{answer}\n").as_bytes())
+                .expect("answer");
+        }
+        let out = child.wait_with_output().expect("script ends");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let refused = on_a_terminal("n");
+    assert!(
+        refused.contains("+ create                 function app/hello")
+            && refused.contains("Promote 'stage' to 'prod'? [y/N]")
+            && refused.contains("cancelled: the plan was not confirmed"),
+        "{refused}"
+    );
+    assert_eq!(action_in(&test, "prod", "app/hello"), Value::Null);
+    let accepted = on_a_terminal("y");
+    assert!(accepted.contains("Recorded release 'prod-1'"), "{accepted}");
+    assert_eq!(invoke_in(&test, "prod", "app/hello")["environment"], "prod");
+}
