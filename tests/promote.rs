@@ -473,3 +473,22 @@ fn on_a_terminal_the_plan_is_confirmed_first() {
     assert!(accepted.contains("Recorded release 'prod-1'"), "{accepted}");
     assert_eq!(invoke_in(&test, "prod", "app/hello")["environment"], "prod");
 }
+
+/// The JSON of a dry run and of the history, as programs read them.
+#[test]
+fn dry_run_and_history_json_snapshots() {
+    let port = vec![(r"127\.0\.0\.1:\d+".to_string(), "127.0.0.1:[PORT]".to_string())];
+    let test = three_environments();
+    ok(&test, &["deploy", ".", "-e", "stage"]);
+    sluice_snapshot!(
+        filters = port.clone(),
+        "promote_dry_run_json",
+        test.command(["promote", "stage", "prod", "--dry-run", "--json"])
+    );
+    ok(&test, &["promote", "stage", "prod", "--yes"]);
+    sluice_snapshot!(
+        filters = port,
+        "env_history_json",
+        test.command(["env", "history", "prod", "--json"])
+    );
+}
