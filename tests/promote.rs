@@ -477,7 +477,10 @@ fn on_a_terminal_the_plan_is_confirmed_first() {
 /// The JSON of a dry run and of the history, as programs read them.
 #[test]
 fn dry_run_and_history_json_snapshots() {
-    let port = vec![(r"127\.0\.0\.1:\d+".to_string(), "127.0.0.1:[PORT]".to_string())];
+    let port = vec![(
+        r"127\.0\.0\.1:\d+".to_string(),
+        "127.0.0.1:[PORT]".to_string(),
+    )];
     let test = three_environments();
     ok(&test, &["deploy", ".", "-e", "stage"]);
     sluice_snapshot!(
