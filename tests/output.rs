@@ -66,6 +66,7 @@ const LOCAL: &[&[&str]] = &[
     ],
     &["namespace", "list", "--remote", "--local"],
     &["namespace", "delete", "extra", "--local", "--yes"],
+    &["env", "history", "prod", "."],
     &["man"],
     &["undeploy", "hello/greet"],
 ];
@@ -158,7 +159,8 @@ fn the_table_covers_every_command_with_an_output_flag() -> TestResult {
     // tests/plugins_install.rs runs it; `serve -o json` runs until stopped, so
     // tests/serve_banner.rs reads its one document and stops it; `watch -o json` prints NDJSON
     // until stopped, which tests/watch.rs reads line by line. `env create|delete` need a
-    // sluice.toml with environments: tests/do_namespaces.rs reads their JSON.
+    // sluice.toml with environments: tests/do_namespaces.rs reads their JSON; `promote` needs
+    // a project with environments in two namespaces, so tests/promote.rs runs it with --json.
     covered.extend(
         [
             "namespace add",
@@ -168,6 +170,7 @@ fn the_table_covers_every_command_with_an_output_flag() -> TestResult {
             "plugins install",
             "serve",
             "watch",
+            "promote",
         ]
         .map(String::from),
     );

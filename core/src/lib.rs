@@ -28,6 +28,7 @@ pub mod ops;
 pub mod plan;
 pub mod plugin;
 pub mod registry;
+pub mod releases;
 pub mod remote;
 pub mod runtimes;
 pub mod settings;
@@ -45,8 +46,8 @@ pub use finder::{Finder, identify};
 pub use hooks::{BuildDecision, Hooks, NoHooks};
 pub use model::*;
 pub use plugin::{
-    BuildContext, BuildJob, BuildTarget, Builder, DeployContext, Deployer, Detection, HOST_VERSION,
-    ProjectManifest, ProjectReader, ReadContext, Target, UndeployRequest,
+    BuildContext, BuildJob, BuildTarget, Builder, DeployContext, DeployedFunction, Deployer,
+    Detection, HOST_VERSION, ProjectManifest, ProjectReader, ReadContext, Target, UndeployRequest,
 };
 pub use registry::{Origin, Registry};
 pub use remote::{RemoteBuilder, RemoteJob, RemoteOutcome};

@@ -16,7 +16,9 @@ use crate::entity_filter::EntityFilter;
 use crate::error::{Error, Result};
 use crate::feedback::{Feedback, Silent};
 use crate::files::{DiskFiles, ProjectFiles};
-use crate::model::{ActionSpec, Artifact, Credentials, DeployResponse, DeployStructure, Flags};
+use crate::model::{
+    ActionSpec, Artifact, Credentials, DeployResponse, DeployStructure, Flags, VersionInfo,
+};
 use crate::runtimes::RuntimeTable;
 use crate::system_ignore::SystemIgnore;
 
@@ -336,6 +338,36 @@ pub struct UndeployRequest {
     pub all_triggers: bool,
 }
 
+/// One function of a project as a namespace holds it, beside what the project recorded of it
+/// there (`.deployed/versions.json`): what `promote` checks and copies.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct DeployedFunction {
+    /// `pkg/name`, or `name` in the default package.
+    pub name: String,
+    /// What the project recorded for it in this namespace; `None`: never deployed from here.
+    pub recorded: Option<VersionInfo>,
+    /// The namespace's version; `None`: the namespace has no such function.
+    pub version: Option<String>,
+    /// The short digest of the namespace's `deployer` annotation.
+    pub digest: Option<String>,
+    /// The code exactly as deployed (decoded when binary); `None` for sequences.
+    pub code: Option<Vec<u8>>,
+    /// The runtime kind, `main` and whether the code is binary (a zip), as the namespace has them.
+    pub kind: Option<String>,
+    pub main: Option<String>,
+    pub binary: bool,
+}
+
+impl DeployedFunction {
+    pub fn new(name: impl Into<String>) -> Self {
+        DeployedFunction {
+            name: name.into(),
+            ..Default::default()
+        }
+    }
+}
+
 /// Sends a built project to a namespace.
 #[async_trait]
 pub trait Deployer: Send + Sync {
@@ -367,6 +399,19 @@ pub trait Deployer: Send + Sync {
     ) -> Result<Plan> {
         Err(Error::usage(format!(
             "the '{}' deployer cannot plan: it does not read what its namespace holds",
+            self.name()
+        )))
+    }
+    /// The functions of `project` that run code (not sequences) as the namespace holds them,
+    /// with their code and what the project recorded of them there (for `promote`). The default says the deployer cannot.
+    async fn read_deployed(
+        &self,
+        _ctx: &DeployContext,
+        _target: &Target,
+        _project: &DeployStructure,
+    ) -> Result<Vec<DeployedFunction>> {
+        Err(Error::usage(format!(
+            "the '{}' deployer cannot read deployed code back, so it cannot promote",
             self.name()
         )))
     }

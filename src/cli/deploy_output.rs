@@ -49,6 +49,11 @@ impl Output {
         Ok(ExitCode::FAILURE)
     }
 
+    /// The warnings recorded for `--json` so far.
+    pub fn transcript(&self) -> Vec<String> {
+        self.recorder.warnings()
+    }
+
     pub fn print_json(&self, outcome: DeployResponse) -> Result<(), CliError> {
         let doc = JsonOutput {
             transcript: self.recorder.warnings(),

@@ -49,6 +49,8 @@ enum EnvCommand {
     Create(env_lifecycle::CreateArgs),
     /// Undeploy everything from the environment's namespace (triggers included) and delete it
     Delete(env_lifecycle::DeleteArgs),
+    /// List the releases promoted into an environment (.deployed/releases.jsonl)
+    History(super::env_history::Args),
 }
 
 /// One environment as `env list --json` prints it.
@@ -84,6 +86,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     match args.command {
         EnvCommand::Create(args) => env_lifecycle::create(args),
         EnvCommand::Delete(args) => env_lifecycle::delete(args),
+        EnvCommand::History(args) => super::env_history::run(args),
         EnvCommand::List {
             project,
             environment,

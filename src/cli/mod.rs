@@ -15,6 +15,7 @@ mod deploy_output;
 mod doctl;
 mod env;
 mod env_lifecycle;
+mod env_history;
 mod functions;
 mod get_metadata;
 mod hooks;
@@ -28,7 +29,9 @@ mod plan;
 mod plan_output;
 mod plugins;
 mod progress;
+mod promote;
 mod render;
+mod run_target;
 mod serve;
 mod session;
 mod setup;
@@ -96,6 +99,8 @@ enum Command {
     Namespace(namespace::Args),
     /// Show what a deploy would change in the namespace, without changing it
     Plan(plan::Args),
+    /// Deploy the exact code of one environment to another, with the other's settings
+    Promote(promote::Args),
     /// List the readers, builders and deployers (built-in and from plugin libraries)
     Plugins(plugins::Args),
     /// Serve the local namespace over HTTP (for wsk, the openwhisk npm client, browsers)
@@ -122,6 +127,7 @@ pub fn main() -> ExitCode {
         Command::Deploy(args) => deploy::run(args),
         Command::Env(args) => env::run(args),
         Command::Plan(args) => plan::run(args),
+        Command::Promote(args) => promote::run(args),
         Command::Functions(args) => functions::run(args),
         Command::GetMetadata(args) => get_metadata::run(args),
         Command::Hooks(args) => hooks::run(args),

@@ -276,7 +276,10 @@ pub async fn deploy(
 /// The namespace project.yml's `targetNamespace` names: the name, or with the `{test,
 /// production}` form the `test` entry (`production` with `--production`). `--production`
 /// without a production entry is an error, so the flag never silently does nothing.
-fn stage_namespace(target: Option<&TargetNamespace>, production: bool) -> Result<Option<&str>> {
+pub(crate) fn stage_namespace(
+    target: Option<&TargetNamespace>,
+    production: bool,
+) -> Result<Option<&str>> {
     fn named(n: &Option<String>) -> Option<&str> {
         n.as_deref().filter(|n| !n.is_empty())
     }

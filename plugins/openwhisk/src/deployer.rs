@@ -383,6 +383,19 @@ impl Deployer for OpenWhiskDeployer {
         .map_err(|e| e.into_core(Some("planning the deploy".into())))
     }
 
+    async fn read_deployed(
+        &self,
+        ctx: &DeployContext,
+        target: &Target,
+        project: &DeployStructure,
+    ) -> Result<Vec<sluice_core::DeployedFunction>, Error> {
+        let client = self.client(ctx, &target.credentials)?;
+        let recorded = Self::recorded(ctx, target)?;
+        crate::readback::read_deployed(&client, project, &recorded)
+            .await
+            .map_err(|e| e.into_core(Some("reading the deployed functions back".into())))
+    }
+
     async fn undeploy(
         &self,
         ctx: &DeployContext,

@@ -23,6 +23,7 @@ pub mod digest;
 pub mod error;
 mod plan;
 mod prune;
+mod readback;
 pub mod resilience;
 pub mod sequences;
 pub mod server_state;

@@ -29,7 +29,7 @@ pub struct ServerEntity {
 }
 
 impl ServerEntity {
-    fn from_record(record: &Value) -> Self {
+    pub(crate) fn from_record(record: &Value) -> Self {
         let mut entity = ServerEntity {
             version: record
                 .get("version")
