@@ -9,7 +9,6 @@ use sluice_core::Activation;
 use sluice_openwhisk::ActivationFilter;
 
 use super::activation_reads::{fetch, follow, list as list_page, newest};
-use super::connection::{TargetArgs, connect};
 use super::render::{CliError, print_json};
 use listing::table;
 
@@ -58,7 +57,7 @@ struct ListArgs {
     #[command(flatten)]
     output: super::render::OutputArgs,
     #[command(flatten)]
-    target: TargetArgs,
+    target: super::run_target::RunTargetArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -78,7 +77,7 @@ struct OneArgs {
     #[command(flatten)]
     output: super::render::OutputArgs,
     #[command(flatten)]
-    target: TargetArgs,
+    target: super::run_target::RunTargetArgs,
 }
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
@@ -98,7 +97,7 @@ enum Part {
 }
 
 fn list(args: ListArgs) -> Result<ExitCode, CliError> {
-    let conn = connect(&args.target)?;
+    let conn = args.target.connect()?;
     let filter = ActivationFilter {
         name: args.function.clone(),
         since: args.since,
@@ -129,7 +128,7 @@ fn list(args: ListArgs) -> Result<ExitCode, CliError> {
 }
 
 fn one(args: OneArgs, part: Part) -> Result<ExitCode, CliError> {
-    let conn = connect(&args.target)?;
+    let conn = args.target.connect()?;
     let id = match &args.id {
         Some(id) => id.clone(),
         None => newest(&conn, &args.function)?,

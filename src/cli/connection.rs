@@ -330,12 +330,6 @@ pub struct Connection {
     _guard: Option<Box<dyn std::any::Any>>,
 }
 
-/// Resolves the target and opens a client on it.
-pub fn connect(args: &TargetArgs) -> Result<Connection, CliError> {
-    connect_with(&args.options(None))
-}
-
-/// [`connect`] with options beyond the flags (`--access-token`).
 pub fn connect_with(options: &TargetOptions) -> Result<Connection, CliError> {
     let env = setup::env_snapshot();
     let resolved = resolve(options, &env)?;

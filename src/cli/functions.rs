@@ -7,7 +7,7 @@ use serde_json::Value;
 use sluice_core::RuntimeTable;
 use sluice_core::runtimes::family;
 
-use super::connection::{Connection, TargetArgs, connect};
+use super::connection::Connection;
 use super::render::{CliError, print_json};
 use super::table::Table;
 
@@ -36,7 +36,7 @@ struct ListArgs {
     #[command(flatten)]
     output: super::render::OutputArgs,
     #[command(flatten)]
-    target: TargetArgs,
+    target: super::run_target::RunTargetArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -52,7 +52,7 @@ struct GetArgs {
     #[command(flatten)]
     output: super::render::OutputArgs,
     #[command(flatten)]
-    target: TargetArgs,
+    target: super::run_target::RunTargetArgs,
 }
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
@@ -81,7 +81,7 @@ fn qualified(a: &Value) -> String {
 }
 
 fn list(args: ListArgs) -> Result<ExitCode, CliError> {
-    let conn = connect(&args.target)?;
+    let conn = args.target.connect()?;
     let mut items = conn
         .runtime
         .block_on(conn.client.functions(args.limit, 0))
@@ -131,7 +131,7 @@ fn shown_kind(kind: &str, table: Option<&RuntimeTable>) -> String {
 }
 
 fn get(args: GetArgs) -> Result<ExitCode, CliError> {
-    let conn = connect(&args.target)?;
+    let conn = args.target.connect()?;
     let function = conn
         .runtime
         .block_on(conn.client.function(&args.function, args.code))

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use sluice_openwhisk::{InvokeOptions, InvokeOutcome};
 
-use super::connection::{TargetArgs, connect};
 use super::params::ParamArgs;
 use super::render::{CliError, print_json};
 
@@ -25,12 +24,12 @@ pub struct Args {
     #[command(flatten)]
     output: super::render::OutputArgs,
     #[command(flatten)]
-    target: TargetArgs,
+    target: super::run_target::RunTargetArgs,
 }
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let params = args.params.parameters()?;
-    let conn = connect(&args.target)?;
+    let conn = args.target.connect()?;
     let options = InvokeOptions {
         blocking: !args.no_wait,
         timeout_ms: None,

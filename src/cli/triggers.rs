@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use sluice_openwhisk::{DO_API_URL_ENV, TriggersApi, do_api_url_for};
 
-use super::connection::{Connection, TargetArgs, TokenArgs, connect_with, token_places};
+use super::connection::{Connection, TokenArgs, connect_with, token_places};
 use super::render::{CliError, OutputArgs, print_json};
 use super::setup;
 use super::table::Table;
@@ -36,7 +36,7 @@ struct ListArgs {
     #[command(flatten)]
     output: OutputArgs,
     #[command(flatten)]
-    target: TargetArgs,
+    target: super::run_target::RunTargetArgs,
     #[command(flatten)]
     token: TokenArgs,
 }
@@ -48,7 +48,7 @@ struct GetArgs {
     #[command(flatten)]
     output: OutputArgs,
     #[command(flatten)]
-    target: TargetArgs,
+    target: super::run_target::RunTargetArgs,
     #[command(flatten)]
     token: TokenArgs,
 }
@@ -88,8 +88,11 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     }
 }
 
-fn open(target: &TargetArgs, token: &TokenArgs) -> Result<Connection, CliError> {
-    let mut options = target.options(None);
+fn open(
+    target: &super::run_target::RunTargetArgs,
+    token: &TokenArgs,
+) -> Result<Connection, CliError> {
+    let mut options = target.options()?;
     options.access_token = token.access_token.clone();
     connect_with(&options)
 }
