@@ -143,6 +143,23 @@ fn each_environment_gets_its_namespace_env_file_and_name() {
     );
     // The dev namespace was left as it was.
     assert_eq!(invoke_in(&test, "app_feature-login")["environment"], "dev");
+
+    // The run-time commands take -e too: the current namespace is dev's now, but -e stage
+    // invokes and reads the function where `deploy -e stage` put it.
+    let out = ok(&test, &["invoke", "app/hello", "-e", "stage"]);
+    let result: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(result["environment"], "stage", "{out}");
+    let out = ok(
+        &test,
+        &["functions", "get", "app/hello", "-e", "stage", "-o", "json"],
+    );
+    let got: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(got["namespace"], "stage/app", "{out}");
+    let listed = ok(&test, &["activations", "list", "-e", "stage", "-o", "json"]);
+    assert!(listed.contains("hello"), "{listed}");
+    let unknown = run(&test, &["invoke", "app/hello", "-e", "nope"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("nope"));
 }
 
 #[test]

@@ -58,6 +58,25 @@ fn a_local_function_cannot_read_the_key_file_or_the_database() -> TestResult {
             "{path}: {stdout}"
         );
     }
+    // Nor the user's credential stores: sluice's own (the keys of every namespace, cloud
+    // ones included) and doctl's.
+    let doctl = test.home().join(".config/doctl/config.yaml");
+    std::fs::create_dir_all(doctl.parent().ok_or("a parent")?)?;
+    std::fs::write(&doctl, "access-token: dop_v1_not_for_functions\n")?;
+    let store = test.sluice_home().join("credentials.json");
+    std::fs::write(&store, "{\"namespaces\": []}\n")?;
+    for secret in [&store, &doctl] {
+        let path = secret.to_string_lossy().to_string();
+        let out = test
+            .command(["invoke", "spy/snoop", "-p", "path", &path])
+            .stdin(Stdio::null())
+            .output()?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains("\"refused\": \"EACCES\""),
+            "{path}: {stdout}"
+        );
+    }
     let readable = test.path().join("packages/spy/snoop.js");
     let out = test
         .command([
