@@ -61,10 +61,7 @@ pub fn substitute(input: &str, symbols: &dyn Symbols) -> Result<Substituted, Run
     let mut unresolved = Vec::new();
     let mut deprecated_dictionary = false;
     let mut rest = input;
-    loop {
-        let Some((at, is_brace)) = next_opener(rest) else {
-            break;
-        };
+    while let Some((at, is_brace)) = next_opener(rest) {
         out.push_str(&rest[..at]);
         let after = &rest[at + 2..];
         let terminator = if is_brace { '}' } else { ')' };
