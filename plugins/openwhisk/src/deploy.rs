@@ -49,6 +49,9 @@ pub(crate) struct Run<'a> {
     pub triggers: Option<TriggersApi>,
     /// Versions of the last deploy (empty unless `--incremental`).
     pub old: VersionEntry,
+    /// Triggers sent even when their function is skipped (`--incremental`): the namespace
+    /// lacks them or holds them otherwise.
+    pub stale_triggers: BTreeSet<String>,
     pub annotation: DeployerAnnotation,
     pub project_dir: Option<PathBuf>,
     pub retry: EntityRetry,
@@ -349,7 +352,11 @@ impl Run<'_> {
             let mut r = DeployResponse::default();
             r.successes
                 .push(success(name.clone(), EntityKind::Action, true));
-            r.action_versions.insert(name, old.clone());
+            r.action_versions.insert(name.clone(), old.clone());
+            r.combine(
+                self.deploy_triggers_where(action, &name, &self.stale_triggers)
+                    .await,
+            );
             return (r, None);
         }
         let deployer = annotation::for_entity(
@@ -407,8 +414,31 @@ impl Run<'_> {
 
     /// Triggers of a deployed function, one after another.
     async fn deploy_triggers(&self, action: &ActionSpec, function: &str) -> DeployResponse {
+        self.deploy_triggers_of(action, function, |_| true).await
+    }
+
+    /// The triggers of a skipped function that are in `stale`.
+    async fn deploy_triggers_where(
+        &self,
+        action: &ActionSpec,
+        function: &str,
+        stale: &BTreeSet<String>,
+    ) -> DeployResponse {
+        self.deploy_triggers_of(action, function, |name| stale.contains(name))
+            .await
+    }
+
+    async fn deploy_triggers_of(
+        &self,
+        action: &ActionSpec,
+        function: &str,
+        send: impl Fn(&str) -> bool,
+    ) -> DeployResponse {
         let mut r = DeployResponse::default();
         for trigger in action.triggers.iter().flatten() {
+            if !send(&trigger.name) {
+                continue;
+            }
             let Some(api) = &self.triggers else {
                 r.successes
                     .push(success(trigger.name.clone(), EntityKind::Trigger, true));
