@@ -583,3 +583,46 @@ fn a_packages_functions_reason_names_only_what_this_deploy_changes() -> TestResu
     }
     Ok(())
 }
+
+/// The server version of `entity name` in a plan document.
+fn server_version(plan: &Value, entity: &str, name: &str) -> Value {
+    plan["changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["entity"] == entity && c["name"] == name)
+        .map_or(Value::Null, |c| c["serverVersion"].clone())
+}
+
+#[test]
+fn a_saved_plan_sends_a_sequence_only_when_it_changes() -> TestResult {
+    let sequence = |components: &str| {
+        format!(
+            "packages:\n  - name: p\n    functions:\n      - name: s\n        sequence: [{components}]\n"
+        )
+    };
+    let test = project(&[("p/a", "a1"), ("p/b", "b1")]).write("project.yml", sequence("p/a"));
+    deployed(&test, &["deploy", "."])?;
+    let before = server_version(&plan_json(&test, &[])?, "sequence", "p/s");
+    assert!(before.is_string(), "the sequence is deployed: {before}");
+
+    // The function changes, the sequence does not: the plan sends the function alone.
+    let (path, text) = function("p/a", "a2");
+    let test = test.write(path, text);
+    deployed(&test, &["plan", ".", "--out", "plan.json"])?;
+    deployed(&test, &["deploy", ".", "--plan", "plan.json"])?;
+    let after = plan_json(&test, &[])?;
+    assert_eq!(server_version(&after, "sequence", "p/s"), before);
+    assert!(deployed(&test, &["invoke", "p/s"])?.contains("a2"));
+
+    // Its components change: the plan updates it.
+    let test = test.write("project.yml", sequence("p/b"));
+    let planned = plan_json(&test, &["--out", "plan.json"])?;
+    assert_eq!(
+        reasons_of(&planned, "sequence", "p/s"),
+        &serde_json::json!([{"field": "components"}])
+    );
+    deployed(&test, &["deploy", ".", "--plan", "plan.json"])?;
+    assert!(deployed(&test, &["invoke", "p/s"])?.contains("b1"));
+    Ok(())
+}

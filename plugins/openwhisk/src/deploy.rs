@@ -455,6 +455,25 @@ impl Run<'_> {
         r
     }
 
+    /// Whether an incremental deploy applying a plan skips sequence `name`: the plan found
+    /// the namespace holding it with this `digest`. (The versions file records no sequences,
+    /// so without a plan they are always sent.)
+    fn plan_leaves_unchanged(&self, name: &str, digest: &str) -> bool {
+        let Some(plan) = self
+            .ctx
+            .applying
+            .as_deref()
+            .filter(|_| self.ctx.flags.incremental)
+        else {
+            return false;
+        };
+        plan.of(sluice_core::ChangeKind::Unchanged).any(|c| {
+            c.entity == sluice_core::PlanEntity::Sequence
+                && c.name == name
+                && c.digest.as_deref() == Some(digest)
+        })
+    }
+
     async fn deploy_sequences(&self, deferred: Vec<Deferred>) -> DeployResponse {
         if deferred.is_empty() {
             return DeployResponse::default();
@@ -476,6 +495,16 @@ impl Run<'_> {
         for d in sorted {
             let action = &self.project.packages[d.package].actions[d.action];
             let digest = digest::action_digest(action, "");
+            if self.plan_leaves_unchanged(&d.name, &digest) {
+                response
+                    .successes
+                    .push(success(d.name.clone(), EntityKind::Action, true));
+                response.combine(
+                    self.deploy_triggers_where(action, &d.name, &self.stale_triggers)
+                        .await,
+                );
+                continue;
+            }
             let deployer =
                 annotation::for_entity(&self.annotation, Some(digest::short(&digest)), None);
             let put_body = body::action_body(action, Exec::Sequence(&d.components), deployer);

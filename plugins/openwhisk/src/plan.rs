@@ -159,8 +159,19 @@ fn split_parameters(value: Option<&Value>) -> (Dict, Dict) {
 /// What differs between the namespace's record and the body the deploy would send.
 fn reasons_between(server: &Value, local: &Value, runtimes: &RuntimeTable) -> Vec<Reason> {
     let mut reasons = Vec::new();
-    let (sp, se) = split_parameters(server.get("parameters"));
+    let (mut sp, se) = split_parameters(server.get("parameters"));
     let (lp, le) = split_parameters(local.get("parameters"));
+    // OpenWhisk keeps a sequence's components in a parameter of its own as well: not the
+    // project's, so not a parameter it removes.
+    let is_sequence = |e: &Value| {
+        e.get("exec")
+            .and_then(|x| x.get("kind"))
+            .and_then(Value::as_str)
+            == Some("sequence")
+    };
+    if is_sequence(local) && is_sequence(server) {
+        sp.remove("_actions");
+    }
     if let Some(exec) = local.get("exec") {
         let server_exec = server.get("exec").cloned().unwrap_or(Value::Null);
         let kind = |e: &Value| {
