@@ -46,6 +46,11 @@ fn transcript(out: &Output) -> String {
     )
 }
 
+/// The transcript with miette's wrapped error lines joined again.
+fn unwrapped(out: &Output) -> String {
+    transcript(out).replace("\n  │ ", " ")
+}
+
 fn deployed(test: &ProjectTest, args: &[&str]) -> Result<String, Box<dyn std::error::Error>> {
     let out = run(test, args)?;
     assert!(out.status.success(), "{}", transcript(&out));
@@ -270,7 +275,7 @@ fn a_saved_plan_is_applied_exactly_and_refused_once_stale() -> TestResult {
     let out = run(&test, &["deploy", ".", "--plan", "plan.json"])?;
     assert!(!out.status.success());
     assert!(
-        transcript(&out).contains("the project changed since it was made"),
+        unwrapped(&out).contains("the project changed since it was made: function p/a"),
         "{}",
         transcript(&out)
     );
@@ -427,5 +432,197 @@ fn explain_says_why_each_function_is_built_sent_or_skipped() -> TestResult {
         text.contains("function p/b: unchanged on the server: skipped"),
         "{text}"
     );
+    Ok(())
+}
+
+#[test]
+fn a_saved_plan_refused_because_the_namespace_changed_names_the_entity() -> TestResult {
+    let test = project(&[("p/a", "a1"), ("p/b", "b1")]);
+    deployed(&test, &["deploy", "."])?;
+    let (path, text) = function("p/a", "a2");
+    let test = test.write(path, text);
+    deployed(&test, &["plan", ".", "--out", "plan.json"])?;
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(test.path().join("plan.json"))?)?;
+
+    // Only the server moves: the project digest stays, the refusal blames the namespace.
+    edit_through_the_api(&test, "p/b", "exports.main = () => ({ body: 'console' })")?;
+    let fresh = plan_json(&test, &[])?;
+    assert_eq!(fresh["projectDigest"], saved["projectDigest"]);
+    assert_ne!(fresh["serverDigest"], saved["serverDigest"]);
+    let out = run(&test, &["deploy", ".", "--plan", "plan.json"])?;
+    assert!(!out.status.success());
+    let text = unwrapped(&out);
+    assert!(
+        text.contains("the namespace changed since it was made: function p/b"),
+        "{text}"
+    );
+    assert!(!text.contains("the project changed"), "{text}");
+    assert!(
+        deployed(&test, &["invoke", "p/a"])?.contains("a1"),
+        "nothing sent"
+    );
+    Ok(())
+}
+
+fn with_trigger(test: ProjectTest, cron: &str) -> ProjectTest {
+    test.write(
+        "project.yml",
+        format!(
+            "packages:\n  - name: p\n    functions:\n      - name: a\n        triggers:\n          - name: tick\n            sourceType: scheduler\n            sourceDetails:\n              cron: \"{cron}\"\n"
+        ),
+    )
+}
+
+/// The cron of trigger `tick` as the namespace lists it.
+fn listed_cron(test: &ProjectTest) -> Result<String, Box<dyn std::error::Error>> {
+    let out = run(test, &["triggers", "list", "-o", "json"])?;
+    assert!(out.status.success(), "{}", transcript(&out));
+    let listed: Value = serde_json::from_slice(&out.stdout)?;
+    let tick = listed
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|t| t["name"] == "tick")
+        .ok_or_else(|| format!("no trigger tick in {listed}"))?;
+    Ok(tick["scheduled_details"]["cron"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string())
+}
+
+#[test]
+fn a_trigger_only_change_is_applied_by_incremental_and_by_a_saved_plan() -> TestResult {
+    let test = with_trigger(project(&[("p/a", "a1")]), "* * * * *");
+    deployed(&test, &["deploy", "."])?;
+    assert_eq!(listed_cron(&test)?, "* * * * *");
+
+    // A no-op incremental deploy sends no trigger.
+    let text = deployed(&test, &["deploy", ".", "--incremental"])?;
+    assert!(!text.contains("Deployed triggers"), "{text}");
+
+    let test = with_trigger(test, "0 * * * *");
+    let out = run(&test, &["plan", "."])?;
+    assert!(
+        stdout(&out).contains("(trigger scheduled_details)"),
+        "{}",
+        transcript(&out)
+    );
+    let text = deployed(&test, &["deploy", ".", "--incremental"])?;
+    assert!(text.contains("Skipped 1 unchanged functions"), "{text}");
+    assert!(text.contains("Deployed triggers:\n  - tick"), "{text}");
+    assert_eq!(listed_cron(&test)?, "0 * * * *");
+
+    let test = with_trigger(test, "5 * * * *");
+    deployed(&test, &["plan", ".", "--out", "plan.json"])?;
+    let text = deployed(&test, &["deploy", ".", "--plan", "plan.json"])?;
+    assert!(text.contains("Deployed triggers:\n  - tick"), "{text}");
+    assert_eq!(listed_cron(&test)?, "5 * * * *");
+    let plan = plan_json(&test, &[])?;
+    assert_eq!(
+        changes(&plan),
+        vec![
+            ("package p".to_string(), "unchanged".to_string()),
+            ("function p/a".to_string(), "unchanged".to_string()),
+            ("trigger tick".to_string(), "unchanged".to_string()),
+        ]
+    );
+    Ok(())
+}
+
+/// The reasons of `entity name` in a plan document.
+fn reasons_of<'a>(plan: &'a Value, entity: &str, name: &str) -> &'a Value {
+    plan["changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["entity"] == entity && c["name"] == name)
+        .map_or(&Value::Null, |c| &c["reasons"])
+}
+
+#[test]
+fn a_packages_functions_reason_names_only_what_this_deploy_changes() -> TestResult {
+    let mine = project(&[("p/a", "a1"), ("p/e", "e1")]);
+    // p/z: another project's function in the same package; p/w: made by a plain API call.
+    let theirs_dir = mine.temp().join("theirs");
+    let (path, text) = function("p/z", "z1");
+    let path = theirs_dir.join(path);
+    std::fs::create_dir_all(path.parent().ok_or("no parent")?)?;
+    std::fs::write(path, text)?;
+    // The package is the last deployer's: this project's.
+    deployed(&mine, &["deploy", &theirs_dir.to_string_lossy()])?;
+    deployed(&mine, &["deploy", "."])?;
+    edit_through_the_api(&mine, "p/w", "exports.main = () => ({ body: 'curl' })")?;
+
+    let (path, text) = function("p/n", "n1");
+    let mine = mine.remove("packages/p/e").write(path, text);
+
+    let pruned = plan_json(&mine, &["--prune"])?;
+    assert_eq!(
+        reasons_of(&pruned, "package", "p"),
+        &serde_json::json!([{"field": "functions", "added": ["n"], "removed": ["e"]}])
+    );
+    let out = run(&mine, &["plan", ".", "--prune"])?;
+    assert!(
+        stdout(&out).contains("(functions +n -e)"),
+        "{}",
+        transcript(&out)
+    );
+
+    // Without --prune p/e stays in the namespace: the package's reason does not name it.
+    let kept = plan_json(&mine, &[])?;
+    assert_eq!(
+        reasons_of(&kept, "package", "p"),
+        &serde_json::json!([{"field": "functions", "added": ["n"]}])
+    );
+    let out = run(&mine, &["plan", "."])?;
+    let text = stdout(&out);
+    assert!(text.contains("(functions +n)"), "{}", transcript(&out));
+    for other in ["-e", "-w", "-z"] {
+        assert!(!text.contains(other), "{other}: {text}");
+    }
+    Ok(())
+}
+
+/// The server version of `entity name` in a plan document.
+fn server_version(plan: &Value, entity: &str, name: &str) -> Value {
+    plan["changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["entity"] == entity && c["name"] == name)
+        .map_or(Value::Null, |c| c["serverVersion"].clone())
+}
+
+#[test]
+fn a_saved_plan_sends_a_sequence_only_when_it_changes() -> TestResult {
+    let sequence = |components: &str| {
+        format!(
+            "packages:\n  - name: p\n    functions:\n      - name: s\n        sequence: [{components}]\n"
+        )
+    };
+    let test = project(&[("p/a", "a1"), ("p/b", "b1")]).write("project.yml", sequence("p/a"));
+    deployed(&test, &["deploy", "."])?;
+    let before = server_version(&plan_json(&test, &[])?, "sequence", "p/s");
+    assert!(before.is_string(), "the sequence is deployed: {before}");
+
+    // The function changes, the sequence does not: the plan sends the function alone.
+    let (path, text) = function("p/a", "a2");
+    let test = test.write(path, text);
+    deployed(&test, &["plan", ".", "--out", "plan.json"])?;
+    deployed(&test, &["deploy", ".", "--plan", "plan.json"])?;
+    let after = plan_json(&test, &[])?;
+    assert_eq!(server_version(&after, "sequence", "p/s"), before);
+    assert!(deployed(&test, &["invoke", "p/s"])?.contains("a2"));
+
+    // Its components change: the plan updates it.
+    let test = test.write("project.yml", sequence("p/b"));
+    let planned = plan_json(&test, &["--out", "plan.json"])?;
+    assert_eq!(
+        reasons_of(&planned, "sequence", "p/s"),
+        &serde_json::json!([{"field": "components"}])
+    );
+    deployed(&test, &["deploy", ".", "--plan", "plan.json"])?;
+    assert!(deployed(&test, &["invoke", "p/s"])?.contains("b1"));
     Ok(())
 }

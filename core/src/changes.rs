@@ -187,10 +187,11 @@ pub struct PlannedChange {
     pub change: ChangeKind,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<Reason>,
-    /// The namespace's version of the entity, when it has one.
+    /// The namespace's version of the entity, when it has one. A trigger has no version: its
+    /// entry holds a short digest of what the namespace lists for it instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_version: Option<String>,
-    /// The project's full digest of the entity (packages and functions).
+    /// The project's full digest of the entity (packages, functions, sequences, triggers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
 }
@@ -241,7 +242,8 @@ pub struct Plan {
     pub prune: bool,
     pub changes: Vec<PlannedChange>,
     pub counts: PlanCounts,
-    /// Digest of what the project would send: changes when the project does.
+    /// Digest of what the project would send (each entity's name and digest): changes when
+    /// the project does, and only then.
     pub project_digest: String,
     /// Digest of the namespace's versions the plan was made against: changes when the
     /// namespace does.
@@ -268,11 +270,13 @@ impl Plan {
                 ChangeKind::ChangedOutsideSluice => counts.changed_outside_sluice += 1,
                 ChangeKind::Delete => counts.delete += 1,
             }
+        }
+        // Only the project's side: a delete is the namespace's entity, and whether an entity
+        // is created, updated or unchanged depends on the namespace too.
+        for c in changes.iter().filter(|c| c.change != ChangeKind::Delete) {
             h.update(c.entity.as_str());
             h.update([0]);
             h.update(&c.name);
-            h.update([0]);
-            h.update(c.change.as_str());
             h.update([0]);
             h.update(c.digest.as_deref().unwrap_or(""));
             h.update([0]);
@@ -314,12 +318,62 @@ impl Plan {
             ));
         }
         if saved.project_digest != self.project_digest {
-            return Some("the project changed since it was made".to_string());
+            let moved = differing(saved, self, |c| {
+                (c.change != ChangeKind::Delete).then_some(c.digest.as_deref())
+            });
+            return Some(format!(
+                "the project changed since it was made{}",
+                named(&moved)
+            ));
         }
-        if saved.server_digest != self.server_digest {
-            return Some("the namespace changed since it was made".to_string());
+        if saved.server_digest != self.server_digest || saved.changes != self.changes {
+            let moved = differing(saved, self, |c| {
+                Some((c.change, c.server_version.as_deref(), &c.reasons))
+            });
+            return Some(format!(
+                "the namespace changed since it was made{}",
+                named(&moved)
+            ));
         }
         None
+    }
+}
+
+/// The entities (`function p/a`) whose `key` differs between two plans, an entity missing
+/// from one of them included (a `None` key is no entity).
+fn differing<'a, K: PartialEq>(
+    a: &'a Plan,
+    b: &'a Plan,
+    key: impl Fn(&'a PlannedChange) -> Option<K>,
+) -> Vec<String> {
+    let index = |p: &'a Plan| -> std::collections::BTreeMap<(PlanEntity, &'a str), K> {
+        p.changes
+            .iter()
+            .filter_map(|c| Some(((c.entity, c.name.as_str()), key(c)?)))
+            .collect()
+    };
+    let (a, b) = (index(a), index(b));
+    let mut names: Vec<(PlanEntity, &str)> = a
+        .iter()
+        .filter(|(k, v)| b.get(*k) != Some(*v))
+        .map(|(k, _)| *k)
+        .chain(b.keys().filter(|k| !a.contains_key(*k)).copied())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|(entity, name)| format!("{} {name}", entity.as_str()))
+        .collect()
+}
+
+/// `: function p/a, trigger t` (at most five named), or nothing when no entity is known.
+fn named(entities: &[String]) -> String {
+    const SHOWN: usize = 5;
+    match entities.len() {
+        0 => String::new(),
+        n if n <= SHOWN => format!(": {}", entities.join(", ")),
+        n => format!(": {} and {} more", entities[..SHOWN].join(", "), n - SHOWN),
     }
 }
 
@@ -375,11 +429,9 @@ mod tests {
             vec![change("p/a", ChangeKind::Create)],
             "s2".into(),
         );
-        assert!(
-            moved
-                .staleness(&a)
-                .expect("stale")
-                .contains("namespace changed")
+        assert_eq!(
+            moved.staleness(&a).as_deref(),
+            Some("the namespace changed since it was made")
         );
         let edited = Plan::new(
             "h",
@@ -387,11 +439,62 @@ mod tests {
             vec![change("p/b", ChangeKind::Create)],
             "s1".into(),
         );
-        assert!(
-            edited
-                .staleness(&a)
-                .expect("stale")
-                .contains("project changed")
+        assert_eq!(
+            edited.staleness(&a).as_deref(),
+            Some("the project changed since it was made: function p/a, function p/b")
+        );
+    }
+
+    fn with_digest(name: &str, kind: ChangeKind, digest: &str, version: &str) -> PlannedChange {
+        let mut c = change(name, kind);
+        c.digest = Some(digest.into());
+        c.server_version = Some(version.into());
+        c
+    }
+
+    #[test]
+    fn the_project_digest_depends_on_the_project_alone() {
+        let before = Plan::new(
+            "h",
+            "ns",
+            vec![
+                with_digest("p/a", ChangeKind::Unchanged, "d1", "0.0.1"),
+                with_digest("p/b", ChangeKind::Update, "d2", "0.0.1"),
+            ],
+            "s1".into(),
+        );
+        // p/a was edited on the server: its kind and version move, its project digest not.
+        let mut server_moved = Plan::new(
+            "h",
+            "ns",
+            vec![
+                with_digest("p/a", ChangeKind::ChangedOutsideSluice, "d1", "0.0.2"),
+                with_digest("p/b", ChangeKind::Update, "d2", "0.0.1"),
+                change("p/gone", ChangeKind::Delete),
+            ],
+            "s2".into(),
+        );
+        assert_eq!(before.project_digest, server_moved.project_digest);
+        assert_eq!(
+            server_moved.staleness(&before).as_deref(),
+            Some("the namespace changed since it was made: function p/a, function p/gone")
+        );
+        // The same server digest, a different entity line: still named.
+        server_moved.server_digest = "s1".into();
+        assert!(server_moved.staleness(&before).is_some());
+
+        let project_moved = Plan::new(
+            "h",
+            "ns",
+            vec![
+                with_digest("p/a", ChangeKind::Unchanged, "d1", "0.0.1"),
+                with_digest("p/b", ChangeKind::Update, "d3", "0.0.1"),
+            ],
+            "s2".into(),
+        );
+        assert_eq!(
+            project_moved.staleness(&before).as_deref(),
+            Some("the project changed since it was made: function p/b")
         );
     }
 

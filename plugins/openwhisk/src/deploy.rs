@@ -49,6 +49,9 @@ pub(crate) struct Run<'a> {
     pub triggers: Option<TriggersApi>,
     /// Versions of the last deploy (empty unless `--incremental`).
     pub old: VersionEntry,
+    /// Triggers sent even when their function is skipped (`--incremental`): the namespace
+    /// lacks them or holds them otherwise.
+    pub stale_triggers: BTreeSet<String>,
     pub annotation: DeployerAnnotation,
     pub project_dir: Option<PathBuf>,
     pub retry: EntityRetry,
@@ -349,7 +352,11 @@ impl Run<'_> {
             let mut r = DeployResponse::default();
             r.successes
                 .push(success(name.clone(), EntityKind::Action, true));
-            r.action_versions.insert(name, old.clone());
+            r.action_versions.insert(name.clone(), old.clone());
+            r.combine(
+                self.deploy_triggers_where(action, &name, &self.stale_triggers)
+                    .await,
+            );
             return (r, None);
         }
         let deployer = annotation::for_entity(
@@ -407,8 +414,31 @@ impl Run<'_> {
 
     /// Triggers of a deployed function, one after another.
     async fn deploy_triggers(&self, action: &ActionSpec, function: &str) -> DeployResponse {
+        self.deploy_triggers_of(action, function, |_| true).await
+    }
+
+    /// The triggers of a skipped function that are in `stale`.
+    async fn deploy_triggers_where(
+        &self,
+        action: &ActionSpec,
+        function: &str,
+        stale: &BTreeSet<String>,
+    ) -> DeployResponse {
+        self.deploy_triggers_of(action, function, |name| stale.contains(name))
+            .await
+    }
+
+    async fn deploy_triggers_of(
+        &self,
+        action: &ActionSpec,
+        function: &str,
+        send: impl Fn(&str) -> bool,
+    ) -> DeployResponse {
         let mut r = DeployResponse::default();
         for trigger in action.triggers.iter().flatten() {
+            if !send(&trigger.name) {
+                continue;
+            }
             let Some(api) = &self.triggers else {
                 r.successes
                     .push(success(trigger.name.clone(), EntityKind::Trigger, true));
@@ -423,6 +453,25 @@ impl Run<'_> {
             }
         }
         r
+    }
+
+    /// Whether an incremental deploy applying a plan skips sequence `name`: the plan found
+    /// the namespace holding it with this `digest`. (The versions file records no sequences,
+    /// so without a plan they are always sent.)
+    fn plan_leaves_unchanged(&self, name: &str, digest: &str) -> bool {
+        let Some(plan) = self
+            .ctx
+            .applying
+            .as_deref()
+            .filter(|_| self.ctx.flags.incremental)
+        else {
+            return false;
+        };
+        plan.of(sluice_core::ChangeKind::Unchanged).any(|c| {
+            c.entity == sluice_core::PlanEntity::Sequence
+                && c.name == name
+                && c.digest.as_deref() == Some(digest)
+        })
     }
 
     async fn deploy_sequences(&self, deferred: Vec<Deferred>) -> DeployResponse {
@@ -446,6 +495,16 @@ impl Run<'_> {
         for d in sorted {
             let action = &self.project.packages[d.package].actions[d.action];
             let digest = digest::action_digest(action, "");
+            if self.plan_leaves_unchanged(&d.name, &digest) {
+                response
+                    .successes
+                    .push(success(d.name.clone(), EntityKind::Action, true));
+                response.combine(
+                    self.deploy_triggers_where(action, &d.name, &self.stale_triggers)
+                        .await,
+                );
+                continue;
+            }
             let deployer =
                 annotation::for_entity(&self.annotation, Some(digest::short(&digest)), None);
             let put_body = body::action_body(action, Exec::Sequence(&d.components), deployer);

@@ -1,7 +1,7 @@
 //! [`OpenWhiskDeployer`]: the [`Deployer`] of any OpenWhisk-compatible namespace
 //! (DigitalOcean Functions, Apache OpenWhisk, sluice's local namespace).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use sluice_core::{
@@ -189,6 +189,48 @@ impl OpenWhiskDeployer {
             }
         }
     }
+
+    /// The triggers an `--incremental` deploy sends although their function is skipped:
+    /// with a plan being applied, those it creates or updates; else those the namespace
+    /// lacks or holds otherwise (one list of its triggers), none with `--trust-local` (the
+    /// original's way: a skipped function's triggers are skipped too).
+    async fn stale_triggers(
+        &self,
+        ctx: &DeployContext,
+        target: &Target,
+        api: Option<&TriggersApi>,
+        project: &DeployStructure,
+    ) -> BTreeSet<String> {
+        if let Some(plan) = &ctx.applying {
+            return plan
+                .changes
+                .iter()
+                .filter(|c| c.entity == PlanEntity::Trigger && c.change.is_change())
+                .filter(|c| c.change != ChangeKind::Delete)
+                .map(|c| c.name.clone())
+                .collect();
+        }
+        let declared: BTreeSet<String> = project
+            .actions()
+            .flat_map(|(_, a)| a.triggers.iter().flatten())
+            .map(|t| t.name.clone())
+            .collect();
+        let Some(api) = api else {
+            return BTreeSet::new();
+        };
+        if ctx.flags.trust_local || declared.is_empty() {
+            return BTreeSet::new();
+        }
+        match api.list(&target.namespace).await {
+            Ok(listed) => plan::stale_triggers(project, &listed),
+            Err(e) => {
+                ctx.feedback.warn(&format!(
+                    "Warning: could not list the namespace's triggers ({e}); sending every trigger"
+                ));
+                declared
+            }
+        }
+    }
 }
 
 /// The entities `plan` leaves unchanged, as versions an incremental deploy skips.
@@ -315,9 +357,17 @@ impl Deployer for OpenWhiskDeployer {
             }
             false => Default::default(),
         };
+        let stale_triggers = match ctx.flags.incremental {
+            true => {
+                self.stale_triggers(ctx, target, triggers.as_ref(), project)
+                    .await
+            }
+            false => Default::default(),
+        };
         let annotation = Self::annotation(ctx, project);
         let deletes = ctx.applying.clone();
         let run = Run {
+            stale_triggers,
             ctx,
             target,
             project,

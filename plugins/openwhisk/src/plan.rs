@@ -159,8 +159,19 @@ fn split_parameters(value: Option<&Value>) -> (Dict, Dict) {
 /// What differs between the namespace's record and the body the deploy would send.
 fn reasons_between(server: &Value, local: &Value, runtimes: &RuntimeTable) -> Vec<Reason> {
     let mut reasons = Vec::new();
-    let (sp, se) = split_parameters(server.get("parameters"));
+    let (mut sp, se) = split_parameters(server.get("parameters"));
     let (lp, le) = split_parameters(local.get("parameters"));
+    // OpenWhisk keeps a sequence's components in a parameter of its own as well: not the
+    // project's, so not a parameter it removes.
+    let is_sequence = |e: &Value| {
+        e.get("exec")
+            .and_then(|x| x.get("kind"))
+            .and_then(Value::as_str)
+            == Some("sequence")
+    };
+    if is_sequence(local) && is_sequence(server) {
+        sp.remove("_actions");
+    }
     if let Some(exec) = local.get("exec") {
         let server_exec = server.get("exec").cloned().unwrap_or(Value::Null);
         let kind = |e: &Value| {
@@ -278,7 +289,14 @@ impl Inputs<'_> {
         annotation::for_entity(self.annotation, Some(digest::short(digest)), zipped)
     }
 
-    fn plan_package(&self, pkg: &PackageSpec, changes: &mut Vec<PlannedChange>) {
+    /// `deleted`: the functions this plan deletes (`--prune`), the only ones a package's
+    /// `functions` reason may list as removed.
+    fn plan_package(
+        &self,
+        pkg: &PackageSpec,
+        deleted: &BTreeSet<String>,
+        changes: &mut Vec<PlannedChange>,
+    ) {
         let digest = digest::package_digest(pkg);
         let server: Option<&ServerPackage> = self.state.package(&pkg.name);
         let kind = if pkg.binding.is_some() {
@@ -308,10 +326,17 @@ impl Inputs<'_> {
                 self.deployer_value(&digest, None),
             );
             let mut reasons = reasons_between(&server.record, &local, self.runtimes);
+            // Only what this deploy does to the package's functions: those it creates, and
+            // those it deletes. A function another project or another tool put there, or one
+            // this project dropped without --prune, stays as it is and is not named.
             let theirs: BTreeSet<&str> = server.actions.keys().map(String::as_str).collect();
             let mine: BTreeSet<&str> = pkg.actions.iter().map(|a| a.name.as_str()).collect();
             let added: Vec<String> = mine.difference(&theirs).map(|n| n.to_string()).collect();
-            let removed: Vec<String> = theirs.difference(&mine).map(|n| n.to_string()).collect();
+            let removed: Vec<String> = theirs
+                .difference(&mine)
+                .filter(|n| deleted.contains(&format!("{}/{n}", pkg.name)))
+                .map(|n| n.to_string())
+                .collect();
             if !(added.is_empty() && removed.is_empty()) {
                 reasons.push(Reason::Functions { added, removed });
             }
@@ -435,19 +460,22 @@ impl Inputs<'_> {
 pub(crate) async fn plan(inputs: Inputs<'_>) -> Result<Plan> {
     let mut changes = Vec::new();
     let mut details = Vec::new();
+    let prunes = match inputs.prune {
+        true => inputs.prunes(),
+        false => Vec::new(),
+    };
+    let deleted: BTreeSet<String> = prunes.iter().map(|c| c.name.clone()).collect();
     for pkg in &inputs.project.packages {
         if !pkg.is_default() && pkg.deployed_during_build != Some(true) {
-            inputs.plan_package(pkg, &mut changes);
+            inputs.plan_package(pkg, &deleted, &mut changes);
         }
         for action in &pkg.actions {
             inputs.plan_action(pkg, action, &mut changes, &mut details);
         }
     }
-    let triggers = plan_all_triggers(&inputs).await?;
+    let (triggers, listed) = plan_all_triggers(&inputs, &deleted).await?;
     changes.extend(triggers);
-    if inputs.prune {
-        changes.extend(inputs.prunes());
-    }
+    changes.extend(prunes);
     let fetched = join_all(details.iter().map(|d| inputs.client.get(d.url.clone()))).await;
     for (detail, got) in details.iter().zip(fetched) {
         let server = got?;
@@ -474,14 +502,88 @@ pub(crate) async fn plan(inputs: Inputs<'_>) -> Result<Plan> {
         inputs.apihost,
         inputs.namespace,
         changes,
-        inputs.state.fingerprint(),
+        server_digest(inputs.state, listed.as_deref()),
     );
     plan.prune = inputs.prune;
     Ok(plan)
 }
 
-/// Scheduled triggers (DigitalOcean's triggers API), when the namespace has that API.
-async fn plan_all_triggers(inputs: &Inputs<'_>) -> Result<Vec<PlannedChange>> {
+/// The namespace's fingerprint: the versions of what was read, and the triggers listed
+/// (`None` when they were not), so a trigger edited on the server makes a saved plan stale.
+fn server_digest(state: &ServerState, triggers: Option<&[Value]>) -> String {
+    let fingerprint = state.fingerprint();
+    let Some(triggers) = triggers else {
+        return fingerprint;
+    };
+    let mut sorted: Vec<String> = triggers.iter().map(trigger_fingerprint).collect();
+    sorted.sort();
+    let mut h = Sha256::new();
+    h.update(fingerprint.as_bytes());
+    for t in sorted {
+        h.update([0]);
+        h.update(t.as_bytes());
+    }
+    hex(&h.finalize())
+}
+
+/// The fields of a listed trigger a deploy sets, as one string: a trigger's fingerprint in
+/// the server digest and its "server version" in a plan (the triggers API has no versions).
+fn trigger_fingerprint(server: &Value) -> String {
+    let field = |k: &str| server.get(k).cloned().unwrap_or(Value::Null);
+    serde_json::json!([
+        field("name"),
+        field("function"),
+        field("is_enabled"),
+        field("scheduled_details")
+    ])
+    .to_string()
+}
+
+/// The fields of a trigger that differ between the namespace's (as listed) and the one the
+/// project declares (a [`trigger_body`]).
+pub(crate) fn trigger_differences(server: &Value, local: &Value) -> Vec<String> {
+    ["function", "is_enabled", "scheduled_details"]
+        .into_iter()
+        .filter(|k| server.get(*k) != local.get(*k))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The triggers of `project` that a deploy must send although their functions are skipped:
+/// those missing from `listed` (the namespace's triggers) or different there.
+pub(crate) fn stale_triggers(project: &DeployStructure, listed: &[Value]) -> BTreeSet<String> {
+    let by_name: BTreeMap<&str, &Value> = listed
+        .iter()
+        .filter_map(|t| Some((t.get("name").and_then(Value::as_str)?, t)))
+        .collect();
+    let mut stale = BTreeSet::new();
+    for (pkg, action) in project.actions() {
+        let function = action.qualified_name(&pkg.name);
+        for trigger in action.triggers.iter().flatten() {
+            let local = trigger_body(trigger, &function);
+            let differs = by_name
+                .get(trigger.name.as_str())
+                .is_none_or(|server| !trigger_differences(server, &local).is_empty());
+            if differs {
+                stale.insert(trigger.name.clone());
+            }
+        }
+    }
+    stale
+}
+
+/// A short digest of what the project declares for a trigger (its plan entry's `digest`).
+fn trigger_digest(local: &Value) -> String {
+    hex(&Sha256::digest(local.to_string().as_bytes()))
+}
+
+/// Scheduled triggers (DigitalOcean's triggers API), when the namespace has that API, and
+/// the triggers listed (`None` when the plan did not need to list them). `deleted`: the
+/// functions this plan deletes.
+async fn plan_all_triggers(
+    inputs: &Inputs<'_>,
+    deleted: &BTreeSet<String>,
+) -> Result<(Vec<PlannedChange>, Option<Vec<Value>>)> {
     let declared: Vec<(&ActionSpec, String)> = inputs
         .project
         .actions()
@@ -489,10 +591,10 @@ async fn plan_all_triggers(inputs: &Inputs<'_>) -> Result<Vec<PlannedChange>> {
         .map(|(p, a)| (a, a.qualified_name(&p.name)))
         .collect();
     let Some(api) = inputs.triggers else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     };
     if declared.is_empty() && !inputs.prune {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     }
     let listed = api.list(inputs.namespace).await?;
     let by_name: BTreeMap<&str, &Value> = listed
@@ -505,14 +607,10 @@ async fn plan_all_triggers(inputs: &Inputs<'_>) -> Result<Vec<PlannedChange>> {
         for trigger in action.triggers.iter().flatten() {
             declared_names.insert(trigger.name.as_str());
             let local = trigger_body(trigger, function);
-            let change = match by_name.get(trigger.name.as_str()) {
+            let mut change = match by_name.get(trigger.name.as_str()) {
                 None => PlannedChange::new(PlanEntity::Trigger, &trigger.name, ChangeKind::Create),
                 Some(server) => {
-                    let names: Vec<String> = ["function", "is_enabled", "scheduled_details"]
-                        .into_iter()
-                        .filter(|k| server.get(*k) != local.get(*k))
-                        .map(str::to_string)
-                        .collect();
+                    let names = trigger_differences(server, &local);
                     let kind = if names.is_empty() {
                         ChangeKind::Unchanged
                     } else {
@@ -522,26 +620,25 @@ async fn plan_all_triggers(inputs: &Inputs<'_>) -> Result<Vec<PlannedChange>> {
                     if !names.is_empty() {
                         c.reasons.push(Reason::Trigger { names });
                     }
+                    c.server_version = Some(short_hash(&trigger_fingerprint(server)));
                     c
                 }
             };
+            change.digest = Some(trigger_digest(&local));
             out.push(change);
         }
     }
     if inputs.prune {
         // Triggers carry no deployer annotation, so only a trigger of a function this plan
         // deletes is known to be this project's.
-        let ours: BTreeSet<String> = inputs.prunes().into_iter().map(|c| c.name).collect();
         for (name, server) in &by_name {
             let function = server.get("function").and_then(Value::as_str);
-            if !declared_names.contains(name) && function.is_some_and(|f| ours.contains(f)) {
-                out.push(PlannedChange::new(
-                    PlanEntity::Trigger,
-                    *name,
-                    ChangeKind::Delete,
-                ));
+            if !declared_names.contains(name) && function.is_some_and(|f| deleted.contains(f)) {
+                let mut c = PlannedChange::new(PlanEntity::Trigger, *name, ChangeKind::Delete);
+                c.server_version = Some(short_hash(&trigger_fingerprint(server)));
+                out.push(c);
             }
         }
     }
-    Ok(out)
+    Ok((out, Some(listed)))
 }
