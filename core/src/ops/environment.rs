@@ -14,6 +14,55 @@ pub const ENVIRONMENT_VARIABLE: &str = "SLUICE_ENVIRONMENT";
 /// The annotation naming the environment a function was deployed to: `{"name": <env>}`.
 pub const ENVIRONMENT_ANNOTATION: &str = "sluice-environment";
 
+/// The annotation listing the names of the environment variables of a function that hold
+/// secrets (`["API_KEY", …]`), so readers of the deployed function mask them.
+pub const SECRETS_ANNOTATION: &str = "sluice-secrets";
+
+/// Gives every function (not sequences) the environment's `secrets` as environment
+/// variables, and the [`SECRETS_ANNOTATION`] naming them. Applied after the build, so
+/// build hooks and builders never see the values. A secret wins over a project value of
+/// the same name: the secrets file is what the environment says.
+pub fn apply_secrets(
+    project: &mut DeployStructure,
+    secrets: &std::collections::BTreeMap<String, String>,
+) {
+    if secrets.is_empty() {
+        return;
+    }
+    let is_secret = |v: &Value| {
+        v.as_str()
+            .is_some_and(|s| !s.is_empty() && secrets.values().any(|x| x == s))
+    };
+    for package in &mut project.packages {
+        // Parameters given a secret through `${secret:NAME}` are secret too.
+        let mut shared: Vec<String> = secrets.keys().cloned().collect();
+        for (k, v) in package.parameters.iter().flatten() {
+            if is_secret(v) && !shared.contains(k) {
+                shared.push(k.clone());
+            }
+        }
+        for action in &mut package.actions {
+            if action.is_sequence() {
+                continue;
+            }
+            let mut names = shared.clone();
+            for (k, v) in action.parameters.iter().flatten() {
+                if is_secret(v) && !names.contains(k) {
+                    names.push(k.clone());
+                }
+            }
+            let env = action.environment.get_or_insert_with(Dict::new);
+            for (name, value) in secrets {
+                env.insert(name.clone(), Value::from(value.as_str()));
+            }
+            action.annotations.get_or_insert_with(Dict::new).insert(
+                SECRETS_ANNOTATION.to_string(),
+                Value::Array(names.into_iter().map(Value::from).collect()),
+            );
+        }
+    }
+}
+
 /// Stamps `environment` on every function of `project` (sequences get the annotation only:
 /// they run no code of their own).
 pub fn stamp(project: &mut DeployStructure, environment: &str) {
