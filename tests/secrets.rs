@@ -367,3 +367,123 @@ fn rotate_encrypts_anew_with_the_same_values() {
     let got = ok(&test, &["secrets", "get", "dev", "TOKEN"], None);
     assert_eq!(String::from_utf8_lossy(&got.stdout), format!("{TOKEN}\n"));
 }
+
+/// The fenced blocks of `book/src/secrets.md` with the given info string, in order.
+fn book_blocks(info: &str) -> Vec<String> {
+    let book =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src/secrets.md"))
+            .expect("book/src/secrets.md");
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in book.lines() {
+        match &mut current {
+            None if line == format!("```{info}") => current = Some(String::new()),
+            Some(block) if line == "```" => {
+                blocks.push(std::mem::take(block));
+                current = None;
+            }
+            Some(block) => {
+                block.push_str(line);
+                block.push('\n');
+            }
+            None => {}
+        }
+    }
+    blocks
+}
+
+/// Runs a shell line of the book in the project, with this build of sluice first on PATH.
+fn shell(test: &ProjectTest, line: &str, envs: &[(&str, &str)]) -> Output {
+    let bin = Path::new(env!("CARGO_BIN_EXE_sluice"));
+    let mut cmd = std::process::Command::new("sh");
+    test.isolate(&mut cmd);
+    let path = format!(
+        "{}:{}",
+        bin.parent().expect("bin dir").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    cmd.arg("-c")
+        .arg(line)
+        .current_dir(test.path())
+        .env("PATH", path)
+        .env_remove("SOPS_AGE_KEY")
+        .env_remove("SOPS_AGE_KEY_FILE")
+        .stdin(Stdio::null());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("sh runs")
+}
+
+#[test]
+fn the_book_examples_run() {
+    let yaml = book_blocks("yaml");
+    let project_yml = yaml
+        .iter()
+        .find(|b| b.starts_with("packages:"))
+        .expect("the project.yml example");
+    let test = ProjectTest::empty()
+        .write(
+            "sluice.toml",
+            "[environments.dev]\nnamespace = \"dev\"\n\n[environments.prod]\nnamespace = \"prod\"\nsecrets = \"secrets/dev.yaml\"\n",
+        )
+        .write("project.yml", project_yml)
+        .write("packages/app/hello.js", FUNCTION);
+    let sh = book_blocks("sh");
+    let run_block = |block: &str, envs: &[(&str, &str)]| {
+        for line in block.lines().filter(|l| !l.trim().is_empty()) {
+            let out = shell(&test, line, envs);
+            assert!(out.status.success(), "{line}: {}", text(&out));
+        }
+    };
+    run_block(&sh[0], &[]);
+    run_block(&sh[1], &[("VALUE", API_KEY)]);
+    ok(&test, &["secrets", "set", "dev", "TOKEN"], Some(TOKEN));
+    let got = shell(&test, "sluice secrets get dev API_KEY", &[]);
+    assert_eq!(String::from_utf8_lossy(&got.stdout), format!("{API_KEY}\n"));
+
+    // The check's output as the book shows it.
+    let file = std::fs::read_to_string(test.path().join("secrets/dev.yaml")).expect("file");
+    let test = test.write("leaky.yaml", format!("LEAKED: value\n{file}"));
+    let out = shell(
+        &test,
+        "sluice secrets check leaky.yaml secrets/dev.yaml",
+        &[],
+    );
+    assert!(!out.status.success());
+    let shown = book_blocks("text").remove(0);
+    let first = shown.lines().next().expect("a line");
+    assert!(text(&out).contains(first), "{}", text(&out));
+    assert!(text(&out).contains("1 of 2 secrets files hold plaintext"));
+
+    // The shipped pre-commit hook runs that command on files under secrets/.
+    let hooks: serde_yaml::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(".pre-commit-hooks.yaml"),
+        )
+        .expect(".pre-commit-hooks.yaml"),
+    )
+    .expect("yaml");
+    let hook = &hooks[0];
+    assert_eq!(hook["id"], "sluice-secrets-check");
+    assert_eq!(hook["entry"], "sluice secrets check");
+    let files = regex::Regex::new(hook["files"].as_str().expect("files")).expect("regex");
+    assert!(files.is_match("secrets/dev.yaml") && files.is_match("a/secrets/prod.env"));
+    assert!(!files.is_match("project.yml"));
+
+    // CI: the key only in SOPS_AGE_KEY.
+    let test = test.remove("leaky.yaml");
+    ok(&test, &["local", "namespace", "create", "prod"], None);
+    ok(&test, &["namespace", "use", "prod"], None);
+    let key_file = test.home().join(".config/sops/age/keys.txt");
+    let key = std::fs::read_to_string(&key_file).expect("key");
+    std::fs::remove_file(&key_file).expect("remove");
+    let ci = sh.last().expect("the CI line");
+    let out = shell(&test, ci.trim(), &[("CI_AGE_KEY", key.trim())]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_hidden("the CI deploy", &text(&out));
+    let result: Value =
+        serde_json::from_slice(&ok(&test, &["invoke", "app/hello"], None).stdout).expect("json");
+    assert_eq!(result["token"], TOKEN);
+    assert_eq!(result["apiKey"], API_KEY);
+}
