@@ -259,6 +259,11 @@ fn a_missing_secret_and_a_plaintext_file_are_refused_at_deploy() {
     let out = run(&test, &["plan", ".", "-e", "dev"], None);
     assert!(!out.status.success());
     assert!(text(&out).contains("secret:NOPE"), "{}", text(&out));
+    assert!(
+        text(&out).contains("dev.yaml lacks NOPE: set it with 'sluice secrets set dev NOPE'"),
+        "{}",
+        text(&out)
+    );
     assert_hidden("the error", &text(&out));
 
     let test = test.write("secrets/dev.yaml", "API_KEY: plain-value\n");

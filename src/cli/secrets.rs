@@ -601,6 +601,57 @@ pub fn values(secrets: &BTreeMap<String, String>) -> Vec<String> {
     v
 }
 
+/// An op's error with secret values masked (a controller or hook may echo one), and, for a
+/// `${secret:NAME}` that the secrets file lacks, the file and the command that sets it.
+pub fn mask_error(
+    rendered: CliError,
+    error: &sluice_core::Error,
+    secrets: &BTreeMap<String, String>,
+    environment: Option<&Environment>,
+) -> CliError {
+    let missing: Vec<&str> = match error {
+        sluice_core::Error::Unresolved { names } => names
+            .iter()
+            .filter_map(|n| n.strip_prefix("secret:"))
+            .map(str::trim)
+            .collect(),
+        _ => Vec::new(),
+    };
+    if let Some(name) = missing.first() {
+        let help = match environment {
+            Some(env) if env.secrets_file.is_some() => format!(
+                "{} lacks {}: set it with 'sluice secrets set {} {name}'",
+                env.secrets_file
+                    .as_ref()
+                    .and_then(|f| f.file_name())
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                missing.join(", "),
+                env.name
+            ),
+            Some(env) => format!(
+                "environment '{}' has no secrets file: create one with 'sluice secrets init {}'",
+                env.name, env.name
+            ),
+            None => "${secret:NAME} needs an environment with a secrets file: deploy with -e ENV"
+                .to_string(),
+        };
+        return CliError::msg(rendered.to_string()).with_help(help);
+    }
+    let values = values(secrets);
+    let text = rendered.to_string();
+    let help = rendered.help().map(str::to_string);
+    let leaks = |t: &str| values.iter().any(|v| t.contains(v.as_str()));
+    if !leaks(&text) && !help.as_deref().is_some_and(leaks) {
+        return rendered;
+    }
+    let masked = CliError::msg(mask(&text, &values));
+    match help {
+        Some(h) => masked.with_help(mask(&h, &values)),
+        None => masked,
+    }
+}
+
 /// Masks, in a deployed function (`{parameters: [{key, value, init?}], annotations}`), the
 /// values of the parameters its [`SECRETS_ANNOTATION`] names.
 pub fn mask_parameters(function: &mut serde_json::Value) {

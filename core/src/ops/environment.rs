@@ -88,6 +88,47 @@ mod tests {
     use crate::model::{ActionSpec, PackageSpec};
 
     #[test]
+    fn secrets_become_environment_and_their_parameters_are_named() {
+        let mut project = DeployStructure {
+            packages: vec![PackageSpec {
+                name: "p".into(),
+                actions: vec![
+                    ActionSpec {
+                        name: "f".into(),
+                        parameters: json!({"token": "s3cret", "plain": "x"})
+                            .as_object()
+                            .cloned(),
+                        ..ActionSpec::default()
+                    },
+                    ActionSpec {
+                        name: "s".into(),
+                        sequence: Some(vec!["p/f".into()]),
+                        ..ActionSpec::default()
+                    },
+                ],
+                ..PackageSpec::default()
+            }],
+            ..DeployStructure::default()
+        };
+        let secrets =
+            std::collections::BTreeMap::from([("TOKEN".to_string(), "s3cret".to_string())]);
+        apply_secrets(&mut project, &secrets);
+        let f = &project.packages[0].actions[0];
+        assert_eq!(
+            f.environment.clone().unwrap_or_default().get("TOKEN"),
+            Some(&json!("s3cret"))
+        );
+        assert_eq!(
+            f.annotations
+                .as_ref()
+                .and_then(|a| a.get(SECRETS_ANNOTATION)),
+            Some(&json!(["TOKEN", "token"]))
+        );
+        let s = &project.packages[0].actions[1];
+        assert!(s.environment.is_none() && s.annotations.is_none());
+    }
+
+    #[test]
     fn every_function_gets_the_variable_and_the_annotation() {
         let mut project = DeployStructure {
             packages: vec![PackageSpec {
