@@ -492,3 +492,45 @@ fn the_book_examples_run() {
     assert_eq!(result["token"], TOKEN);
     assert_eq!(result["apiKey"], API_KEY);
 }
+
+fn snapshot_filters() -> Vec<(String, String)> {
+    vec![
+        (r"age1[0-9a-z]{58}".to_string(), "[RECIPIENT]".to_string()),
+        (
+            r"http://127\.0\.0\.1:\d+".to_string(),
+            "[LOCAL]".to_string(),
+        ),
+    ]
+}
+
+#[test]
+fn transcripts_of_init_check_and_a_masked_hook_line() {
+    let test = project()
+        .env_remove("SOPS_AGE_KEY")
+        .env_remove("SOPS_AGE_KEY_FILE")
+        .write(
+            "hooks/tell.lua",
+            "local sluice = require(\"sluice\")\nsluice.on(\"read:after\", function(project)\n  sluice.log.info(\"token is \" .. project.packages[1].functions[1].parameters.token)\nend)\n",
+        );
+    sluice_snapshot!(
+        filters = snapshot_filters(),
+        "secrets_init",
+        test.command(["secrets", "init", "dev"])
+    );
+    ok(&test, &["secrets", "set", "dev", "TOKEN"], Some(TOKEN));
+    let file = std::fs::read_to_string(test.path().join("secrets/dev.yaml")).expect("file");
+    let test = test.write("leaky.yaml", format!("LEAKED: value\n{file}"));
+    sluice_snapshot!(
+        filters = snapshot_filters(),
+        "secrets_check_fails",
+        test.command(["secrets", "check", "secrets/dev.yaml", "leaky.yaml"])
+    );
+    ok(&test, &["local", "namespace", "create", "dev"], None);
+    ok(&test, &["namespace", "use", "dev"], None);
+    let out = sluice_snapshot!(
+        filters = snapshot_filters(),
+        "secrets_deploy_masked",
+        test.command(["deploy", ".", "-e", "dev", "--hook", "hooks/tell.lua"])
+    );
+    assert_hidden("deploy", &text(&out));
+}
