@@ -446,6 +446,7 @@ fn edit(ctx: &Context, process_env: &BTreeMap<String, String>) -> Result<ExitCod
         })?;
     let suffix = match file.format {
         sluice_secrets::Format::Yaml => ".yaml",
+        sluice_secrets::Format::Json => ".json",
         sluice_secrets::Format::Dotenv => ".env",
     };
     // A 0600 file that is removed when `tmp` is dropped, whatever happens below.

