@@ -46,8 +46,9 @@ pub fn parse(value: &str) -> Option<Encrypted> {
     })
 }
 
-/// Encrypts `plain` (of SOPS type `kind`: str, int, float, bool, comment) for `aad`.
-pub fn encrypt(plain: &[u8], kind: &str, key: &[u8; 32], aad: &str) -> String {
+/// Encrypts `plain` (of SOPS type `kind`: str, int, float, bool, comment) for `aad`; `None`
+/// when it is beyond what AES-GCM can seal (64 GiB).
+pub fn encrypt(plain: &[u8], kind: &str, key: &[u8; 32], aad: &str) -> Option<String> {
     let mut iv = [0u8; 32];
     rand::rng().fill_bytes(&mut iv);
     encrypt_with_iv(plain, kind, key, aad, &iv)
@@ -59,9 +60,8 @@ pub(crate) fn encrypt_with_iv(
     key: &[u8; 32],
     aad: &str,
     iv: &[u8; 32],
-) -> String {
+) -> Option<String> {
     let cipher = Cipher::new(key.into());
-    // Sealing into a Vec cannot fail for inputs below GCM's 64 GiB limit.
     let sealed = cipher
         .encrypt(
             Nonce::<U32>::from_slice(iv),
@@ -70,14 +70,14 @@ pub(crate) fn encrypt_with_iv(
                 aad: aad.as_bytes(),
             },
         )
-        .unwrap_or_default();
+        .ok()?;
     let (data, tag) = sealed.split_at(sealed.len().saturating_sub(TAG_LEN));
-    format!(
+    Some(format!(
         "ENC[AES256_GCM,data:{},iv:{},tag:{},type:{kind}]",
         STANDARD.encode(data),
         STANDARD.encode(iv),
         STANDARD.encode(tag)
-    )
+    ))
 }
 
 /// Decrypts a parsed value; `None` when authentication fails.
@@ -106,7 +106,7 @@ mod tests {
     #[test]
     fn round_trip_and_wrong_aad_fails() {
         let key = [7u8; 32];
-        let text = encrypt(b"hello", "str", &key, "A:");
+        let text = encrypt(b"hello", "str", &key, "A:").expect("seals");
         let parsed = parse(&text).expect("parses");
         assert_eq!(parsed.kind, "str");
         assert_eq!(decrypt(&parsed, &key, "A:").as_deref(), Some(&b"hello"[..]));

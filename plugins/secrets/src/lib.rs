@@ -337,9 +337,13 @@ impl SecretsFile {
     /// The file's encrypted text for `recipients`.
     pub fn encrypted_text(&self, recipients: &[String]) -> Result<String> {
         let mut body = self.body.clone();
-        let mac = tree::encrypt(&mut body, &self.rules, &self.data_key);
+        let mac = tree::encrypt(&self.path, &mut body, &self.rules, &self.data_key)?;
         let lastmodified = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
-        let mac = cipher::encrypt(mac.as_bytes(), "str", &self.data_key, &lastmodified);
+        let mac = cipher::encrypt(mac.as_bytes(), "str", &self.data_key, &lastmodified)
+            .ok_or_else(|| SecretsError::Format {
+                path: self.path.clone(),
+                message: "the MAC could not be encrypted".to_string(),
+            })?;
         let mut age = Vec::new();
         for r in recipients {
             age.push(Node::Map(vec![

@@ -100,54 +100,71 @@ fn hex_upper(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
-/// Encrypts every value the rules say to, in place; returns the MAC (upper-case hex).
-pub fn encrypt(entries: &mut [Entry], rules: &Rules, key: &[u8; 32]) -> String {
+/// Encrypts every value the rules say to, in place; returns the MAC (upper-case hex). A
+/// value too large to seal is an error naming its key path.
+pub fn encrypt(
+    file: &Path,
+    entries: &mut [Entry],
+    rules: &Rules,
+    key: &[u8; 32],
+) -> Result<String> {
     let mut hash = new_hasher(rules);
     let mut path = Vec::new();
-    encrypt_entries(entries, rules, key, &mut path, &mut hash);
-    hex_upper(&hash.finalize())
+    encrypt_entries(file, entries, rules, key, &mut path, &mut hash)?;
+    Ok(hex_upper(&hash.finalize()))
+}
+
+fn seal(file: &Path, plain: &[u8], kind: &str, key: &[u8; 32], path: &[String]) -> Result<String> {
+    cipher::encrypt(plain, kind, key, &aad(path)).ok_or_else(|| SecretsError::Format {
+        path: file.to_path_buf(),
+        message: format!("the value at '{}' is too large to encrypt", path.join(".")),
+    })
 }
 
 fn encrypt_entries(
+    file: &Path,
     entries: &mut [Entry],
     rules: &Rules,
     key: &[u8; 32],
     path: &mut Vec<String>,
     hash: &mut Sha512,
-) {
+) -> Result<()> {
     for entry in entries {
         match entry {
             Entry::Comment(text) => {
                 if rules.should_encrypt(path) && !text.is_empty() {
-                    *text = cipher::encrypt(text.as_bytes(), "comment", key, &aad(path));
+                    *text = seal(file, text.as_bytes(), "comment", key, path)?;
                 }
             }
             Entry::Pair(name, value) => {
                 path.push(name.clone());
-                encrypt_node(value, rules, key, path, hash);
+                encrypt_node(file, value, rules, key, path, hash)?;
                 path.pop();
             }
         }
     }
+    Ok(())
 }
 
 fn encrypt_node(
+    file: &Path,
     node: &mut Node,
     rules: &Rules,
     key: &[u8; 32],
     path: &mut Vec<String>,
     hash: &mut Sha512,
-) {
+) -> Result<()> {
     match node {
-        Node::Map(entries) => encrypt_entries(entries, rules, key, path, hash),
+        Node::Map(entries) => encrypt_entries(file, entries, rules, key, path, hash),
         Node::List(items) => {
             for item in items {
-                encrypt_node(item, rules, key, path, hash);
+                encrypt_node(file, item, rules, key, path, hash)?;
             }
+            Ok(())
         }
         leaf => {
             let Some((bytes, kind)) = leaf_bytes(leaf) else {
-                return;
+                return Ok(());
             };
             let encrypted = rules.should_encrypt(path);
             if !rules.mac_only_encrypted || encrypted {
@@ -155,8 +172,9 @@ fn encrypt_node(
             }
             // sops leaves empty strings as they are (`isEmpty` in aes/cipher.go).
             if encrypted && !bytes.is_empty() {
-                *leaf = Node::Str(cipher::encrypt(&bytes, kind, key, &aad(path)));
+                *leaf = Node::Str(seal(file, &bytes, kind, key, path)?);
             }
+            Ok(())
         }
     }
 }
