@@ -168,6 +168,8 @@ fn a_deployed_secret_reaches_the_function_and_is_shown_nowhere() {
     let shown = text(&deploy);
     assert!(shown.contains("read:after"), "the hook ran: {shown}");
     assert!(shown.contains("deploy:before"), "the hook ran: {shown}");
+    // Hooks see the reference, not the value.
+    assert!(shown.contains("sluice-secret(TOKEN)****"), "{shown}");
     assert_hidden("deploy", &shown);
 
     let invoked = ok(&test, &["invoke", "app/hello"], None);

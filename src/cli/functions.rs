@@ -49,7 +49,7 @@ struct GetArgs {
     /// Print only the function's code (source text; zips are refused)
     #[arg(long)]
     code: bool,
-    /// Show the values of parameters that hold secrets (listed in the `sluice-secrets` annotation) instead of ****
+    /// Show the values of parameters that hold secrets (named by the `sluice-secrets` annotation) instead of ****
     #[arg(long)]
     show_secrets: bool,
     #[command(flatten)]

@@ -4,6 +4,8 @@
 //! environment's name wins over a value the project sets itself: the name is what the
 //! deploy targets, and a stale copied value would lie.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Value, json};
 
 use crate::model::{DeployStructure, Dict};
@@ -14,42 +16,64 @@ pub const ENVIRONMENT_VARIABLE: &str = "SLUICE_ENVIRONMENT";
 /// The annotation naming the environment a function was deployed to: `{"name": <env>}`.
 pub const ENVIRONMENT_ANNOTATION: &str = "sluice-environment";
 
-/// The annotation listing the names of the environment variables of a function that hold
-/// secrets (`["API_KEY", …]`), so readers of the deployed function mask them.
+/// The annotation listing the names of the parameters and environment variables of a
+/// function that hold secrets (`["API_KEY", …]`), so readers of the deployed function mask
+/// them.
 pub const SECRETS_ANNOTATION: &str = "sluice-secrets";
 
-/// Gives every function (not sequences) the environment's `secrets` as environment
-/// variables, and the [`SECRETS_ANNOTATION`] naming them. Applied after the build, so
-/// build hooks and builders never see the values. A secret wins over a project value of
-/// the same name: the secrets file is what the environment says.
-pub fn apply_secrets(
-    project: &mut DeployStructure,
-    secrets: &std::collections::BTreeMap<String, String>,
-) {
+/// What a reader puts where the project says `${secret:NAME}`: the value itself is filled
+/// in by [`apply_secrets`] after the build, so get-metadata, hooks and builders only ever
+/// see this masked reference.
+pub fn secret_reference(name: &str) -> String {
+    format!("sluice-secret({name})****")
+}
+
+/// Fills in the references of [`secret_reference`] in `value`; whether there was one.
+fn fill(value: &mut Value, secrets: &BTreeMap<String, String>) -> bool {
+    match value {
+        Value::String(s) if s.contains("sluice-secret(") => {
+            let mut found = false;
+            for (name, secret) in secrets {
+                let reference = secret_reference(name);
+                if s.contains(&reference) {
+                    *s = s.replace(&reference, secret);
+                    found = true;
+                }
+            }
+            found
+        }
+        Value::Array(items) => items.iter_mut().fold(false, |f, v| fill(v, secrets) | f),
+        Value::Object(map) => map.values_mut().fold(false, |f, v| fill(v, secrets) | f),
+        _ => false,
+    }
+}
+
+/// Fills the `${secret:NAME}` references of parameters and environment with their values,
+/// gives every function (not sequences) each secret as an environment variable, and the
+/// [`SECRETS_ANNOTATION`] naming all of them. Applied after the build, so hooks and builders
+/// never see a value. A secret wins over a project variable of the same name: the secrets
+/// file is what the environment says.
+pub fn apply_secrets(project: &mut DeployStructure, secrets: &BTreeMap<String, String>) {
     if secrets.is_empty() {
         return;
     }
-    let is_secret = |v: &Value| {
-        v.as_str()
-            .is_some_and(|s| !s.is_empty() && secrets.values().any(|x| x == s))
-    };
-    for package in &mut project.packages {
-        // Parameters given a secret through `${secret:NAME}` are secret too.
-        let mut shared: Vec<String> = secrets.keys().cloned().collect();
-        for (k, v) in package.parameters.iter().flatten() {
-            if is_secret(v) && !shared.contains(k) {
-                shared.push(k.clone());
+    let filled = |dict: &mut Option<Dict>, names: &mut Vec<String>| {
+        for (k, v) in dict.iter_mut().flatten() {
+            if fill(v, secrets) && !names.contains(k) {
+                names.push(k.clone());
             }
         }
+    };
+    for package in &mut project.packages {
+        let mut shared: Vec<String> = secrets.keys().cloned().collect();
+        filled(&mut package.parameters, &mut shared);
+        filled(&mut package.environment, &mut shared);
         for action in &mut package.actions {
+            let mut names = shared.clone();
+            filled(&mut action.parameters, &mut names);
+            filled(&mut action.environment, &mut names);
             if action.is_sequence() {
                 continue;
-            }
-            let mut names = shared.clone();
-            for (k, v) in action.parameters.iter().flatten() {
-                if is_secret(v) && !names.contains(k) {
-                    names.push(k.clone());
-                }
             }
             let env = action.environment.get_or_insert_with(Dict::new);
             for (name, value) in secrets {
@@ -95,9 +119,10 @@ mod tests {
                 actions: vec![
                     ActionSpec {
                         name: "f".into(),
-                        parameters: json!({"token": "s3cret", "plain": "x"})
-                            .as_object()
-                            .cloned(),
+                        parameters:
+                            json!({"token": "Bearer sluice-secret(TOKEN)****", "plain": "x"})
+                                .as_object()
+                                .cloned(),
                         ..ActionSpec::default()
                     },
                     ActionSpec {
@@ -113,6 +138,13 @@ mod tests {
         let secrets =
             std::collections::BTreeMap::from([("TOKEN".to_string(), "s3cret".to_string())]);
         apply_secrets(&mut project, &secrets);
+        assert_eq!(
+            project.packages[0].actions[0]
+                .parameters
+                .as_ref()
+                .and_then(|p| p.get("token")),
+            Some(&json!("Bearer s3cret"))
+        );
         let f = &project.packages[0].actions[0];
         assert_eq!(
             f.environment.clone().unwrap_or_default().get("TOKEN"),

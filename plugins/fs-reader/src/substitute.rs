@@ -165,7 +165,12 @@ pub struct EnvSymbols<'a> {
 impl Symbols for EnvSymbols<'_> {
     fn lookup(&self, name: &str) -> Option<String> {
         if let Some(secret) = name.strip_prefix(SECRET_PREFIX) {
-            return self.secrets.get(secret.trim()).cloned();
+            // The value is filled in after the build; until then only a masked reference.
+            let secret = secret.trim();
+            return self
+                .secrets
+                .contains_key(secret)
+                .then(|| sluice_core::ops::environment::secret_reference(secret));
         }
         self.env
             .get(name)
