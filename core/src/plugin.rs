@@ -39,6 +39,8 @@ pub struct ReadContext {
     /// sluice's home directory (credentials, `.exclude`, installed plugins).
     pub home: Option<PathBuf>,
     pub feedback: Arc<dyn Feedback>,
+    /// The chosen environment's decrypted secrets, for `${secret:NAME}` (empty: none).
+    pub secrets: BTreeMap<String, String>,
 }
 
 impl std::fmt::Debug for ReadContext {
@@ -64,6 +66,7 @@ impl ReadContext {
             env: BTreeMap::new(),
             home: None,
             feedback: Arc::new(Silent),
+            secrets: BTreeMap::new(),
         }
     }
 }

@@ -64,9 +64,13 @@ pub struct EnvironmentSettings {
     pub env: Option<String>,
     /// Property file for the environment of build scripts, relative to the project.
     pub build_env: Option<String>,
-    /// The environment's secrets file, relative to the project. Recorded only: encrypted
-    /// secrets are a later feature, and a deploy says so when one is set.
+    /// The environment's secrets file (SOPS format, age keys), relative to the project: its
+    /// values reach every function as environment and `${secret:NAME}`.
     pub secrets: Option<String>,
+    /// The age recipients (`age1…`) the secrets file is encrypted for; none: `.sops.yaml`'s
+    /// creation rules decide.
+    #[serde(default)]
+    pub recipients: Vec<String>,
     /// Git branch patterns (`*` matches any run of characters) that select this environment
     /// when no `-e` is given.
     #[serde(default)]
@@ -157,8 +161,10 @@ pub struct Environment {
     pub env_file: Option<PathBuf>,
     /// The build-env file, absolute.
     pub build_env_file: Option<PathBuf>,
-    /// The secrets file, absolute (recorded only, see [`EnvironmentSettings::secrets`]).
+    /// The secrets file, absolute (see [`EnvironmentSettings::secrets`]).
     pub secrets_file: Option<PathBuf>,
+    /// The age recipients of the secrets file (see [`EnvironmentSettings::recipients`]).
+    pub recipients: Vec<String>,
     pub protected: bool,
 }
 
@@ -246,6 +252,7 @@ pub fn select(
         env_file: file(&env.env),
         build_env_file: file(&env.build_env),
         secrets_file: file(&env.secrets),
+        recipients: env.recipients.clone(),
         protected: env.protected,
     }))
 }

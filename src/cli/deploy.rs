@@ -170,13 +170,18 @@ impl ProjectArgs {
         let runtime = tokio::runtime::Runtime::new().map_err(CliError::other)?;
         match runtime.block_on(op(&session, &targets)) {
             Ok(v) => Ok(Ok(v)),
-            Err(e) => out
-                .fail(
-                    targets
-                        .key_source
-                        .explain(session::op_error(&e, &self.project)),
-                )
-                .map(Err),
+            Err(e) => {
+                let rendered = targets
+                    .key_source
+                    .explain(session::op_error(&e, &self.project));
+                out.fail(super::secrets::mask_error(
+                    rendered,
+                    &e,
+                    &session.secrets,
+                    environment,
+                ))
+                .map(Err)
+            }
         }
     }
 

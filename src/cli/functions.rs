@@ -49,6 +49,9 @@ struct GetArgs {
     /// Print only the function's code (source text; zips are refused)
     #[arg(long)]
     code: bool,
+    /// Show the values of parameters that hold secrets (named by the `sluice-secrets` annotation) instead of ****
+    #[arg(long)]
+    show_secrets: bool,
     #[command(flatten)]
     output: super::render::OutputArgs,
     #[command(flatten)]
@@ -171,6 +174,10 @@ fn get(args: GetArgs) -> Result<ExitCode, CliError> {
             }
         }
         return Ok(ExitCode::SUCCESS);
+    }
+    let mut function = function;
+    if !args.show_secrets {
+        super::secrets::mask_parameters(&mut function);
     }
     print_json(&function)?;
     Ok(ExitCode::SUCCESS)

@@ -32,6 +32,7 @@ mod progress;
 mod promote;
 mod render;
 mod run_target;
+mod secrets;
 mod serve;
 mod session;
 mod setup;
@@ -103,6 +104,8 @@ enum Command {
     Promote(promote::Args),
     /// List the readers, builders and deployers (built-in and from plugin libraries)
     Plugins(plugins::Args),
+    /// An environment's encrypted secrets (SOPS format, age keys): init, set, get, list, edit, rotate, check
+    Secrets(secrets::Args),
     /// Serve the local namespace over HTTP (for wsk, the openwhisk npm client, browsers)
     Serve(serve::Args),
     /// List and read scheduled triggers
@@ -137,6 +140,7 @@ pub fn main() -> ExitCode {
         Command::Man(args) => man::run(args),
         Command::Namespace(args) => namespace::run(args),
         Command::Plugins(args) => plugins::run(args),
+        Command::Secrets(args) => secrets::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Triggers(args) => triggers::run(args),
         Command::Undeploy(args) => undeploy::run(args),

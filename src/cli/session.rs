@@ -49,12 +49,12 @@ pub fn open_in(
         session
             .env
             .insert(ENVIRONMENT_VARIABLE.to_string(), env.name.clone());
-        if let Some(file) = &env.secrets_file {
-            session.feedback.warn(&format!(
-                "Warning: environment '{}' names the secrets file '{}': sluice records it but does not read secrets yet, so nothing from it reaches the functions",
-                env.name,
-                file.strip_prefix(&project_dir).unwrap_or(file).display()
-            ));
+        if env.secrets_file.is_some() {
+            session.secrets = super::secrets::load(&project_dir, env, &session.env)?;
+            session.feedback = Arc::new(super::secrets::Masking {
+                inner: session.feedback.clone(),
+                values: super::secrets::values(&session.secrets),
+            });
         }
     }
     let mut plugins = plugins.clone();

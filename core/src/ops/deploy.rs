@@ -165,6 +165,7 @@ pub(crate) async fn prepare(
     }
     let build_ctx = session.build_context(&project_dir, &name, flags, &project, &runtimes);
     engine.build(&mut project, &build_ctx)?;
+    super::environment::apply_secrets(&mut project, &session.secrets);
     drop(resolved);
     Ok(Prepared {
         project_dir,

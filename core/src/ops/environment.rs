@@ -4,6 +4,8 @@
 //! environment's name wins over a value the project sets itself: the name is what the
 //! deploy targets, and a stale copied value would lie.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Value, json};
 
 use crate::model::{DeployStructure, Dict};
@@ -13,6 +15,77 @@ pub const ENVIRONMENT_VARIABLE: &str = "SLUICE_ENVIRONMENT";
 
 /// The annotation naming the environment a function was deployed to: `{"name": <env>}`.
 pub const ENVIRONMENT_ANNOTATION: &str = "sluice-environment";
+
+/// The annotation listing the names of the parameters and environment variables of a
+/// function that hold secrets (`["API_KEY", …]`), so readers of the deployed function mask
+/// them.
+pub const SECRETS_ANNOTATION: &str = "sluice-secrets";
+
+/// What a reader puts where the project says `${secret:NAME}`: the value itself is filled
+/// in by [`apply_secrets`] after the build, so get-metadata, hooks and builders only ever
+/// see this masked reference.
+pub fn secret_reference(name: &str) -> String {
+    format!("sluice-secret({name})****")
+}
+
+/// Fills in the references of [`secret_reference`] in `value`; whether there was one.
+fn fill(value: &mut Value, secrets: &BTreeMap<String, String>) -> bool {
+    match value {
+        Value::String(s) if s.contains("sluice-secret(") => {
+            let mut found = false;
+            for (name, secret) in secrets {
+                let reference = secret_reference(name);
+                if s.contains(&reference) {
+                    *s = s.replace(&reference, secret);
+                    found = true;
+                }
+            }
+            found
+        }
+        Value::Array(items) => items.iter_mut().fold(false, |f, v| fill(v, secrets) | f),
+        Value::Object(map) => map.values_mut().fold(false, |f, v| fill(v, secrets) | f),
+        _ => false,
+    }
+}
+
+/// Fills the `${secret:NAME}` references of parameters and environment with their values,
+/// gives every function (not sequences) each secret as an environment variable, and the
+/// [`SECRETS_ANNOTATION`] naming all of them. Applied after the build, so hooks and builders
+/// never see a value. A secret wins over a project variable of the same name: the secrets
+/// file is what the environment says.
+pub fn apply_secrets(project: &mut DeployStructure, secrets: &BTreeMap<String, String>) {
+    if secrets.is_empty() {
+        return;
+    }
+    let filled = |dict: &mut Option<Dict>, names: &mut Vec<String>| {
+        for (k, v) in dict.iter_mut().flatten() {
+            if fill(v, secrets) && !names.contains(k) {
+                names.push(k.clone());
+            }
+        }
+    };
+    for package in &mut project.packages {
+        let mut shared: Vec<String> = secrets.keys().cloned().collect();
+        filled(&mut package.parameters, &mut shared);
+        filled(&mut package.environment, &mut shared);
+        for action in &mut package.actions {
+            let mut names = shared.clone();
+            filled(&mut action.parameters, &mut names);
+            filled(&mut action.environment, &mut names);
+            if action.is_sequence() {
+                continue;
+            }
+            let env = action.environment.get_or_insert_with(Dict::new);
+            for (name, value) in secrets {
+                env.insert(name.clone(), Value::from(value.as_str()));
+            }
+            action.annotations.get_or_insert_with(Dict::new).insert(
+                SECRETS_ANNOTATION.to_string(),
+                Value::Array(names.into_iter().map(Value::from).collect()),
+            );
+        }
+    }
+}
 
 /// Stamps `environment` on every function of `project` (sequences get the annotation only:
 /// they run no code of their own).
@@ -37,6 +110,55 @@ pub fn stamp(project: &mut DeployStructure, environment: &str) {
 mod tests {
     use super::*;
     use crate::model::{ActionSpec, PackageSpec};
+
+    #[test]
+    fn secrets_become_environment_and_their_parameters_are_named() {
+        let mut project = DeployStructure {
+            packages: vec![PackageSpec {
+                name: "p".into(),
+                actions: vec![
+                    ActionSpec {
+                        name: "f".into(),
+                        parameters:
+                            json!({"token": "Bearer sluice-secret(TOKEN)****", "plain": "x"})
+                                .as_object()
+                                .cloned(),
+                        ..ActionSpec::default()
+                    },
+                    ActionSpec {
+                        name: "s".into(),
+                        sequence: Some(vec!["p/f".into()]),
+                        ..ActionSpec::default()
+                    },
+                ],
+                ..PackageSpec::default()
+            }],
+            ..DeployStructure::default()
+        };
+        let secrets =
+            std::collections::BTreeMap::from([("TOKEN".to_string(), "s3cret".to_string())]);
+        apply_secrets(&mut project, &secrets);
+        assert_eq!(
+            project.packages[0].actions[0]
+                .parameters
+                .as_ref()
+                .and_then(|p| p.get("token")),
+            Some(&json!("Bearer s3cret"))
+        );
+        let f = &project.packages[0].actions[0];
+        assert_eq!(
+            f.environment.clone().unwrap_or_default().get("TOKEN"),
+            Some(&json!("s3cret"))
+        );
+        assert_eq!(
+            f.annotations
+                .as_ref()
+                .and_then(|a| a.get(SECRETS_ANNOTATION)),
+            Some(&json!(["TOKEN", "token"]))
+        );
+        let s = &project.packages[0].actions[1];
+        assert!(s.environment.is_none() && s.annotations.is_none());
+    }
 
     #[test]
     fn every_function_gets_the_variable_and_the_annotation() {

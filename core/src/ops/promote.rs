@@ -178,6 +178,8 @@ pub async fn promote(
         home: session.home.clone(),
         system_ignore: session.system_ignore.clone(),
         feedback: session.feedback.clone(),
+        // `<to>`'s secrets (the session is opened in the target environment).
+        secrets: session.secrets.clone(),
     };
     let Prepared {
         deployer,

@@ -50,6 +50,9 @@ pub struct Session {
     /// The system exclusion list, with the user's `.exclude` from the home directory.
     pub system_ignore: SystemIgnore,
     pub feedback: Arc<dyn Feedback>,
+    /// The chosen environment's decrypted secrets: `${secret:NAME}` in the project, and the
+    /// environment of every function at deploy (see [`super::environment::apply_secrets`]).
+    pub secrets: BTreeMap<String, String>,
 }
 
 impl std::fmt::Debug for Session {
@@ -80,6 +83,7 @@ impl Session {
             home,
             system_ignore,
             feedback,
+            secrets: BTreeMap::new(),
         }
     }
 
@@ -90,6 +94,7 @@ impl Session {
         ctx.system_ignore = self.system_ignore.clone();
         ctx.home = self.home.clone();
         ctx.feedback = self.feedback.clone();
+        ctx.secrets = self.secrets.clone();
         ctx
     }
 

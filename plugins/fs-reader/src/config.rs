@@ -39,6 +39,8 @@ pub struct ConfigInputs<'a> {
     /// `project.yml` or `projectConfig.yml`.
     pub file_name: &'a str,
     pub env: &'a BTreeMap<String, String>,
+    /// Decrypted secrets for `${secret:NAME}`.
+    pub secrets: &'a BTreeMap<String, String>,
     pub props: &'a Properties,
     pub runtimes: &'a RuntimeTable,
     pub no_triggers: bool,
@@ -63,6 +65,7 @@ impl<'a> ConfigInputs<'a> {
             project_dir,
             file_name,
             env: &ctx.env,
+            secrets: &ctx.secrets,
             props,
             runtimes: &ctx.runtimes,
             no_triggers: ctx.flags.no_triggers,
@@ -104,6 +107,7 @@ pub fn parse_config(inputs: &ConfigInputs<'_>) -> Result<ParsedConfig> {
         .map_err(|e| ReadError::io(&path, e))?;
     let symbols = EnvSymbols {
         env: inputs.env,
+        secrets: inputs.secrets,
         props: inputs.props,
         project_dir: inputs.project_dir,
         cache: inputs.cache,
@@ -362,6 +366,7 @@ mod tests {
             project_dir: t.path(),
             file_name: "project.yml",
             env: &env,
+            secrets: &BTreeMap::new(),
             props: &Properties::new(),
             runtimes: &table,
             no_triggers: false,

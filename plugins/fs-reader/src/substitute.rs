@@ -51,6 +51,9 @@ impl Runaway {
     }
 }
 
+/// `${secret:NAME}` names a secret of the chosen environment's secrets file.
+pub const SECRET_PREFIX: &str = "secret:";
+
 /// The deprecation warning for `${A B}`.
 pub const DEPRECATED_DICTIONARY: &str =
     "Using '${}' for dictionary substitution is now deprecated; use '$()'";
@@ -159,6 +162,8 @@ fn dictionary(content: &str, symbols: &dyn Symbols, unresolved: &mut Vec<String>
 #[derive(Debug)]
 pub struct EnvSymbols<'a> {
     pub env: &'a std::collections::BTreeMap<String, String>,
+    /// The environment's decrypted secrets: `${secret:NAME}` looks here only.
+    pub secrets: &'a std::collections::BTreeMap<String, String>,
     pub props: &'a Properties,
     pub project_dir: &'a std::path::Path,
     /// Whether `${<file}` files are remembered for a later read (the manifest) or taken.
@@ -169,6 +174,14 @@ pub struct EnvSymbols<'a> {
 
 impl Symbols for EnvSymbols<'_> {
     fn lookup(&self, name: &str) -> Option<String> {
+        if let Some(secret) = name.strip_prefix(SECRET_PREFIX) {
+            // The value is filled in after the build; until then only a masked reference.
+            let secret = secret.trim();
+            return self
+                .secrets
+                .contains_key(secret)
+                .then(|| sluice_core::ops::environment::secret_reference(secret));
+        }
         self.env
             .get(name)
             .filter(|v| !v.is_empty())
@@ -357,6 +370,7 @@ mod tests {
         let dir = std::path::Path::new(".");
         let symbols = EnvSymbols {
             env: &env,
+            secrets: &BTreeMap::new(),
             props: &props,
             project_dir: dir,
             cache: crate::source_cache::CacheUse::Take,
