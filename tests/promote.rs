@@ -495,3 +495,72 @@ fn dry_run_and_history_json_snapshots() {
         test.command(["env", "history", "prod", "--json"])
     );
 }
+
+/// A promotion deploys with the target's secrets, not the source's: each environment has its
+/// own encrypted secrets file (`secrets init`, `secrets set` from stdin), and prod's function
+/// sees prod's value after `promote stage prod`, while stage keeps its own.
+#[test]
+fn a_promotion_deploys_with_the_targets_secrets() {
+    let test = ProjectTest::empty()
+        .env_remove("SOPS_AGE_KEY")
+        .env_remove("SOPS_AGE_KEY_FILE")
+        .write(
+            "sluice.toml",
+            "[environments.stage]\nnamespace = \"stage\"\n\n[environments.prod]\nnamespace = \"prod\"\nprotected = true\n",
+        )
+        .write(
+            "project.yml",
+            "packages:\n  - name: app\n    functions:\n      - name: hello\n        runtime: nodejs:default\n",
+        )
+        .write(
+            "packages/app/hello.js",
+            "exports.main = () => ({ token: process.env.TOKEN, environment: process.env.SLUICE_ENVIRONMENT });\n",
+        );
+    for ns in ["stage", "prod"] {
+        ok(&test, &["local", "namespace", "create", ns]);
+        ok(&test, &["namespace", "use", ns]);
+        ok(&test, &["secrets", "init", ns]);
+    }
+    for (env, value) in [("stage", "stage-token-1"), ("prod", "prod-token-9")] {
+        let mut child = test
+            .command(["secrets", "set", env, "TOKEN"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run sluice");
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().expect("stdin");
+            stdin.write_all(value.as_bytes()).expect("write the value");
+        }
+        let out = child.wait_with_output().expect("sluice ends");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    ok(&test, &["deploy", ".", "-e", "stage"]);
+    let promoted = run(&test, &["promote", "stage", "prod", "--yes"]);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&promoted.stdout),
+        String::from_utf8_lossy(&promoted.stderr)
+    );
+    assert!(promoted.status.success(), "{said}");
+    for secret in ["stage-token-1", "prod-token-9"] {
+        assert!(
+            !said.contains(secret),
+            "the promotion printed a secret: {said}"
+        );
+    }
+    assert_eq!(
+        invoke_in(&test, "prod", "app/hello"),
+        json!({"token": "prod-token-9", "environment": "prod"})
+    );
+    assert_eq!(
+        invoke_in(&test, "stage", "app/hello"),
+        json!({"token": "stage-token-1", "environment": "stage"})
+    );
+}

@@ -491,3 +491,53 @@ fn the_slice_deployer_reports_a_missing_slice_the_originals_way() {
         text(&extra)
     );
 }
+
+/// A remotely built function leaves the project before the build, so it gets the
+/// environment's secrets in its (encrypted) slice: the function sees them, the transcript
+/// does not show them, and the store keeps no slice once it deployed.
+#[test]
+fn a_remotely_built_function_gets_the_environments_secrets() {
+    let test = project()
+        .env_remove("SOPS_AGE_KEY")
+        .env_remove("SOPS_AGE_KEY_FILE")
+        .write("sluice.toml", "[environments.dev]\nnamespace = \"local\"\n")
+        .write(
+            "project.yml",
+            "packages:\n  - name: demo\n    functions:\n      - name: echo\n        runtime: nodejs:default\n        parameters:\n          token: ${secret:TOKEN}\n",
+        )
+        .write(
+            "packages/demo/echo/package.json",
+            r#"{"name": "echo", "version": "1.0.0", "main": "index.js"}"#,
+        )
+        .write(
+            "packages/demo/echo/index.js",
+            "exports.main = (args) => ({ env: process.env.TOKEN, param: args.token });\n",
+        );
+    let out = run(&mut test.command(["secrets", "init", "dev"]));
+    assert!(out.status.success(), "{}", text(&out));
+    let mut child = test
+        .command(["secrets", "set", "dev", "TOKEN"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run sluice");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin
+            .write_all(b"remote-s3cret-42")
+            .expect("write the value");
+    }
+    let set = child.wait_with_output().expect("sluice ends");
+    assert!(set.status.success(), "{}", text(&set));
+    let out = run(&mut test.command(["deploy", ".", "-e", "dev", "--remote-build"]));
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    assert!(!shown.contains("remote-s3cret-42"), "{shown}");
+    assert_eq!(
+        invoke(&test, &["demo/echo"]),
+        json!({"env": "remote-s3cret-42", "param": "remote-s3cret-42"})
+    );
+    assert_eq!(stored_slices(&test), Vec::<PathBuf>::new());
+}

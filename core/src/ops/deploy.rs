@@ -150,7 +150,17 @@ pub(crate) async fn prepare(
     let remote_builder = engine.registry.remote_builder().filter(|_| remote_builds);
     let mut remote = Vec::new();
     if let Some(builder) = &remote_builder {
-        let taken = remote_build::take_remote(&mut project);
+        let mut taken = remote_build::take_remote(&mut project);
+        // Remotely built functions leave before the build, so they get the environment's
+        // secrets here: the slice's project.yml is encrypted (spec §12.1), as it is for the
+        // namespace credentials it carries too.
+        for (shell, action) in &mut taken {
+            shell.actions.push(std::mem::take(action));
+            super::environment::apply_secrets_to_package(shell, &session.secrets);
+            if let Some(filled) = shell.actions.pop() {
+                *action = filled;
+            }
+        }
         let shared = Shared {
             project_dir: &project_dir,
             project: &project,

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::model::{DeployStructure, Dict};
+use crate::model::{DeployStructure, Dict, PackageSpec};
 
 /// The environment variable every function of an environment gets.
 pub const ENVIRONMENT_VARIABLE: &str = "SLUICE_ENVIRONMENT";
@@ -54,6 +54,14 @@ fn fill(value: &mut Value, secrets: &BTreeMap<String, String>) -> bool {
 /// never see a value. A secret wins over a project variable of the same name: the secrets
 /// file is what the environment says.
 pub fn apply_secrets(project: &mut DeployStructure, secrets: &BTreeMap<String, String>) {
+    for package in &mut project.packages {
+        apply_secrets_to_package(package, secrets);
+    }
+}
+
+/// [`apply_secrets`] for one package (with its functions): what a remotely built function's
+/// slice carries, since it leaves the project before the build.
+pub fn apply_secrets_to_package(package: &mut PackageSpec, secrets: &BTreeMap<String, String>) {
     if secrets.is_empty() {
         return;
     }
@@ -64,26 +72,24 @@ pub fn apply_secrets(project: &mut DeployStructure, secrets: &BTreeMap<String, S
             }
         }
     };
-    for package in &mut project.packages {
-        let mut shared: Vec<String> = secrets.keys().cloned().collect();
-        filled(&mut package.parameters, &mut shared);
-        filled(&mut package.environment, &mut shared);
-        for action in &mut package.actions {
-            let mut names = shared.clone();
-            filled(&mut action.parameters, &mut names);
-            filled(&mut action.environment, &mut names);
-            if action.is_sequence() {
-                continue;
-            }
-            let env = action.environment.get_or_insert_with(Dict::new);
-            for (name, value) in secrets {
-                env.insert(name.clone(), Value::from(value.as_str()));
-            }
-            action.annotations.get_or_insert_with(Dict::new).insert(
-                SECRETS_ANNOTATION.to_string(),
-                Value::Array(names.into_iter().map(Value::from).collect()),
-            );
+    let mut shared: Vec<String> = secrets.keys().cloned().collect();
+    filled(&mut package.parameters, &mut shared);
+    filled(&mut package.environment, &mut shared);
+    for action in &mut package.actions {
+        let mut names = shared.clone();
+        filled(&mut action.parameters, &mut names);
+        filled(&mut action.environment, &mut names);
+        if action.is_sequence() {
+            continue;
         }
+        let env = action.environment.get_or_insert_with(Dict::new);
+        for (name, value) in secrets {
+            env.insert(name.clone(), Value::from(value.as_str()));
+        }
+        action.annotations.get_or_insert_with(Dict::new).insert(
+            SECRETS_ANNOTATION.to_string(),
+            Value::Array(names.into_iter().map(Value::from).collect()),
+        );
     }
 }
 
