@@ -53,7 +53,10 @@ const LOCAL: &[&[&str]] = &[
     &["triggers", "list"],
     &["namespace", "list"],
     &["local", "status"],
+    &["local", "logs"],
+    &["local", "namespace", "create", "scratch"],
     &["local", "namespace", "list"],
+    &["local", "namespace", "delete", "scratch"],
     &["env", "list", "."],
     &["env", "current", "."],
     &[
@@ -68,6 +71,7 @@ const LOCAL: &[&[&str]] = &[
     &["namespace", "delete", "extra", "--local", "--yes"],
     &["man"],
     &["undeploy", "hello/greet"],
+    &["local", "stop"],
 ];
 
 /// The commands run against the fake controller (a real, stored namespace).
@@ -158,7 +162,8 @@ fn the_table_covers_every_command_with_an_output_flag() -> TestResult {
     // tests/plugins_install.rs runs it; `serve -o json` runs until stopped, so
     // tests/serve_banner.rs reads its one document and stops it; `watch -o json` prints NDJSON
     // until stopped, which tests/watch.rs reads line by line. `env create|delete` need a
-    // sluice.toml with environments: tests/do_namespaces.rs reads their JSON.
+    // sluice.toml with environments: tests/do_namespaces.rs reads their JSON. `plugins trust`
+    // needs a built library: tests/cli_json.rs builds one and reads its JSON.
     covered.extend(
         [
             "namespace add",
@@ -166,6 +171,7 @@ fn the_table_covers_every_command_with_an_output_flag() -> TestResult {
             "env create",
             "env delete",
             "plugins install",
+            "plugins trust",
             "serve",
             "watch",
         ]

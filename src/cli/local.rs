@@ -28,22 +28,25 @@ pub struct Args {
 enum LocalCommand {
     /// Say whether the local namespace server runs, where, and with which namespaces
     Status {
-        /// JSON: apiHost, namespaces, pid, …
         #[command(flatten)]
         output: OutputArgs,
     },
     /// Stop the local namespace server (the next command that needs it starts it again)
+    ///
+    /// With --json: `{"stopped": true|false, "pid": N|null, "dataDir": PATH}` (stopped is false
+    /// when no server ran).
     Stop {
-        /// JSON: stopped (whether a server was stopped), pid, dataDir
         #[command(flatten)]
         output: OutputArgs,
     },
     /// Print the server's log
+    ///
+    /// With --json: one document, `{"log": PATH, "exists": true|false, "lines": [...]}`, the
+    /// lines as strings without their newline (`jq -r '.lines[]'` gives the text back).
     Logs {
         /// Only the last N lines
         #[arg(long, short = 'n', value_name = "N")]
         lines: Option<usize>,
-        /// JSON: one document with the log's path and its lines as an array of strings
         #[command(flatten)]
         output: OutputArgs,
     },
@@ -63,12 +66,14 @@ enum LocalCommand {
 #[derive(Debug, clap::Subcommand)]
 enum NamespaceCommand {
     /// Create a namespace (with a fresh key); `sluice namespace use NAME` then targets it
+    ///
+    /// A name is 1 to 64 letters, digits, `_` or `-`, starting with a letter or digit. With
+    /// --json: `{"name", "apiHost", "auth"}`, auth masked; --show-key adds `key`, the whole key.
     Create {
         name: String,
         /// Print the namespace's whole key (`key` in JSON; masked otherwise)
         #[arg(long)]
         show_key: bool,
-        /// JSON: name, apiHost, auth (masked), key (with --show-key)
         #[command(flatten)]
         output: OutputArgs,
     },
@@ -78,9 +83,10 @@ enum NamespaceCommand {
         output: OutputArgs,
     },
     /// Delete a namespace and everything deployed in it
+    ///
+    /// With --json: `{"deleted": NAME}`.
     Delete {
         name: String,
-        /// JSON: deleted (the namespace's name)
         #[command(flatten)]
         output: OutputArgs,
     },

@@ -17,7 +17,6 @@ pub struct TrustArgs {
     /// The plugin libraries to trust (.so, .dylib, .dll), as project.yml lists them
     #[arg(required = true, value_name = "LIBRARY")]
     libraries: Vec<PathBuf>,
-    /// JSON: trusted (each library's path and sha256) and store (the trust file)
     #[command(flatten)]
     output: OutputArgs,
 }
