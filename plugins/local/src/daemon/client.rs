@@ -295,3 +295,53 @@ fn dechunk(mut body: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_namespace_name_stays_in_one_path_segment() {
+        assert_eq!(
+            namespace_path("dev-1_x"),
+            format!("{CONTROL_PATH}/namespaces/dev-1_x")
+        );
+        assert_eq!(
+            namespace_path("bad name/x"),
+            format!("{CONTROL_PATH}/namespaces/bad%20name%2Fx")
+        );
+        assert_eq!(
+            namespace_path("ü%"),
+            format!("{CONTROL_PATH}/namespaces/%C3%BC%25")
+        );
+    }
+
+    #[test]
+    fn an_error_answer_always_says_something() {
+        assert_eq!(error_of(400, br#"{"error":"bad name"}"#), "bad name");
+        assert_eq!(error_of(502, b" gateway down\n"), "gateway down");
+        assert_eq!(
+            error_of(400, b""),
+            "the control request failed with HTTP 400 and no message"
+        );
+    }
+
+    #[test]
+    fn a_failed_start_reports_what_this_start_wrote() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let log = dir.path().join("daemon.log");
+        std::fs::write(&log, "an older run's last line\n")?;
+        let start = std::fs::metadata(&log)?.len();
+        assert_eq!(output_since(&log, start), "no output");
+        let mut text = std::fs::read_to_string(&log)?;
+        text.push_str(
+            "\n  × $SLUICE_LOCAL_IDLE is 'bogus', which is not a duration\n  help: write it like 30s\n",
+        );
+        std::fs::write(&log, text)?;
+        assert_eq!(
+            output_since(&log, start),
+            "$SLUICE_LOCAL_IDLE is 'bogus', which is not a duration help: write it like 30s"
+        );
+        Ok(())
+    }
+}
