@@ -159,14 +159,11 @@ pub fn ensure_daemon(
     // The new server reads $SLUICE_LOCAL_IDLE; a bad value is named here rather than left to
     // a server that exits with it in its log.
     if let Err(e) = idle_period(None) {
-        return Err(LocalError::DaemonStart {
-            data_dir: data_dir.to_path_buf(),
-            log: daemon::files::log_path(data_dir),
-            detail: format!(
-                "{e}: {}",
-                e.help().unwrap_or("write it like 30s, 15m or 1h")
-            ),
-        });
+        return Err(LocalError::Daemon(format!(
+            "not started for {}, as {e}: {}",
+            data_dir.display(),
+            e.help().unwrap_or("write it like 30s, 15m or 1h")
+        )));
     }
     let cmd = daemon_command(data_dir)?;
     client::ensure(data_dir, move || cmd)
