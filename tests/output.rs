@@ -53,7 +53,10 @@ const LOCAL: &[&[&str]] = &[
     &["triggers", "list"],
     &["namespace", "list"],
     &["local", "status"],
+    &["local", "logs"],
+    &["local", "namespace", "create", "scratch"],
     &["local", "namespace", "list"],
+    &["local", "namespace", "delete", "scratch"],
     &["env", "list", "."],
     &["env", "current", "."],
     &[
@@ -69,6 +72,7 @@ const LOCAL: &[&[&str]] = &[
     &["env", "history", "prod", "."],
     &["man"],
     &["undeploy", "hello/greet"],
+    &["local", "stop"],
 ];
 
 /// The commands run against the fake controller (a real, stored namespace).
@@ -161,6 +165,7 @@ fn the_table_covers_every_command_with_an_output_flag() -> TestResult {
     // until stopped, which tests/watch.rs reads line by line. `env create|delete` need a
     // sluice.toml with environments: tests/do_namespaces.rs reads their JSON; `promote` needs
     // a project with environments in two namespaces, so tests/promote.rs runs it with --json.
+    // `plugins trust` needs a built library: tests/cli_json.rs builds one and reads its JSON.
     covered.extend(
         [
             "namespace add",
@@ -168,6 +173,7 @@ fn the_table_covers_every_command_with_an_output_flag() -> TestResult {
             "env create",
             "env delete",
             "plugins install",
+            "plugins trust",
             "serve",
             "watch",
             "promote",

@@ -321,6 +321,8 @@ pub struct Connection {
     pub namespace: Option<String>,
     /// The DigitalOcean token (for the triggers API), when there is one.
     pub do_token: Option<String>,
+    /// Where `do_token` came from (`--access-token`, a variable, doctl's config file).
+    pub token_source: Option<String>,
     /// The embedded local namespace, served by this process.
     pub local: bool,
     /// Where the key came from.
@@ -343,6 +345,11 @@ pub fn connect_with(options: &TargetOptions) -> Result<Connection, CliError> {
         apihost: creds.ow.apihost.clone(),
         namespace: creds.namespace.clone(),
         do_token: creds.do_token.clone(),
+        token_source: if resolved.local {
+            None
+        } else {
+            do_token_from(options.access_token.as_deref(), &env).map(|(_, source)| source)
+        },
         local: resolved.local,
         key_source,
         runtime,
@@ -355,6 +362,26 @@ impl Connection {
     pub fn error(&self, e: sluice_openwhisk::OwError) -> CliError {
         self.key_source.explain(ow_error(e))
     }
+
+    /// Renders an error of DigitalOcean's triggers API, whose credential is the token, not
+    /// the namespace's key: a refused token is explained by where the token came from (the
+    /// local namespace's API takes its key, so there the key's source is named).
+    pub fn token_error(&self, e: sluice_openwhisk::OwError) -> CliError {
+        let error = ow_error(e);
+        match &self.token_source {
+            Some(source) if error.help() == Some(sluice_openwhisk::AUTH_FAILED_HELP) => {
+                error.with_help(token_help(source))
+            }
+            _ => self.key_source.explain(error),
+        }
+    }
+}
+
+/// The help line for a DigitalOcean token the triggers API refused, from `source`.
+pub fn token_help(source: &str) -> String {
+    format!(
+        "the DigitalOcean token came from {source}: check it (`doctl auth init` saves a new one), or pass another with --access-token; it needs access to Functions"
+    )
 }
 
 /// Remembers where the key of the last resolved target came from (for the ops, which resolve

@@ -28,17 +28,27 @@ pub struct Args {
 enum LocalCommand {
     /// Say whether the local namespace server runs, where, and with which namespaces
     Status {
-        /// JSON: apiHost, namespaces, pid, …
         #[command(flatten)]
         output: OutputArgs,
     },
     /// Stop the local namespace server (the next command that needs it starts it again)
-    Stop,
+    ///
+    /// With --json: `{"stopped": true|false, "pid": N|null, "dataDir": PATH}` (stopped is false
+    /// when no server ran).
+    Stop {
+        #[command(flatten)]
+        output: OutputArgs,
+    },
     /// Print the server's log
+    ///
+    /// With --json: one document, `{"log": PATH, "exists": true|false, "lines": [...]}`, the
+    /// lines as strings without their newline (`jq -r '.lines[]'` gives the text back).
     Logs {
         /// Only the last N lines
         #[arg(long, short = 'n', value_name = "N")]
         lines: Option<usize>,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Create, list and delete local namespaces (each has its own key)
     #[command(subcommand)]
@@ -56,14 +66,30 @@ enum LocalCommand {
 #[derive(Debug, clap::Subcommand)]
 enum NamespaceCommand {
     /// Create a namespace (with a fresh key); `sluice namespace use NAME` then targets it
-    Create { name: String },
+    ///
+    /// A name is 1 to 64 letters, digits, `_` or `-`, starting with a letter or digit. With
+    /// --json: `{"name", "apiHost", "auth"}`, auth masked; --show-key adds `key`, the whole key.
+    Create {
+        name: String,
+        /// Print the namespace's whole key (`key` in JSON; masked otherwise)
+        #[arg(long)]
+        show_key: bool,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
     /// List the namespaces
     List {
         #[command(flatten)]
         output: OutputArgs,
     },
     /// Delete a namespace and everything deployed in it
-    Delete { name: String },
+    ///
+    /// With --json: `{"deleted": NAME}`.
+    Delete {
+        name: String,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
 }
 
 /// The API host the credential store records for a local namespace chosen with `sluice
@@ -127,6 +153,18 @@ pub fn daemon_command(data_dir: &Path) -> Result<Command, LocalError> {
 pub fn ensure_daemon(
     data_dir: &Path,
 ) -> Result<(daemon::files::DaemonFile, daemon::DaemonStatus), LocalError> {
+    if let Some(found) = client::probe(data_dir) {
+        return Ok(found);
+    }
+    // The new server reads $SLUICE_LOCAL_IDLE; a bad value is named here rather than left to
+    // a server that exits with it in its log.
+    if let Err(e) = idle_period(None) {
+        return Err(LocalError::Daemon(format!(
+            "not started for {}, as {e}: {}",
+            data_dir.display(),
+            e.help().unwrap_or("write it like 30s, 15m or 1h")
+        )));
+    }
     let cmd = daemon_command(data_dir)?;
     client::ensure(data_dir, move || cmd)
 }
@@ -140,8 +178,23 @@ fn idle_period(flag: Option<String>) -> Result<Option<Duration>, CliError> {
         },
     };
     daemon::parse_idle(&text).ok_or_else(|| {
-        CliError::msg(format!("{origin}: '{text}' is not a duration"))
-            .with_help("write it like 30s, 15m or 1h (0 never exits)")
+        let origin = if origin == daemon::IDLE_ENV {
+            format!("${origin}")
+        } else {
+            origin.to_string()
+        };
+        CliError::msg(format!("{origin} is '{text}', which is not a duration")).with_help(format!(
+            "write it like 30s, 15m or 1h (0 never exits){}",
+            if origin.starts_with('$') {
+                format!(
+                    ", or unset {} for the default {}m",
+                    daemon::IDLE_ENV,
+                    daemon::DEFAULT_IDLE.as_secs() / 60
+                )
+            } else {
+                String::new()
+            }
+        ))
     })
 }
 
@@ -158,23 +211,8 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let dir = data_dir(args.data_dir)?;
     match args.command {
         LocalCommand::Status { output } => status(&dir, output.json()),
-        LocalCommand::Stop => match client::stop(&dir).map_err(local_error)? {
-            Some(s) => {
-                println!(
-                    "sluice: stopped the local namespace server (process {})",
-                    s.pid
-                );
-                Ok(ExitCode::SUCCESS)
-            }
-            None => {
-                println!(
-                    "sluice: no local namespace server runs for {}",
-                    dir.display()
-                );
-                Ok(ExitCode::SUCCESS)
-            }
-        },
-        LocalCommand::Logs { lines } => logs(&dir, lines),
+        LocalCommand::Stop { output } => stop(&dir, output.json()),
+        LocalCommand::Logs { lines, output } => logs(&dir, lines, output.json()),
         LocalCommand::Namespace(cmd) => namespace(&dir, cmd),
         LocalCommand::Daemon { idle } => {
             let mut opts = DaemonOptions::new(dir);
@@ -245,39 +283,107 @@ fn status(dir: &Path, as_json: bool) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn logs(dir: &Path, lines: Option<usize>) -> Result<ExitCode, CliError> {
-    let path = daemon::files::log_path(dir);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            println!("sluice: no log yet ({} does not exist)", path.display());
-            return Ok(ExitCode::SUCCESS);
-        }
-        Err(e) => return Err(CliError::msg(format!("{}: {e}", path.display()))),
-    };
-    let all: Vec<&str> = text.lines().collect();
-    let from = lines.map_or(0, |n| all.len().saturating_sub(n));
-    for line in &all[from..] {
-        println!("{line}");
+fn stop(dir: &Path, as_json: bool) -> Result<ExitCode, CliError> {
+    let stopped = client::stop(dir).map_err(local_error)?;
+    if as_json {
+        print_json(&json!({
+            "stopped": stopped.is_some(),
+            "pid": stopped.as_ref().map(|s| s.pid),
+            "dataDir": dir,
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    match stopped {
+        Some(s) => println!(
+            "sluice: stopped the local namespace server (process {})",
+            s.pid
+        ),
+        None => println!(
+            "sluice: no local namespace server runs for {}",
+            dir.display()
+        ),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The log, as text or as one JSON document (`{"log", "exists", "lines": [...]}`): a
+/// document like every other `--json` answer, so `jq '.lines[]'` gives the text back.
+fn logs(dir: &Path, lines: Option<usize>, as_json: bool) -> Result<ExitCode, CliError> {
+    let path = daemon::files::log_path(dir);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => Some(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(CliError::msg(format!("{}: {e}", path.display())).with_help(
+                "check the data directory's permissions (--data-dir, $SLUICE_LOCAL_DIR)",
+            ));
+        }
+    };
+    let all: Vec<&str> = text
+        .as_deref()
+        .map(|t| t.lines().collect())
+        .unwrap_or_default();
+    let from = lines.map_or(0, |n| all.len().saturating_sub(n));
+    let shown = &all[from..];
+    if as_json {
+        print_json(&json!({ "log": path, "exists": text.is_some(), "lines": shown }))?;
+    } else if text.is_none() {
+        println!("sluice: no log yet ({} does not exist)", path.display());
+    } else {
+        for line in shown {
+            println!("{line}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A namespace `local namespace create --json` made.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Created {
+    name: String,
+    api_host: String,
+    /// The key, masked.
+    auth: String,
+    /// The whole key, only with `--show-key`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
 }
 
 fn namespace(dir: &Path, cmd: NamespaceCommand) -> Result<ExitCode, CliError> {
     let (file, _) = ensure_daemon(dir).map_err(local_error)?;
     match cmd {
-        NamespaceCommand::Create { name } => {
+        NamespaceCommand::Create {
+            name,
+            show_key,
+            output,
+        } => {
             let exists = client::namespace(&file, &name)
                 .map_err(local_error)?
                 .is_some();
             if exists {
                 return Err(CliError::msg(format!(
                     "the local namespace '{name}' already exists"
+                ))
+                .with_help(format!(
+                    "target it with `sluice namespace use {name}`, or delete it first with `sluice local namespace delete {name}`"
                 )));
             }
-            client::create_namespace(&file, &name).map_err(local_error)?;
-            println!("sluice: created the local namespace '{name}'");
-            println!("  target it with `sluice namespace use {name}`");
+            let created = client::create_namespace(&file, &name).map_err(local_error)?;
+            if output.json() {
+                print_json(&Created {
+                    auth: sluice_core::mask_secret(&created.auth),
+                    key: show_key.then(|| created.auth.clone()),
+                    name: created.name,
+                    api_host: file.api_host.clone(),
+                })?;
+            } else {
+                println!("sluice: created the local namespace '{}'", created.name);
+                println!("  target it with `sluice namespace use {}`", created.name);
+                if show_key {
+                    println!("  key: {}", created.auth);
+                }
+            }
         }
         NamespaceCommand::List { output } => {
             let names = client::namespaces(&file).map_err(local_error)?;
@@ -289,9 +395,13 @@ fn namespace(dir: &Path, cmd: NamespaceCommand) -> Result<ExitCode, CliError> {
                 }
             }
         }
-        NamespaceCommand::Delete { name } => {
+        NamespaceCommand::Delete { name, output } => {
             client::delete_namespace(&file, &name).map_err(local_error)?;
-            println!("sluice: deleted the local namespace '{name}' and everything in it");
+            if output.json() {
+                print_json(&json!({ "deleted": name }))?;
+            } else {
+                println!("sluice: deleted the local namespace '{name}' and everything in it");
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -98,6 +98,8 @@ enum PluginsCommand {
     Install(install::InstallArgs),
     /// Trust a project's plugin library (its SHA-256 is recorded in $SLUICE_HOME), so that
     /// project.yml `plugins:` may load it; a changed library must be trusted again
+    ///
+    /// With --json: `{"trusted": [{"path", "sha256"}], "store": PATH}`, each path canonical.
     Trust(trust::TrustArgs),
 }
 

@@ -118,7 +118,7 @@ fn fetch_all(conn: &Connection) -> Result<Vec<Value>, CliError> {
         .map_err(|e| conn.error(e))?;
     conn.runtime
         .block_on(api.list(namespace))
-        .map_err(|e| conn.error(e))
+        .map_err(|e| conn.token_error(e))
 }
 
 /// What sluice reads of a trigger from the DigitalOcean API (which sends more; `--json`

@@ -116,6 +116,32 @@ def finish_activation():
     print(SENTINEL, file=sys.stderr, flush=True)
 
 
+def memory_limit_mb():
+    # The limit sluice set on this process (RLIMIT_DATA), or None where there is none.
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_DATA)
+    except (ImportError, AttributeError, OSError, ValueError):
+        return None
+    if soft in (resource.RLIM_INFINITY, -1) or soft <= 0:
+        return None
+    return soft // (1024 * 1024)
+
+
+def error_text(ex):
+    # str() of some exceptions is empty (MemoryError() above all): the activation's error
+    # then names the exception and, for memory, the limit it ran into.
+    if isinstance(ex, MemoryError):
+        limit = memory_limit_mb()
+        detail = str(ex)
+        text = "MemoryError: the function exceeded its memory limit"
+        if limit is not None:
+            text += " of %d MB" % limit
+        return text + (" (%s)" % detail if detail else "")
+    return str(ex) or type(ex).__name__
+
+
 def run_once(fn, two_args, msg):
     for key, value in msg.items():
         if key != "value" and isinstance(value, str):
@@ -127,7 +153,7 @@ def run_once(fn, two_args, msg):
             result = asyncio.run(result)
     except Exception as ex:
         traceback.print_exc()
-        result = {"error": str(ex)}
+        result = {"error": error_text(ex)}
     if not isinstance(result, (dict, list)):
         return {"ok": False, "error": "The action did not return a dictionary or array."}
     try:
@@ -157,7 +183,7 @@ def main():
     except BaseException as ex:
         traceback.print_exc()
         finish_activation()
-        send(json.dumps({"ok": False, "error": "Initialization has failed due to: %s" % ex}))
+        send(json.dumps({"ok": False, "error": "Initialization has failed due to: %s" % error_text(ex)}))
         return
     send(json.dumps({"ok": True}))
     for line in reader:

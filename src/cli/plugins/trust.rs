@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use sluice_plugin_abi::TrustStore;
 
-use crate::cli::render::CliError;
+use serde::Serialize;
+
+use crate::cli::render::{CliError, OutputArgs, print_json};
 use crate::cli::setup;
 
 #[derive(Debug, clap::Args)]
@@ -15,6 +17,22 @@ pub struct TrustArgs {
     /// The plugin libraries to trust (.so, .dylib, .dll), as project.yml lists them
     #[arg(required = true, value_name = "LIBRARY")]
     libraries: Vec<PathBuf>,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// What `plugins trust --json` prints.
+#[derive(Debug, Serialize)]
+struct Trusted {
+    trusted: Vec<TrustedLibrary>,
+    /// The file the records are in.
+    store: PathBuf,
+}
+
+#[derive(Debug, Serialize)]
+struct TrustedLibrary {
+    path: PathBuf,
+    sha256: String,
 }
 
 pub fn run(args: TrustArgs) -> Result<ExitCode, CliError> {
@@ -29,6 +47,16 @@ pub fn run(args: TrustArgs) -> Result<ExitCode, CliError> {
         trusted.push((path, digest));
     }
     store.save()?;
+    if args.output.json() {
+        print_json(&Trusted {
+            trusted: trusted
+                .into_iter()
+                .map(|(path, sha256)| TrustedLibrary { path, sha256 })
+                .collect(),
+            store: store.path().to_path_buf(),
+        })?;
+        return Ok(ExitCode::SUCCESS);
+    }
     for (path, digest) in trusted {
         println!(
             "Trusted {} (sha256 {}); a changed library must be trusted again",

@@ -74,6 +74,8 @@ pub fn ensure(
         options.mode(0o600);
     }
     let log = options.open(&log_path).map_err(io)?;
+    // Where this start's output begins, so a failure reports what this child said.
+    let log_start = log.metadata().map(|m| m.len()).unwrap_or(0);
     let mut cmd = command();
     cmd.stdin(Stdio::null())
         .stdout(log.try_clone().map_err(io)?)
@@ -107,7 +109,7 @@ pub fn ensure(
             }
             return Err(failed(format!(
                 "it exited ({status}): {}",
-                last_line(&log_path)
+                output_since(&log_path, log_start)
             )));
         }
         if started.elapsed() > START_WAIT {
@@ -132,7 +134,7 @@ pub fn stop(data_dir: &Path) -> Result<Option<DaemonStatus>, LocalError> {
     let (code, body) = request(&file, "POST", &format!("{CONTROL_PATH}/stop"))
         .map_err(|e| LocalError::Daemon(format!("asking it to stop: {e}")))?;
     if code != 200 {
-        return Err(LocalError::Daemon(error_of(&body)));
+        return Err(LocalError::Daemon(error_of(code, &body)));
     }
     let started = Instant::now();
     while started.elapsed() < STOP_WAIT {
@@ -155,26 +157,41 @@ pub fn namespaces(file: &DaemonFile) -> Result<Vec<String>, LocalError> {
 
 /// The namespace `name` and its credentials; `None` when there is none.
 pub fn namespace(file: &DaemonFile, name: &str) -> Result<Option<NamespaceAuth>, LocalError> {
-    let path = format!("{CONTROL_PATH}/namespaces/{name}");
-    let (code, body) =
-        request(file, "GET", &path).map_err(|e| LocalError::Daemon(e.to_string()))?;
+    let (code, body) = request(file, "GET", &namespace_path(name))
+        .map_err(|e| LocalError::Daemon(e.to_string()))?;
     match code {
         200 => parse(&body).map(Some),
+        // A name the server cannot hold is not there; a name with a `/` would not even reach
+        // the route (it is encoded, but any 404 is an absent namespace).
         404 => Ok(None),
-        _ => Err(LocalError::Daemon(error_of(&body))),
+        _ => Err(LocalError::Daemon(error_of(code, &body))),
     }
 }
 
 /// Creates the namespace `name` (or finds it) and returns its credentials.
 pub fn create_namespace(file: &DaemonFile, name: &str) -> Result<NamespaceAuth, LocalError> {
-    control(file, "PUT", &format!("{CONTROL_PATH}/namespaces/{name}"))
+    control(file, "PUT", &namespace_path(name))
 }
 
 /// Deletes the namespace `name` with everything in it.
 pub fn delete_namespace(file: &DaemonFile, name: &str) -> Result<(), LocalError> {
-    let _: serde_json::Value =
-        control(file, "DELETE", &format!("{CONTROL_PATH}/namespaces/{name}"))?;
+    let _: serde_json::Value = control(file, "DELETE", &namespace_path(name))?;
     Ok(())
+}
+
+/// The control route of the namespace `name`, which is any text the user typed: every byte
+/// but the unreserved ones is percent-encoded, so a space or a `/` stays inside the one path
+/// segment and the server's name rule answers instead of the HTTP parser.
+fn namespace_path(name: &str) -> String {
+    let mut path = format!("{CONTROL_PATH}/namespaces/");
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            path.push(char::from(b));
+        } else {
+            path.push_str(&format!("%{b:02X}"));
+        }
+    }
+    path
 }
 
 fn control<T: DeserializeOwned>(
@@ -185,7 +202,7 @@ fn control<T: DeserializeOwned>(
     let (code, body) =
         request(file, method, path).map_err(|e| LocalError::Daemon(e.to_string()))?;
     if code != 200 {
-        return Err(LocalError::Daemon(error_of(&body)));
+        return Err(LocalError::Daemon(error_of(code, &body)));
     }
     parse(&body)
 }
@@ -195,24 +212,40 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, LocalError> {
         .map_err(|e| LocalError::Daemon(format!("unexpected control answer: {e}")))
 }
 
-fn error_of(body: &[u8]) -> String {
-    serde_json::from_slice::<serde_json::Value>(body)
+/// The message of an error answer: its `error`, else its text, else its HTTP status (an
+/// answer with no body must still say something).
+fn error_of(code: u16, body: &[u8]) -> String {
+    let message = serde_json::from_slice::<serde_json::Value>(body)
         .ok()
         .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
-        .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned())
+        .unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_string());
+    if message.is_empty() {
+        format!("the control request failed with HTTP {code} and no message")
+    } else {
+        message
+    }
 }
 
-fn last_line(log: &Path) -> String {
-    std::fs::read_to_string(log)
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .map(str::to_string)
-        })
-        .unwrap_or_else(|| "no output".to_string())
+/// What a server that failed to start wrote to its log from byte `start` on, as one line:
+/// its error is usually several (a message, then a help line), and the last alone may not
+/// name the cause. At most the last [`REPORTED_LINES`] lines.
+fn output_since(log: &Path, start: u64) -> String {
+    let text = std::fs::read(log).unwrap_or_default();
+    let from = usize::try_from(start).unwrap_or(usize::MAX).min(text.len());
+    let text = String::from_utf8_lossy(&text[from..]);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(|l| l.trim().trim_start_matches(['×', '│']).trim())
+        .filter(|l| !l.is_empty())
+        .collect();
+    if lines.is_empty() {
+        return "no output".to_string();
+    }
+    lines[lines.len().saturating_sub(REPORTED_LINES)..].join(" ")
 }
+
+/// How many lines of a failed start's output [`ensure`] reports.
+const REPORTED_LINES: usize = 6;
 
 /// One HTTP/1.1 request with no body to the server `file` describes: (status, body).
 fn request(file: &DaemonFile, method: &str, path: &str) -> std::io::Result<(u16, Vec<u8>)> {
@@ -261,4 +294,54 @@ fn dechunk(mut body: &[u8]) -> Vec<u8> {
         body = &body[(eol + 4 + size).min(body.len())..];
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_namespace_name_stays_in_one_path_segment() {
+        assert_eq!(
+            namespace_path("dev-1_x"),
+            format!("{CONTROL_PATH}/namespaces/dev-1_x")
+        );
+        assert_eq!(
+            namespace_path("bad name/x"),
+            format!("{CONTROL_PATH}/namespaces/bad%20name%2Fx")
+        );
+        assert_eq!(
+            namespace_path("ü%"),
+            format!("{CONTROL_PATH}/namespaces/%C3%BC%25")
+        );
+    }
+
+    #[test]
+    fn an_error_answer_always_says_something() {
+        assert_eq!(error_of(400, br#"{"error":"bad name"}"#), "bad name");
+        assert_eq!(error_of(502, b" gateway down\n"), "gateway down");
+        assert_eq!(
+            error_of(400, b""),
+            "the control request failed with HTTP 400 and no message"
+        );
+    }
+
+    #[test]
+    fn a_failed_start_reports_what_this_start_wrote() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let log = dir.path().join("daemon.log");
+        std::fs::write(&log, "an older run's last line\n")?;
+        let start = std::fs::metadata(&log)?.len();
+        assert_eq!(output_since(&log, start), "no output");
+        let mut text = std::fs::read_to_string(&log)?;
+        text.push_str(
+            "\n  × $SLUICE_LOCAL_IDLE is 'bogus', which is not a duration\n  help: write it like 30s\n",
+        );
+        std::fs::write(&log, text)?;
+        assert_eq!(
+            output_since(&log, start),
+            "$SLUICE_LOCAL_IDLE is 'bogus', which is not a duration help: write it like 30s"
+        );
+        Ok(())
+    }
 }
