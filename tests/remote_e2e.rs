@@ -513,6 +513,8 @@ fn a_remotely_built_function_gets_the_environments_secrets() {
             "packages/demo/echo/index.js",
             "exports.main = (args) => ({ env: process.env.TOKEN, param: args.token });\n",
         );
+    let used = run(&mut test.command(["namespace", "use", "local"]));
+    assert!(used.status.success(), "{}", text(&used));
     let out = run(&mut test.command(["secrets", "init", "dev"]));
     assert!(out.status.success(), "{}", text(&out));
     let mut child = test
