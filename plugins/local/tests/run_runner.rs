@@ -475,7 +475,12 @@ async fn results_over_one_megabyte_are_refused() {
         "function main() { return { s: 'x'.repeat(1100000) }; }",
     );
     let out = h.run(&big, json!({})).await;
-    assert_eq!(out.status, ActivationStatus::ApplicationError);
+    assert_eq!(
+        out.status,
+        ActivationStatus::ApplicationError,
+        "{:?}",
+        out.result
+    );
     assert!(error_text(&out).starts_with(
         "The action produced a response that exceeded the allowed length: 1100008 > 1048576 bytes."
     ));

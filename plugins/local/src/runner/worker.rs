@@ -309,17 +309,21 @@ impl Worker {
         let Some(reader) = self.reader.as_mut() else {
             return Wait::Died;
         };
-        let mut buf = String::new();
+        // `read_until` into bytes, not `read_line`: a log line arriving while a long result
+        // is still coming in wins the `select!`, and only `read_until` keeps what it had read
+        // so far for the next round (with `read_line` a 1 MB result came out cut and was
+        // reported as "not a valid response" on a loaded machine).
+        let mut buf = Vec::new();
         loop {
             tokio::select! {
-                read = reader.read_line(&mut buf) => {
+                read = reader.read_until(b'\n', &mut buf) => {
                     return match read {
                         Ok(0) | Err(_) => {
                             self.reader = None;
                             self.writer = None;
                             Wait::Died
                         }
-                        Ok(_) => Wait::Line(buf.trim_end().to_string()),
+                        Ok(_) => Wait::Line(String::from_utf8_lossy(&buf).trim_end().to_string()),
                     };
                 }
                 ev = self.logs.recv(), if self.open_streams > 0 => {
