@@ -324,6 +324,47 @@ fn a_plan_after_hook_vetoes_the_deploy() -> TestResult {
     Ok(())
 }
 
+/// The other policy of the issue, "no function over 256 MB": a created or updated function's
+/// entry carries its limits and kind as the deploy sends them.
+#[test]
+fn a_plan_after_hook_sees_the_limits_of_what_changes() -> TestResult {
+    let project_yml = |memory: u32| {
+        format!(
+            "hooks:\n  - hooks/policy.lua\npackages:\n  - name: p\n    functions:\n      - name: a\n        runtime: nodejs:default\n        limits:\n          memory: {memory}\n"
+        )
+    };
+    let test = project(&[("p/a", "a1")])
+        .write("project.yml", project_yml(256))
+        .write(
+            "hooks/policy.lua",
+            "local sluice = require(\"sluice\")\n\
+             sluice.on(\"plan:after\", function(plan, target)\n\
+               for _, c in ipairs(plan.changes) do\n\
+                 if c.limits and c.limits.memory and c.limits.memory > 256 then\n\
+                   sluice.fail(c.name .. \" asks for \" .. c.limits.memory .. \" MB (\" .. c.kind .. \"): at most 256\")\n\
+                 end\n\
+               end\n\
+             end)\n",
+        );
+    deployed(&test, &["deploy", "."])?;
+    let test = test.write("project.yml", project_yml(512));
+    let out = run(&test, &["deploy", "."])?;
+    assert!(!out.status.success());
+    assert!(
+        transcript(&out).contains("p/a asks for 512 MB"),
+        "{}",
+        transcript(&out)
+    );
+    let plan = run(&test, &["plan", ".", "-o", "json"])?;
+    assert!(!plan.status.success(), "the hook vetoes the plan too");
+    assert!(
+        unwrapped(&plan).contains("p/a asks for 512 MB"),
+        "{}",
+        transcript(&plan)
+    );
+    Ok(())
+}
+
 /// A credential store pointing at the fake controller.
 fn at_fake(test: ProjectTest, whisk: &FakeWhisk) -> ProjectTest {
     let store = serde_json::json!({

@@ -194,6 +194,14 @@ pub struct PlannedChange {
     /// The project's full digest of the entity (packages, functions, sequences, triggers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
+    /// A created or updated function's kind as this deploy sends it (`nodejs:18`), for
+    /// policies in `plan:after` hooks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// A created or updated function's limits as this deploy sends them (`memory` in MB,
+    /// `timeout` in ms, `logs` in MB); a limit left out gets the namespace's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<std::collections::BTreeMap<String, u64>>,
 }
 
 impl PlannedChange {
@@ -205,6 +213,8 @@ impl PlannedChange {
             reasons: Vec::new(),
             server_version: None,
             digest: None,
+            kind: None,
+            limits: None,
         }
     }
 

@@ -16,6 +16,8 @@ use super::deploy::ProjectArgs;
 use super::render::{CliError, ConsoleFeedback};
 
 #[derive(Debug, clap::Args)]
+// The deploy flags a watch refuses (with a way out) are not offered in its help.
+#[command(mut_arg("prune", |a| a.hide(true)), mut_arg("explain", |a| a.hide(true)))]
 pub struct Args {
     #[command(flatten)]
     common: ProjectArgs,

@@ -227,6 +227,7 @@ fn transport_err(url: &Url, e: reqwest::Error) -> OwError {
         method: "POST".into(),
         url: without_query(url),
         message: e.to_string(),
+        unreachable: e.is_connect(),
     }
 }
 

@@ -25,6 +25,9 @@ pub enum OwError {
         method: String,
         url: String,
         message: String,
+        /// The connection itself failed (refused, no route, name not resolved): nothing
+        /// answers there, as opposed to an answer that was cut off.
+        unreachable: bool,
     },
     /// The answer was not the JSON we expected.
     #[error("unexpected answer from {url}: {message}")]

@@ -398,7 +398,20 @@ impl Inputs<'_> {
         };
         let classified = classify(server, recorded, &digest, self.annotation);
         let change = classified.0;
-        changes.push(entry(entity, &name, classified, server, Some(digest)));
+        let mut planned = entry(entity, &name, classified, server, Some(digest));
+        if entity == PlanEntity::Function && change.is_change() {
+            // What a policy checks ("no function over 256 MB"): the function as it is sent.
+            planned.kind = local
+                .pointer("/exec/kind")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            planned.limits = local.get("limits").and_then(Value::as_object).map(|l| {
+                l.iter()
+                    .filter_map(|(k, v)| v.as_u64().map(|n| (k.clone(), n)))
+                    .collect()
+            });
+        }
+        changes.push(planned);
         if server.is_some() && change.is_change() {
             let mut url = self.client.entity_url("actions", &name);
             url.query_pairs_mut().append_pair("code", "true");

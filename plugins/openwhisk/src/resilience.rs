@@ -47,6 +47,11 @@ pub struct EntityRetry {
     pub max_delay: Duration,
     /// The most time one entity may spend, from its first attempt to the start of its last.
     pub budget: Duration,
+    /// The most time spent retrying while the host cannot be reached at all (connection
+    /// refused, no route): a controller restarting is back within seconds, a wrong or dead
+    /// host never is, and waiting the whole budget for it left a deploy (or a watch) silent
+    /// for two minutes.
+    pub unreachable_budget: Duration,
 }
 
 impl Default for EntityRetry {
@@ -56,6 +61,7 @@ impl Default for EntityRetry {
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(10),
             budget: Duration::from_secs(120),
+            unreachable_budget: Duration::from_secs(10),
         }
     }
 }
@@ -260,7 +266,13 @@ where
         let wait = retry_after(&error)
             .unwrap_or_else(|| policy.backoff(tries - 1))
             .min(policy.max_delay);
-        if first.elapsed() + wait > policy.budget {
+        let budget = match error {
+            OwError::Transport {
+                unreachable: true, ..
+            } => policy.budget.min(policy.unreachable_budget),
+            _ => policy.budget,
+        };
+        if first.elapsed() + wait > budget {
             return Err(error);
         }
         tracing::debug!(tries, ?wait, %error, "retrying");
@@ -290,7 +302,45 @@ mod tests {
             base_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(4),
             budget: Duration::from_secs(5),
+            unreachable_budget: Duration::from_secs(5),
         }
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_host_is_given_up_on_sooner_than_a_failing_one() {
+        let policy = EntityRetry {
+            max_attempts: 1000,
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(5),
+            budget: Duration::from_secs(5),
+            unreachable_budget: Duration::from_millis(40),
+        };
+        let pacer = Pacer::new(4);
+        let tries = AtomicU32::new(0);
+        let got: Result<()> = with_retries(&policy, &pacer, || async {
+            tries.fetch_add(1, Ordering::SeqCst);
+            Err(OwError::Transport {
+                method: "PUT".into(),
+                url: "http://127.0.0.1:1/x".into(),
+                message: "connection refused".into(),
+                unreachable: true,
+            })
+        })
+        .await;
+        assert!(got.is_err());
+        let unreachable = tries.load(Ordering::SeqCst);
+        assert!((2..=12).contains(&unreachable), "{unreachable} tries");
+        // The same budget keeps a host that answers 502 going far longer.
+        let tries = AtomicU32::new(0);
+        let got: Result<()> = with_retries(&policy, &pacer, || async {
+            if tries.fetch_add(1, Ordering::SeqCst) < 30 {
+                Err(http(502, None))
+            } else {
+                Ok(())
+            }
+        })
+        .await;
+        assert!(got.is_ok());
     }
 
     #[tokio::test]

@@ -178,6 +178,7 @@ impl Transport {
                 method: "-".into(),
                 url: "-".into(),
                 message: e.to_string(),
+                unreachable: false,
             })?;
         Ok(Transport {
             http,
@@ -236,12 +237,12 @@ impl Transport {
 
     async fn attempt(&self, call: &Call<'_>) -> std::result::Result<(Value, StatusCode), Failure> {
         let _permit = self.limiter.acquire().await.map_err(|e| Failure {
-            error: transport_error(call, e.to_string()),
+            error: transport_error(call, e.to_string(), false),
             kind: FailureKind::Fatal,
         })?;
         self.sent.fetch_add(1, Ordering::Relaxed);
         let client = self.client_for(&call.url).map_err(|message| Failure {
-            error: transport_error(call, message),
+            error: transport_error(call, message, false),
             kind: FailureKind::Fatal,
         })?;
         let mut req = client.request(call.method.clone(), call.url.clone());
@@ -262,7 +263,7 @@ impl Transport {
                     FailureKind::MaybeSent
                 };
                 return Err(Failure {
-                    error: transport_error(call, e.to_string()),
+                    error: transport_error(call, with_causes(&e), e.is_connect()),
                     kind,
                 });
             }
@@ -278,7 +279,7 @@ impl Transport {
             Ok(b) => b,
             Err(e) => {
                 return Err(Failure {
-                    error: transport_error(call, e.to_string()),
+                    error: transport_error(call, e.to_string(), false),
                     kind: FailureKind::MaybeSent,
                 });
             }
@@ -311,11 +312,28 @@ impl Transport {
     }
 }
 
-fn transport_error(call: &Call<'_>, message: String) -> OwError {
+/// reqwest's message and its causes (`error sending request …: client error (Connect): tcp
+/// connect error: Connection refused (os error 111)`): the first alone does not say why.
+fn with_causes(e: &reqwest::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}
+
+fn transport_error(call: &Call<'_>, message: String, unreachable: bool) -> OwError {
     OwError::Transport {
         method: call.method.to_string(),
         url: redact_url(&call.url),
         message,
+        unreachable,
     }
 }
 
