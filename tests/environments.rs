@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use common::ProjectTest;
 use serde_json::{Value, json};
@@ -43,34 +43,16 @@ fn three_environments() -> ProjectTest {
         .write("env/stage.env", "GREETING=hello from stage\n")
         .write("env/prod.env", "GREETING=good day from prod\n");
     for ns in ["app_feature-login", "stage", "prod"] {
-        ok(&test, &["local", "namespace", "create", ns]);
-        ok(&test, &["namespace", "use", ns]);
+        test.ok(&["local", "namespace", "create", ns]);
+        test.ok(&["namespace", "use", ns]);
     }
     test
 }
 
-fn run(test: &ProjectTest, args: &[&str]) -> Output {
-    test.command(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run sluice")
-}
-
-fn ok(test: &ProjectTest, args: &[&str]) -> String {
-    let out = run(test, args);
-    assert!(
-        out.status.success(),
-        "sluice {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// Invokes `app/hello` in the local namespace `namespace`.
 fn invoke_in(test: &ProjectTest, namespace: &str) -> Value {
-    ok(test, &["namespace", "use", namespace]);
-    let out = ok(test, &["invoke", "app/hello"]);
+    test.ok(&["namespace", "use", namespace]);
+    let out = test.ok(&["invoke", "app/hello"]);
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("invoke printed no JSON ({e}): {out}"))
 }
 
@@ -119,7 +101,7 @@ fn each_environment_gets_its_namespace_env_file_and_name() {
     git(&test, &["checkout", "-q", "-b", "feature/login"]);
 
     // No -e: the branch pattern picks dev, and {branch} names its namespace.
-    let out = ok(&test, &["deploy", "."]);
+    let out = test.ok(&["deploy", "."]);
     assert!(
         out.contains("to the local namespace 'app_feature-login'")
             && out.contains("for environment 'dev'"),
@@ -131,7 +113,7 @@ fn each_environment_gets_its_namespace_env_file_and_name() {
     );
 
     // -e wins over the branch.
-    let out = ok(&test, &["deploy", ".", "-e", "stage"]);
+    let out = test.ok(&["deploy", ".", "-e", "stage"]);
     assert!(out.contains("for environment 'stage'"), "{out}");
     assert_eq!(
         invoke_in(&test, "stage"),
@@ -146,18 +128,15 @@ fn each_environment_gets_its_namespace_env_file_and_name() {
 
     // The run-time commands take -e too: the current namespace is dev's now, but -e stage
     // invokes and reads the function where `deploy -e stage` put it.
-    let out = ok(&test, &["invoke", "app/hello", "-e", "stage"]);
+    let out = test.ok(&["invoke", "app/hello", "-e", "stage"]);
     let result: Value = serde_json::from_str(&out).expect("JSON");
     assert_eq!(result["environment"], "stage", "{out}");
-    let out = ok(
-        &test,
-        &["functions", "get", "app/hello", "-e", "stage", "-o", "json"],
-    );
+    let out = test.ok(&["functions", "get", "app/hello", "-e", "stage", "-o", "json"]);
     let got: Value = serde_json::from_str(&out).expect("JSON");
     assert_eq!(got["namespace"], "stage/app", "{out}");
-    let listed = ok(&test, &["activations", "list", "-e", "stage", "-o", "json"]);
+    let listed = test.ok(&["activations", "list", "-e", "stage", "-o", "json"]);
     assert!(listed.contains("hello"), "{listed}");
-    let unknown = run(&test, &["invoke", "app/hello", "-e", "nope"]);
+    let unknown = test.run(&["invoke", "app/hello", "-e", "nope"]);
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("nope"));
 }
@@ -165,7 +144,7 @@ fn each_environment_gets_its_namespace_env_file_and_name() {
 #[test]
 fn a_protected_environment_needs_force() {
     let test = three_environments();
-    let out = run(&test, &["deploy", ".", "-e", "prod"]);
+    let out = test.run(&["deploy", ".", "-e", "prod"]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -176,7 +155,7 @@ fn a_protected_environment_needs_force() {
 
     // SLUICE_ENVIRONMENT chooses as -e does.
     let test = test.env("SLUICE_ENVIRONMENT", "prod");
-    ok(&test, &["deploy", ".", "--force"]);
+    test.ok(&["deploy", ".", "--force"]);
     assert_eq!(
         invoke_in(&test, "prod"),
         json!({"environment": "prod", "greeting": "good day from prod"})
@@ -188,7 +167,7 @@ fn an_unknown_environment_names_the_known_ones() {
     let test = ProjectTest::empty()
         .write("sluice.toml", SETTINGS)
         .write("packages/app/hello.js", FUNCTION);
-    let out = run(&test, &["plan", ".", "-e", "qa"]);
+    let out = test.run(&["plan", ".", "-e", "qa"]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -206,7 +185,7 @@ fn a_misspelt_environment_key_is_refused_with_its_line() {
             "[environments.dev]\nnamespace = \"dev\"\nprotect = true\n",
         )
         .write("packages/app/hello.js", FUNCTION);
-    let out = run(&test, &["plan", ".", "-e", "dev"]);
+    let out = test.run(&["plan", ".", "-e", "dev"]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -219,7 +198,7 @@ fn a_misspelt_environment_key_is_refused_with_its_line() {
 fn env_list_and_current_show_the_choice_and_why() {
     let test = three_environments().git_commit();
     git(&test, &["checkout", "-q", "-b", "feature/login"]);
-    let listed: Value = serde_json::from_str(&ok(&test, &["env", "list", "--json"])).expect("JSON");
+    let listed: Value = serde_json::from_str(&test.ok(&["env", "list", "--json"])).expect("JSON");
     let names: Vec<(&str, bool)> = listed
         .as_array()
         .into_iter()
@@ -228,7 +207,7 @@ fn env_list_and_current_show_the_choice_and_why() {
         .collect();
     assert_eq!(names, [("dev", true), ("prod", false), ("stage", false)]);
     let current: Value =
-        serde_json::from_str(&ok(&test, &["env", "current", "--json"])).expect("JSON");
+        serde_json::from_str(&test.ok(&["env", "current", "--json"])).expect("JSON");
     assert_eq!(
         current,
         json!({
@@ -237,7 +216,7 @@ fn env_list_and_current_show_the_choice_and_why() {
             "env": "env/dev.env", "buildEnv": null
         })
     );
-    let text = ok(&test, &["env", "current", "-e", "prod"]);
+    let text = test.ok(&["env", "current", "-e", "prod"]);
     assert!(
         text.contains("environment 'prod'") && text.contains("deploys need --force"),
         "{text}"
@@ -253,13 +232,13 @@ fn target_namespace_test_and_production_with_the_production_flag() {
         )
         .write("packages/app/hello.js", FUNCTION);
     for ns in ["stage", "prod"] {
-        ok(&test, &["local", "namespace", "create", ns]);
-        ok(&test, &["namespace", "use", ns]);
+        test.ok(&["local", "namespace", "create", ns]);
+        test.ok(&["namespace", "use", ns]);
     }
-    let out = ok(&test, &["deploy", "."]);
+    let out = test.ok(&["deploy", "."]);
     assert!(out.contains("to the local namespace 'stage'"), "{out}");
     assert_eq!(function_in(&test, "prod"), Value::Null);
-    let out = ok(&test, &["deploy", ".", "--production"]);
+    let out = test.ok(&["deploy", ".", "--production"]);
     assert!(out.contains("to the local namespace 'prod'"), "{out}");
     assert_eq!(function_in(&test, "prod")["name"], "hello");
 
@@ -268,7 +247,7 @@ fn target_namespace_test_and_production_with_the_production_flag() {
         "project.yml",
         "targetNamespace: stage\npackages:\n  - name: app\n    functions:\n      - name: hello\n        runtime: nodejs:default\n",
     );
-    let out = run(&test, &["plan", ".", "--production"]);
+    let out = test.run(&["plan", ".", "--production"]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -280,17 +259,17 @@ fn target_namespace_test_and_production_with_the_production_flag() {
 #[test]
 fn undeploy_all_takes_the_triggers_with_the_functions() {
     let test = ProjectTest::fixture("triggers");
-    ok(&test, &["deploy", "."]);
+    test.ok(&["deploy", "."]);
     let listed: Value =
-        serde_json::from_str(&ok(&test, &["triggers", "list", "--json"])).expect("JSON");
+        serde_json::from_str(&test.ok(&["triggers", "list", "--json"])).expect("JSON");
     assert_eq!(listed.as_array().map(Vec::len), Some(2), "{listed}");
-    let out = ok(&test, &["undeploy", "--all"]);
+    let out = test.ok(&["undeploy", "--all"]);
     assert!(
         out.contains("Deleted trigger 'invoke1'") && out.contains("Deleted trigger 'invoke2'"),
         "{out}"
     );
     let listed: Value =
-        serde_json::from_str(&ok(&test, &["triggers", "list", "--json"])).expect("JSON");
+        serde_json::from_str(&test.ok(&["triggers", "list", "--json"])).expect("JSON");
     assert_eq!(listed, json!([]));
 }
 
@@ -304,7 +283,7 @@ fn labels_name_namespaces_for_use_and_for_environments() {
         )
         .write("packages/app/hello.js", FUNCTION);
     for ns in ["stage", "other"] {
-        ok(&test, &["local", "namespace", "create", ns]);
+        test.ok(&["local", "namespace", "create", ns]);
     }
     let store = json!({
         "currentHost": "sluice-local",
@@ -320,13 +299,13 @@ fn labels_name_namespaces_for_use_and_for_environments() {
     )
     .expect("write the store");
 
-    let out = ok(&test, &["deploy", ".", "-e", "stage"]);
+    let out = test.ok(&["deploy", ".", "-e", "stage"]);
     assert!(out.contains("to the local namespace 'stage'"), "{out}");
-    let out = ok(&test, &["namespace", "use", "staging"]);
+    let out = test.ok(&["namespace", "use", "staging"]);
     assert!(
         out.contains("Now using the local namespace 'stage'"),
         "{out}"
     );
-    let invoked = ok(&test, &["invoke", "app/hello"]);
+    let invoked = test.ok(&["invoke", "app/hello"]);
     assert!(invoked.contains("\"environment\": \"stage\""), "{invoked}");
 }

@@ -8,29 +8,13 @@
 mod common;
 
 use std::path::Path;
-use std::process::Output;
 use std::time::{Duration, Instant};
 
 use common::ProjectTest;
 use serde_json::{Value, json};
 
-fn run(test: &ProjectTest, args: &[&str]) -> Output {
-    test.command(args).output().expect("run sluice")
-}
-
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn ok(test: &ProjectTest, args: &[&str]) -> String {
-    let out = run(test, args);
-    assert!(
-        out.status.success(),
-        "sluice {args:?} failed:\n{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
 }
 
 /// The state file of the test's data directory.
@@ -59,48 +43,48 @@ fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
 }
 
 fn deploy(test: &ProjectTest) {
-    ok(test, &["deploy", "."]);
+    test.ok(&["deploy", "."]);
 }
 
 #[test]
 fn the_first_command_starts_a_server_that_later_ones_reuse() {
     let test = ProjectTest::empty();
     assert!(state(&test).is_none());
-    ok(&test, &["functions", "list"]);
+    test.ok(&["functions", "list"]);
     let pid = pid_of(&test);
     assert!(alive(pid));
-    ok(&test, &["functions", "list"]);
+    test.ok(&["functions", "list"]);
     assert_eq!(pid_of(&test), pid, "the second command reuses the server");
     let status: Value =
-        serde_json::from_str(&ok(&test, &["local", "status", "--json"])).expect("status JSON");
+        serde_json::from_str(&test.ok(&["local", "status", "--json"])).expect("status JSON");
     assert_eq!(status["running"], json!(true));
     assert_eq!(status["pid"], json!(pid));
     assert_eq!(status["namespaces"], json!(["local"]));
     assert_eq!(status["idleExitSeconds"], json!(120));
     let host = status["apiHost"].as_str().expect("apiHost");
     assert!(host.starts_with("http://127.0.0.1:"), "{host}");
-    let human = ok(&test, &["local", "status"]);
+    let human = test.ok(&["local", "status"]);
     assert!(
         human.contains(&format!("  API host:    {host}\n")),
         "{human}"
     );
     assert!(human.contains("  Namespaces:  local\n"), "{human}");
     // The log says who served what; it never holds the key.
-    let logs = ok(&test, &["local", "logs"]);
+    let logs = test.ok(&["local", "logs"]);
     assert!(
         logs.contains(&format!("sluice: process {pid} serves ")),
         "{logs}"
     );
     let key = std::fs::read_to_string(test.local_dir().join("local.auth")).expect("key file");
     assert!(!logs.contains(key.trim()));
-    let stopped = ok(&test, &["local", "stop"]);
+    let stopped = test.ok(&["local", "stop"]);
     assert_eq!(
         stopped,
         format!("sluice: stopped the local namespace server (process {pid})\n")
     );
     wait_until("the server exited", Duration::from_secs(10), || !alive(pid));
     assert!(state(&test).is_none());
-    let after = run(&test, &["local", "status", "--json"]);
+    let after = test.run(&["local", "status", "--json"]);
     assert_eq!(after.status.code(), Some(3));
     let after: Value = serde_json::from_slice(&after.stdout).expect("status JSON");
     assert_eq!(after["running"], json!(false));
@@ -109,9 +93,9 @@ fn the_first_command_starts_a_server_that_later_ones_reuse() {
 #[test]
 fn serve_refuses_a_data_dir_a_server_owns() {
     let test = ProjectTest::empty();
-    ok(&test, &["functions", "list"]);
+    test.ok(&["functions", "list"]);
     let pid = pid_of(&test);
-    let out = run(&test, &["serve", "--port", "0"]);
+    let out = test.run(&["serve", "--port", "0"]);
     assert!(!out.status.success());
     // The error is wrapped to the terminal's width: compare words.
     let err = text(&out.stderr)
@@ -130,7 +114,7 @@ fn serve_refuses_a_data_dir_a_server_owns() {
 #[test]
 fn a_killed_server_is_replaced_on_the_same_port() {
     let test = ProjectTest::empty();
-    ok(&test, &["functions", "list"]);
+    test.ok(&["functions", "list"]);
     let first = state(&test).expect("state");
     let pid = first["pid"].as_u64().expect("pid");
     let status = std::process::Command::new("kill")
@@ -141,7 +125,7 @@ fn a_killed_server_is_replaced_on_the_same_port() {
     wait_until("the server died", Duration::from_secs(10), || !alive(pid));
     // The state file and the lock file stay behind, stale.
     assert!(state(&test).is_some());
-    ok(&test, &["functions", "list"]);
+    test.ok(&["functions", "list"]);
     let second = state(&test).expect("state");
     assert_ne!(second["pid"], first["pid"]);
     assert_eq!(second["port"], first["port"], "the port is remembered");
@@ -150,13 +134,13 @@ fn a_killed_server_is_replaced_on_the_same_port() {
 #[test]
 fn an_idle_server_exits_by_itself() {
     let test = ProjectTest::empty().env("SLUICE_LOCAL_IDLE", "1s");
-    ok(&test, &["functions", "list"]);
+    test.ok(&["functions", "list"]);
     let pid = pid_of(&test);
     wait_until("the idle server exited", Duration::from_secs(20), || {
         !alive(pid)
     });
     assert!(state(&test).is_none());
-    let logs = ok(&test, &["local", "logs", "-n", "1"]);
+    let logs = test.ok(&["local", "logs", "-n", "1"]);
     assert!(
         logs.contains(&format!("sluice: process {pid} stopped")),
         "{logs}"
@@ -170,18 +154,15 @@ fn no_wait_returns_at_once_and_the_run_shows_as_running_until_it_ends() {
     let test = ProjectTest::empty().write("packages/demo/sleepy.js", SLEEPY);
     deploy(&test);
     let started = Instant::now();
-    let accepted: Value = serde_json::from_str(&ok(
-        &test,
-        &[
-            "invoke",
-            "demo/sleepy",
-            "-p",
-            "ms",
-            "4000",
-            "--no-wait",
-            "--json",
-        ],
-    ))
+    let accepted: Value = serde_json::from_str(&test.ok(&[
+        "invoke",
+        "demo/sleepy",
+        "-p",
+        "ms",
+        "4000",
+        "--no-wait",
+        "--json",
+    ]))
     .expect("accepted JSON");
     assert!(
         started.elapsed() < Duration::from_millis(3000),
@@ -190,23 +171,20 @@ fn no_wait_returns_at_once_and_the_run_shows_as_running_until_it_ends() {
     );
     let id = accepted["activationId"].as_str().expect("id").to_string();
     let now: Value =
-        serde_json::from_str(&ok(&test, &["activations", "get", &id])).expect("record JSON");
+        serde_json::from_str(&test.ok(&["activations", "get", &id])).expect("record JSON");
     assert_eq!(now["response"]["status"], json!("running"), "{now}");
     let list: Value =
-        serde_json::from_str(&ok(&test, &["activations", "list", "--json"])).expect("list JSON");
+        serde_json::from_str(&test.ok(&["activations", "list", "--json"])).expect("list JSON");
     assert_eq!(list[0]["activationId"], json!(id));
     wait_until("the run ended", Duration::from_secs(30), || {
         let v: Value =
-            serde_json::from_str(&ok(&test, &["activations", "get", &id])).unwrap_or(Value::Null);
+            serde_json::from_str(&test.ok(&["activations", "get", &id])).unwrap_or(Value::Null);
         v["response"]["status"] != json!("running")
     });
     let result: Value =
-        serde_json::from_str(&ok(&test, &["activations", "result", &id])).expect("result");
+        serde_json::from_str(&test.ok(&["activations", "result", &id])).expect("result");
     assert_eq!(result, json!({"slept": 4000}));
-    let missing = run(
-        &test,
-        &["activations", "get", "0123456789abcdef0123456789abcdef"],
-    );
+    let missing = test.run(&["activations", "get", "0123456789abcdef0123456789abcdef"]);
     assert!(!missing.status.success());
     let err = text(&missing.stderr);
     assert!(
@@ -218,29 +196,29 @@ fn no_wait_returns_at_once_and_the_run_shows_as_running_until_it_ends() {
 #[test]
 fn local_namespaces_are_created_used_by_name_and_kept_apart() {
     let test = ProjectTest::from_dir("examples/hello");
-    let created = ok(&test, &["local", "namespace", "create", "dev"]);
+    let created = test.ok(&["local", "namespace", "create", "dev"]);
     assert!(
         created.contains("created the local namespace 'dev'"),
         "{created}"
     );
-    assert_eq!(ok(&test, &["local", "namespace", "list"]), "dev\nlocal\n");
-    let used = ok(&test, &["namespace", "use", "dev"]);
+    assert_eq!(test.ok(&["local", "namespace", "list"]), "dev\nlocal\n");
+    let used = test.ok(&["namespace", "use", "dev"]);
     assert_eq!(used, "Now using the local namespace 'dev'\n");
     deploy(&test);
-    let dev = ok(&test, &["functions", "list"]);
+    let dev = test.ok(&["functions", "list"]);
     assert!(dev.contains("hello/greet"), "{dev}");
-    ok(&test, &["namespace", "use", "local"]);
-    let local = ok(&test, &["functions", "list"]);
+    test.ok(&["namespace", "use", "local"]);
+    let local = test.ok(&["functions", "list"]);
     assert!(
         !local.contains("hello/greet"),
         "local sees dev's function:\n{local}"
     );
-    let missing = run(&test, &["namespace", "use", "nope"]);
+    let missing = test.run(&["namespace", "use", "nope"]);
     assert!(!missing.status.success());
-    let out = run(&test, &["local", "namespace", "create", "dev"]);
+    let out = test.run(&["local", "namespace", "create", "dev"]);
     assert!(text(&out.stderr).contains("already exists"));
-    ok(&test, &["local", "namespace", "delete", "dev"]);
-    assert_eq!(ok(&test, &["local", "namespace", "list"]), "local\n");
+    test.ok(&["local", "namespace", "delete", "dev"]);
+    assert_eq!(test.ok(&["local", "namespace", "list"]), "local\n");
     assert_dir_private(&test.local_dir());
 }
 

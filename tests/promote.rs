@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 
 use common::ProjectTest;
 use serde_json::{Value, json};
@@ -46,32 +46,14 @@ fn three_environments() -> ProjectTest {
         .write("env/stage.env", "GREETING=hello from stage\n")
         .write("env/prod.env", "GREETING=good day from prod\n");
     for ns in ["dev", "stage", "prod"] {
-        ok(&test, &["local", "namespace", "create", ns]);
-        ok(&test, &["namespace", "use", ns]);
+        test.ok(&["local", "namespace", "create", ns]);
+        test.ok(&["namespace", "use", ns]);
     }
     test
 }
 
-fn run(test: &ProjectTest, args: &[&str]) -> Output {
-    test.command(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run sluice")
-}
-
-fn ok(test: &ProjectTest, args: &[&str]) -> String {
-    let out = run(test, args);
-    assert!(
-        out.status.success(),
-        "sluice {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn fails(test: &ProjectTest, args: &[&str]) -> String {
-    let out = run(test, args);
+    let out = test.run(args);
     assert!(
         !out.status.success(),
         "sluice {args:?} should have failed:\n{}",
@@ -81,8 +63,8 @@ fn fails(test: &ProjectTest, args: &[&str]) -> String {
 }
 
 fn invoke_in(test: &ProjectTest, namespace: &str, name: &str) -> Value {
-    ok(test, &["namespace", "use", namespace]);
-    let out = ok(test, &["invoke", name]);
+    test.ok(&["namespace", "use", namespace]);
+    let out = test.ok(&["invoke", name]);
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("invoke printed no JSON ({e}): {out}"))
 }
 
@@ -135,8 +117,8 @@ fn releases(test: &ProjectTest) -> Vec<Value> {
 #[test]
 fn promote_copies_the_source_code_with_the_target_settings_and_records_a_release() {
     let test = three_environments().git_commit();
-    ok(&test, &["deploy", ".", "-e", "dev"]);
-    ok(&test, &["deploy", ".", "-e", "stage"]);
+    test.ok(&["deploy", ".", "-e", "dev"]);
+    test.ok(&["deploy", ".", "-e", "stage"]);
     assert_eq!(
         invoke_in(&test, "dev", "app/hello"),
         json!({"environment": "dev", "greeting": "hi from dev", "code": "v1"})
@@ -154,7 +136,7 @@ fn promote_copies_the_source_code_with_the_target_settings_and_records_a_release
 
     // The working tree moves on; prod must get what stage runs, not this.
     let test = test.write("packages/app/hello.js", function("v2-unreleased"));
-    let out = ok(&test, &["promote", "stage", "prod", "--yes"]);
+    let out = test.ok(&["promote", "stage", "prod", "--yes"]);
     assert!(
         out.contains("to the local namespace 'prod'")
             && out.contains("for environment 'prod'")
@@ -219,21 +201,21 @@ fn promote_copies_the_source_code_with_the_target_settings_and_records_a_release
     );
 
     let history: Value =
-        serde_json::from_str(&ok(&test, &["env", "history", "prod", "--json"])).expect("JSON");
+        serde_json::from_str(&test.ok(&["env", "history", "prod", "--json"])).expect("JSON");
     assert_eq!(history, json!([record]));
-    let table = ok(&test, &["env", "history", "prod"]);
+    let table = test.ok(&["env", "history", "prod"]);
     assert!(
         table.contains("RELEASE") && table.contains("prod-1") && table.contains("stage"),
         "{table}"
     );
-    let none = ok(&test, &["env", "history", "stage"]);
+    let none = test.ok(&["env", "history", "stage"]);
     assert!(
         none.contains("No releases of environment 'stage'"),
         "{none}"
     );
 
     // A second promotion is the next release.
-    ok(&test, &["promote", "stage", "prod", "--yes"]);
+    test.ok(&["promote", "stage", "prod", "--yes"]);
     let ids: Vec<Value> = releases(&test).iter().map(|r| r["id"].clone()).collect();
     assert_eq!(ids, [json!("prod-1"), json!("prod-2")]);
 }
@@ -241,7 +223,7 @@ fn promote_copies_the_source_code_with_the_target_settings_and_records_a_release
 #[test]
 fn drift_in_the_source_blocks_the_promotion() {
     let test = three_environments();
-    ok(&test, &["deploy", ".", "-e", "stage"]);
+    test.ok(&["deploy", ".", "-e", "stage"]);
     // Someone changes stage's function with a plain API PUT, outside the project.
     let client = client(&test, "stage");
     let body = json!({"exec": {"kind": "nodejs:default", "code": function("hotfix")}});
@@ -268,15 +250,15 @@ fn drift_in_the_source_blocks_the_promotion() {
     assert!(releases(&test).is_empty());
 
     // Deploying stage again from the project ends the drift.
-    ok(&test, &["deploy", ".", "-e", "stage"]);
-    ok(&test, &["promote", "stage", "prod", "--yes"]);
+    test.ok(&["deploy", ".", "-e", "stage"]);
+    test.ok(&["promote", "stage", "prod", "--yes"]);
     assert_eq!(invoke_in(&test, "prod", "app/hello")["code"], "v1");
 }
 
 #[test]
 fn a_function_the_source_never_got_blocks_the_promotion() {
     let test = three_environments();
-    ok(&test, &["deploy", ".", "-e", "stage"]);
+    test.ok(&["deploy", ".", "-e", "stage"]);
     let test = test.write("packages/app/added.js", function("new"));
     let stderr = fails(&test, &["promote", "stage", "prod", "--yes"]);
     assert!(
@@ -289,8 +271,8 @@ fn a_function_the_source_never_got_blocks_the_promotion() {
 #[test]
 fn dry_run_shows_the_plan_and_changes_nothing() {
     let test = three_environments();
-    ok(&test, &["deploy", ".", "-e", "stage"]);
-    let out = ok(&test, &["promote", "stage", "prod", "--dry-run"]);
+    test.ok(&["deploy", ".", "-e", "stage"]);
+    let out = test.ok(&["promote", "stage", "prod", "--dry-run"]);
     assert!(
         out.contains("app/hello") && out.contains("Dry run: nothing was promoted"),
         "{out}"
@@ -298,11 +280,9 @@ fn dry_run_shows_the_plan_and_changes_nothing() {
     assert_eq!(action_in(&test, "prod", "app/hello"), Value::Null);
     assert!(releases(&test).is_empty());
 
-    let plan: Value = serde_json::from_str(&ok(
-        &test,
-        &["promote", "stage", "prod", "--dry-run", "--json"],
-    ))
-    .expect("JSON");
+    let plan: Value =
+        serde_json::from_str(&test.ok(&["promote", "stage", "prod", "--dry-run", "--json"]))
+            .expect("JSON");
     assert_eq!(plan["source"]["namespace"], "stage");
     assert_eq!(plan["target"]["environment"], "prod");
     assert_eq!(plan["outcome"], Value::Null);
@@ -314,7 +294,7 @@ fn dry_run_shows_the_plan_and_changes_nothing() {
 #[test]
 fn without_a_terminal_a_promotion_needs_yes() {
     let test = three_environments();
-    ok(&test, &["deploy", ".", "-e", "stage"]);
+    test.ok(&["deploy", ".", "-e", "stage"]);
     let stderr = fails(&test, &["promote", "stage", "prod"]);
     assert!(
         stderr.contains("needs a confirmation") && stderr.contains("--yes"),
@@ -328,9 +308,9 @@ fn without_a_terminal_a_promotion_needs_yes() {
 #[test]
 fn promote_json_reports_the_outcome_and_the_release() {
     let test = three_environments();
-    ok(&test, &["deploy", ".", "-e", "stage"]);
+    test.ok(&["deploy", ".", "-e", "stage"]);
     let doc: Value =
-        serde_json::from_str(&ok(&test, &["promote", "stage", "prod", "--yes", "--json"]))
+        serde_json::from_str(&test.ok(&["promote", "stage", "prod", "--yes", "--json"]))
             .expect("JSON");
     assert_eq!(doc["release"]["id"], "prod-1");
     assert_eq!(doc["outcome"]["failures"], json!([]));
@@ -358,8 +338,8 @@ fn the_book_shows_these_settings_and_the_history_table() {
     assert_eq!(toml.trim(), SETTINGS.trim());
 
     let test = three_environments().git_commit();
-    ok(&test, &["deploy", ".", "-e", "stage"]);
-    let dry = ok(&test, &["promote", "stage", "prod", "--dry-run"]);
+    test.ok(&["deploy", ".", "-e", "stage"]);
+    let dry = test.ok(&["promote", "stage", "prod", "--dry-run"]);
     for line in [
         "Promoting the code of 1 function(s) from environment 'stage' (namespace 'stage')",
         "  + create                 function app/hello",
@@ -370,8 +350,8 @@ fn the_book_shows_these_settings_and_the_history_table() {
             "{line}\n{dry}"
         );
     }
-    ok(&test, &["promote", "stage", "prod", "--yes"]);
-    let table = ok(&test, &["env", "history", "prod"]);
+    test.ok(&["promote", "stage", "prod", "--yes"]);
+    let table = test.ok(&["env", "history", "prod"]);
     let words = |line: &str| line.split_whitespace().collect::<Vec<_>>().join(" ");
     let header = words(table.lines().next().unwrap_or_default());
     assert!(
@@ -400,12 +380,12 @@ fn zipped_functions_and_their_triggers_are_promoted() {
         .write("env/prod.env", "")
         .write("env/dev.env", "");
     for ns in ["stage", "prod"] {
-        ok(&test, &["local", "namespace", "create", ns]);
-        ok(&test, &["namespace", "use", ns]);
+        test.ok(&["local", "namespace", "create", ns]);
+        test.ok(&["namespace", "use", ns]);
     }
-    ok(&test, &["deploy", ".", "-e", "stage"]);
+    test.ok(&["deploy", ".", "-e", "stage"]);
     let test = test.write("packages/app/multi/helper.js", helper("v2-unreleased"));
-    ok(&test, &["promote", "stage", "prod", "--yes"]);
+    test.ok(&["promote", "stage", "prod", "--yes"]);
 
     let stage = action_in(&test, "stage", "app/multi");
     let prod = action_in(&test, "prod", "app/multi");
@@ -418,7 +398,7 @@ fn zipped_functions_and_their_triggers_are_promoted() {
         json!({"environment": "prod", "version": "v1"})
     );
     let triggers: Value =
-        serde_json::from_str(&ok(&test, &["triggers", "list", "--json"])).expect("JSON");
+        serde_json::from_str(&test.ok(&["triggers", "list", "--json"])).expect("JSON");
     let names: Vec<&str> = triggers
         .as_array()
         .into_iter()
@@ -436,7 +416,7 @@ fn on_a_terminal_the_plan_is_confirmed_first() {
     use std::io::Write;
 
     let test = three_environments();
-    ok(&test, &["deploy", ".", "-e", "stage"]);
+    test.ok(&["deploy", ".", "-e", "stage"]);
     let sluice = insta_cmd::get_cargo_bin("sluice");
     let on_a_terminal = |answer: &str| {
         let mut cmd = std::process::Command::new("script");
@@ -482,13 +462,13 @@ fn dry_run_and_history_json_snapshots() {
         "127.0.0.1:[PORT]".to_string(),
     )];
     let test = three_environments();
-    ok(&test, &["deploy", ".", "-e", "stage"]);
+    test.ok(&["deploy", ".", "-e", "stage"]);
     sluice_snapshot!(
         filters = port.clone(),
         "promote_dry_run_json",
         test.command(["promote", "stage", "prod", "--dry-run", "--json"])
     );
-    ok(&test, &["promote", "stage", "prod", "--yes"]);
+    test.ok(&["promote", "stage", "prod", "--yes"]);
     sluice_snapshot!(
         filters = port,
         "env_history_json",
@@ -517,9 +497,9 @@ fn a_promotion_deploys_with_the_targets_secrets() {
             "exports.main = () => ({ token: process.env.TOKEN, environment: process.env.SLUICE_ENVIRONMENT });\n",
         );
     for ns in ["stage", "prod"] {
-        ok(&test, &["local", "namespace", "create", ns]);
-        ok(&test, &["namespace", "use", ns]);
-        ok(&test, &["secrets", "init", ns]);
+        test.ok(&["local", "namespace", "create", ns]);
+        test.ok(&["namespace", "use", ns]);
+        test.ok(&["secrets", "init", ns]);
     }
     for (env, value) in [("stage", "stage-token-1"), ("prod", "prod-token-9")] {
         let mut child = test
@@ -541,8 +521,8 @@ fn a_promotion_deploys_with_the_targets_secrets() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    ok(&test, &["deploy", ".", "-e", "stage"]);
-    let promoted = run(&test, &["promote", "stage", "prod", "--yes"]);
+    test.ok(&["deploy", ".", "-e", "stage"]);
+    let promoted = test.run(&["promote", "stage", "prod", "--yes"]);
     let said = format!(
         "{}{}",
         String::from_utf8_lossy(&promoted.stdout),

@@ -7,15 +7,10 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::Output;
 use std::time::{Duration, Instant};
 
 use common::ProjectTest;
 use serde_json::{Value, json};
-
-fn run(test: &ProjectTest, args: &[&str]) -> Output {
-    test.command(args).output().expect("run sluice")
-}
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -24,7 +19,7 @@ fn text(bytes: &[u8]) -> String {
 fn deploy(test: &ProjectTest, extra: &[&str]) {
     let mut args = vec!["deploy", "."];
     args.extend_from_slice(extra);
-    let out = run(test, &args);
+    let out = test.run(&args);
     assert!(
         out.status.success(),
         "deploy failed:\n{}\n{}",
@@ -37,7 +32,7 @@ fn deploy(test: &ProjectTest, extra: &[&str]) {
 fn invoke(test: &ProjectTest, args: &[&str]) -> (bool, Value) {
     let mut full = vec!["invoke"];
     full.extend_from_slice(args);
-    let out = run(test, &full);
+    let out = test.run(&full);
     let stdout = text(&out.stdout);
     let value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
         panic!(
@@ -49,7 +44,7 @@ fn invoke(test: &ProjectTest, args: &[&str]) -> (bool, Value) {
 }
 
 fn kind_of(test: &ProjectTest, function: &str) -> Value {
-    let out = run(test, &["functions", "get", function, "--json"]);
+    let out = test.run(&["functions", "get", function, "--json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout).expect("function JSON");
     v["exec"]["kind"].clone()
@@ -59,7 +54,7 @@ fn kind_of(test: &ProjectTest, function: &str) -> Value {
 fn hello_example_greets_by_name() {
     let test = ProjectTest::from_dir("examples/hello");
     deploy(&test, &[]);
-    let out = run(&test, &["invoke", "hello/greet", "-p", "name", "World"]);
+    let out = test.run(&["invoke", "hello/greet", "-p", "name", "World"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "{\n  \"body\": \"Hello World!\"\n}\n");
     assert_eq!(text(&out.stderr), "");
@@ -175,7 +170,7 @@ fn use_lib_functions_greet_strangers() {
 fn python_zip_with_main_py_runs() {
     let test = ProjectTest::fixture("run-cases");
     deploy(&test, &[]);
-    let out = run(&test, &["functions", "get", "run-cases/pyzip", "--json"]);
+    let out = test.run(&["functions", "get", "run-cases/pyzip", "--json"]);
     let f: Value = serde_json::from_slice(&out.stdout).expect("function JSON");
     assert_eq!(f["exec"]["binary"], json!(true), "deployed as a zip");
     let (ok, result) = invoke(&test, &["run-cases/pyzip", "-p", "name", "Ada"]);
@@ -201,22 +196,19 @@ fn time_limits_and_throws_fail_the_invoke() {
         "An error has occurred: Error: cannot handle that"
     );
     let id = full["activationId"].as_str().expect("activation id");
-    let logs = run(&test, &["activations", "logs", id]);
+    let logs = test.run(&["activations", "logs", id]);
     assert!(
         text(&logs.stdout).contains("stderr: Error: cannot handle that"),
         "{}",
         text(&logs.stdout)
     );
-    let spin_logs = run(
-        &test,
-        &[
-            "activations",
-            "logs",
-            "--last",
-            "--function",
-            "run-cases/spin",
-        ],
-    );
+    let spin_logs = test.run(&[
+        "activations",
+        "logs",
+        "--last",
+        "--function",
+        "run-cases/spin",
+    ]);
     assert!(text(&spin_logs.stdout).contains(" stdout: spinning"));
 }
 
@@ -237,7 +229,7 @@ fn background_invoke_is_read_back_through_activations() {
     // The server runs it in the background; wait until its record is no longer `running`.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let got = run(&test, &["activations", "get", &id]);
+        let got = test.run(&["activations", "get", &id]);
         let record: Value = serde_json::from_slice(&got.stdout).unwrap_or(Value::Null);
         if record["response"]["status"] != json!("running") {
             break;
@@ -245,16 +237,16 @@ fn background_invoke_is_read_back_through_activations() {
         assert!(Instant::now() < deadline, "the background run never ended");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let result = run(&test, &["activations", "result", &id]);
+    let result = test.run(&["activations", "result", &id]);
     assert!(result.status.success(), "{}", text(&result.stderr));
     let result: Value = serde_json::from_slice(&result.stdout).expect("result JSON");
     assert_eq!(result, json!({"done": 42}));
-    let logs = run(&test, &["activations", "logs", &id]);
+    let logs = test.run(&["activations", "logs", &id]);
     assert!(text(&logs.stdout).contains(" stdout: working on 42"));
-    let list = run(&test, &["activations", "list", "run-cases/slow", "--json"]);
+    let list = test.run(&["activations", "list", "run-cases/slow", "--json"]);
     let list: Value = serde_json::from_slice(&list.stdout).expect("list JSON");
     assert_eq!(list[0]["activationId"], json!(id));
-    let table = text(&run(&test, &["activations", "list"]).stdout);
+    let table = text(&test.run(&["activations", "list"]).stdout);
     assert!(table.starts_with("DATETIME "), "{table}");
     assert!(table.contains(&format!("{id}  nodejs:")), "{table}");
 }
@@ -288,7 +280,11 @@ fn web_function_is_fetched_over_http() {
     let test = ProjectTest::fixture("run-cases");
     deploy(&test, &[]);
     // No `sluice serve`: the background server of the data directory answers the URL.
-    let url = text(&run(&test, &["functions", "get", "run-cases/page", "--url"]).stdout);
+    let url = text(
+        &test
+            .run(&["functions", "get", "run-cases/page", "--url"])
+            .stdout,
+    );
     let port = port_of(&url);
     assert_eq!(
         url.trim(),

@@ -66,10 +66,6 @@ fn project() -> (ProjectTest, PathBuf, PathBuf) {
     (test.env("TRUST_TEST_MARKER", &marker), lib, marker)
 }
 
-fn run(test: &ProjectTest, args: &[&str]) -> Output {
-    test.command(args).output().expect("sluice runs")
-}
-
 fn text(out: &Output) -> String {
     // miette wraps long messages: compare words.
     format!(
@@ -84,7 +80,7 @@ fn text(out: &Output) -> String {
 }
 
 fn assert_refused(test: &ProjectTest, args: &[&str], marker: &Path, lib: &Path, why: &str) {
-    let out = run(test, args);
+    let out = test.run(args);
     let all = text(&out);
     assert!(!out.status.success(), "{args:?} must fail: {all}");
     assert!(
@@ -116,7 +112,7 @@ fn an_untrusted_project_library_is_never_opened() {
         assert_refused(&test, args, &marker, &lib, "it is not trusted");
     }
     // The listing shows it, unopened, with the command.
-    let out = run(&test, &["plugins", "list", "."]);
+    let out = test.run(&["plugins", "list", "."]);
     let all = text(&out);
     assert!(out.status.success(), "{all}");
     assert!(all.contains("Not loaded (not trusted)"), "{all}");
@@ -126,7 +122,7 @@ fn an_untrusted_project_library_is_never_opened() {
 #[test]
 fn a_trusted_library_loads_until_it_changes() {
     let (test, lib, marker) = project();
-    let out = run(&test, &["plugins", "trust", "plugins/libhostile.so"]);
+    let out = test.run(&["plugins", "trust", "plugins/libhostile.so"]);
     assert!(out.status.success(), "{}", text(&out));
     let file = test.sluice_home().join("trusted-plugins.json");
     {
@@ -145,7 +141,7 @@ fn a_trusted_library_loads_until_it_changes() {
 
     // Trusted: it is opened (its constructor runs); it is no sluice plugin, which is the
     // next check, and that is reported.
-    let out = run(&test, &["get-metadata", "."]);
+    let out = test.run(&["get-metadata", "."]);
     assert!(
         marker.exists(),
         "a trusted library is loaded: {}",
@@ -168,12 +164,12 @@ fn a_trusted_library_loads_until_it_changes() {
 #[test]
 fn trust_project_plugins_trusts_them_for_one_run() {
     let (test, _lib, marker) = project();
-    let out = run(&test, &["get-metadata", "--trust-project-plugins", "."]);
+    let out = test.run(&["get-metadata", "--trust-project-plugins", "."]);
     assert!(marker.exists(), "{}", text(&out));
     std::fs::remove_file(&marker).expect("rm marker");
     // The environment variable does the same, for CI.
     let ci = test.env("SLUICE_TRUST_PROJECT_PLUGINS", "true");
-    let out = run(&ci, &["get-metadata", "."]);
+    let out = ci.run(&["get-metadata", "."]);
     assert!(marker.exists(), "{}", text(&out));
 }
 
@@ -181,17 +177,14 @@ fn trust_project_plugins_trusts_them_for_one_run() {
 fn libraries_given_with_dash_dash_plugin_are_trusted_by_the_user_who_typed_them() {
     let (test, lib, marker) = project();
     let test = test.write("project.yml", "packages:\n  - name: p\n");
-    let out = run(
-        &test,
-        &["get-metadata", "--plugin", &lib.display().to_string(), "."],
-    );
+    let out = test.run(&["get-metadata", "--plugin", &lib.display().to_string(), "."]);
     assert!(marker.exists(), "{}", text(&out));
 }
 
 #[test]
 fn trusting_something_that_is_not_there_fails_clearly() {
     let (test, _lib, _marker) = project();
-    let out = run(&test, &["plugins", "trust", "plugins/nope.so"]);
+    let out = test.run(&["plugins", "trust", "plugins/nope.so"]);
     let all = text(&out);
     assert!(!out.status.success(), "{all}");
     assert!(all.contains("plugins/nope.so"), "{all}");

@@ -379,6 +379,26 @@ impl ProjectTest {
         self.temp.path().join("local")
     }
 
+    /// `sluice <args>` in the project with stdin closed, to the end.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run sluice")
+    }
+
+    /// [`ProjectTest::run`] that must succeed: its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "sluice {args:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// A `sluice` command with these arguments, run in the project directory with the
     /// isolated environment.
     pub fn command<I, S>(&self, args: I) -> Command
