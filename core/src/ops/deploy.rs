@@ -155,11 +155,7 @@ pub(crate) async fn prepare(
         // secrets here: the slice's project.yml is encrypted (spec §12.1), as it is for the
         // namespace credentials it carries too.
         for (shell, action) in &mut taken {
-            shell.actions.push(std::mem::take(action));
-            super::environment::apply_secrets_to_package(shell, &session.secrets);
-            if let Some(filled) = shell.actions.pop() {
-                *action = filled;
-            }
+            super::environment::apply_secrets_to_remote(shell, action, &session.secrets);
         }
         let shared = Shared {
             project_dir: &project_dir,

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::model::{DeployStructure, Dict, PackageSpec};
+use crate::model::{ActionSpec, DeployStructure, Dict, PackageSpec};
 
 /// The environment variable every function of an environment gets.
 pub const ENVIRONMENT_VARIABLE: &str = "SLUICE_ENVIRONMENT";
@@ -59,38 +59,65 @@ pub fn apply_secrets(project: &mut DeployStructure, secrets: &BTreeMap<String, S
     }
 }
 
-/// [`apply_secrets`] for one package (with its functions): what a remotely built function's
-/// slice carries, since it leaves the project before the build.
-pub fn apply_secrets_to_package(package: &mut PackageSpec, secrets: &BTreeMap<String, String>) {
+/// [`apply_secrets`] for one package and its functions.
+fn apply_secrets_to_package(package: &mut PackageSpec, secrets: &BTreeMap<String, String>) {
+    let shared = fill_package(package, secrets);
+    for action in &mut package.actions {
+        fill_action(action, &shared, secrets);
+    }
+}
+
+/// [`apply_secrets`] for a remotely built function, which leaves the project (with a copy
+/// of its package) before the build: what its slice carries.
+pub fn apply_secrets_to_remote(
+    package: &mut PackageSpec,
+    action: &mut ActionSpec,
+    secrets: &BTreeMap<String, String>,
+) {
+    let shared = fill_package(package, secrets);
+    fill_action(action, &shared, secrets);
+}
+
+/// Fills `dict`'s references; the names of the entries that held one join `names`.
+fn fill_dict(dict: &mut Option<Dict>, names: &mut Vec<String>, secrets: &BTreeMap<String, String>) {
+    for (k, v) in dict.iter_mut().flatten() {
+        if fill(v, secrets) && !names.contains(k) {
+            names.push(k.clone());
+        }
+    }
+}
+
+/// Fills the package's own references: the secret names every function of it carries
+/// (the secrets themselves, and the package's parameters that held one).
+fn fill_package(package: &mut PackageSpec, secrets: &BTreeMap<String, String>) -> Vec<String> {
+    let mut shared: Vec<String> = secrets.keys().cloned().collect();
+    if !secrets.is_empty() {
+        fill_dict(&mut package.parameters, &mut shared, secrets);
+        fill_dict(&mut package.environment, &mut shared, secrets);
+    }
+    shared
+}
+
+/// Fills a function's references, gives it the secrets as environment and names its secret
+/// parameters in [`SECRETS_ANNOTATION`] (a sequence runs no code: references only).
+fn fill_action(action: &mut ActionSpec, shared: &[String], secrets: &BTreeMap<String, String>) {
     if secrets.is_empty() {
         return;
     }
-    let filled = |dict: &mut Option<Dict>, names: &mut Vec<String>| {
-        for (k, v) in dict.iter_mut().flatten() {
-            if fill(v, secrets) && !names.contains(k) {
-                names.push(k.clone());
-            }
-        }
-    };
-    let mut shared: Vec<String> = secrets.keys().cloned().collect();
-    filled(&mut package.parameters, &mut shared);
-    filled(&mut package.environment, &mut shared);
-    for action in &mut package.actions {
-        let mut names = shared.clone();
-        filled(&mut action.parameters, &mut names);
-        filled(&mut action.environment, &mut names);
-        if action.is_sequence() {
-            continue;
-        }
-        let env = action.environment.get_or_insert_with(Dict::new);
-        for (name, value) in secrets {
-            env.insert(name.clone(), Value::from(value.as_str()));
-        }
-        action.annotations.get_or_insert_with(Dict::new).insert(
-            SECRETS_ANNOTATION.to_string(),
-            Value::Array(names.into_iter().map(Value::from).collect()),
-        );
+    let mut names = shared.to_vec();
+    fill_dict(&mut action.parameters, &mut names, secrets);
+    fill_dict(&mut action.environment, &mut names, secrets);
+    if action.is_sequence() {
+        return;
     }
+    let env = action.environment.get_or_insert_with(Dict::new);
+    for (name, value) in secrets {
+        env.insert(name.clone(), Value::from(value.as_str()));
+    }
+    action.annotations.get_or_insert_with(Dict::new).insert(
+        SECRETS_ANNOTATION.to_string(),
+        Value::Array(names.into_iter().map(Value::from).collect()),
+    );
 }
 
 /// Stamps `environment` on every function of `project` (sequences get the annotation only:
